@@ -1,0 +1,11 @@
+//! Pure rules of the product: no I/O, time and randomness passed in.
+
+/// Questions, answer keys and grading.
+pub mod question;
+/// Points and the leaderboard's tie-break encoding.
+pub mod scoring;
+/// Roles of the people who use biwu.
+pub mod role;
+
+pub use question::{AnswerKey, Draft, DraftAnswer, Kind, Question, Response, TagVocabulary, Topic};
+pub use role::Role;

@@ -1,1 +1,367 @@
-fn main() {}
+//! The `biwu` command: serve, and the bank, roster and admin tools.
+
+use anyhow::Context;
+use biwu::bank::{self, sheet, toml_io};
+use biwu::config::Settings;
+use biwu::records::Db;
+use biwu::startup::{Application, InvalidBank};
+use biwu::{accounts, demo, roster};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "biwu", version, about = "比武：业务比武、岗位练兵与小结点评")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default).
+    Serve(Settings),
+    /// The question bank: check, import, export.
+    Bank {
+        #[command(subcommand)]
+        command: BankCommand,
+    },
+    /// The roster of members.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+    /// Administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankCommand {
+    /// Validate every question; print counts per topic and kind and every problem.
+    Check {
+        #[arg(default_value = "question-bank", env = "BIWU_BANK_DIR")]
+        dir: PathBuf,
+    },
+    /// Import an .xlsx or .csv in the 题库 template into the bank as TOML.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "question-bank")]
+        into: PathBuf,
+        /// Import the good rows even when some rows are bad.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Export the bank as .xlsx or .csv in the 题库 template.
+    Export {
+        #[arg(long, default_value = "question-bank")]
+        from: PathBuf,
+        #[arg(long, value_enum)]
+        format: Format,
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Xlsx,
+    Csv,
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Import members from .xlsx/.csv with columns 姓名, 工号, 司室, 处室, 角色.
+    Import {
+        file: PathBuf,
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/biwu.db")]
+        database_url: String,
+        /// Apply the good rows even when some rows are bad.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator; prints a one-time password.
+    Create {
+        #[arg(long)]
+        staff_no: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/biwu.db")]
+        database_url: String,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("BIWU_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or_else(|| {
+        // `biwu` alone serves, reading options from the environment.
+        Command::Serve(Settings::parse_from_env())
+    });
+    match run(command).await {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(InvalidBank(problems)) = e.downcast_ref::<InvalidBank>() {
+                for p in problems {
+                    eprintln!("{p}");
+                }
+                eprintln!(
+                    "题库有 {} 处问题，服务未启动。请先运行 biwu bank check 修正。",
+                    problems.len()
+                );
+            } else {
+                eprintln!("错误：{e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+trait FromEnv {
+    fn parse_from_env() -> Self;
+}
+
+impl FromEnv for Settings {
+    fn parse_from_env() -> Settings {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        Only::parse_from(["biwu"]).settings
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(settings) => serve(settings).await,
+        Command::Bank { command } => bank_command(command),
+        Command::Roster {
+            command:
+                RosterCommand::Import {
+                    file,
+                    database_url,
+                    skip_invalid,
+                },
+        } => roster_import(&file, &database_url, skip_invalid).await,
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    staff_no,
+                    name,
+                    database_url,
+                },
+        } => {
+            let db = Db::connect(&database_url).await?;
+            let password = accounts::create_admin(&db, &staff_no, &name).await?;
+            println!("已创建管理员 {staff_no}（{name}）");
+            println!("一次性密码：{password}");
+            println!("首次登录后须修改密码。此密码只显示这一次。");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    let app = Application::build(settings.clone()).await?;
+    let port = app.port();
+    let host = settings
+        .bind
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or("127.0.0.1");
+    let host = if host == "0.0.0.0" || host == "[::]" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    let base = format!("http://{host}:{port}");
+    let s = &app.sync;
+    println!("比武 biwu 已启动");
+    println!(
+        "  数据库 {}，排行榜 {}，题目 {} 道（新增 {}，更新 {}，停用 {}）",
+        app.state.db.backend.name(),
+        app.state.board.name(),
+        s.added + s.updated + s.unchanged,
+        s.added,
+        s.updated,
+        s.retired
+    );
+    println!("  首页     {base}/");
+    println!("  登录     {base}/login");
+    println!("  健康检查 {base}/healthz");
+    if let Some((staff_no, password)) = &app.bootstrap_admin {
+        println!();
+        println!("首次启动：已创建管理员账号");
+        println!("  工号 {staff_no}  一次性密码 {password}");
+        println!("  此密码只显示这一次，登录后须修改。");
+    }
+    if settings.demo {
+        println!();
+        println!(
+            "演示数据（虚构单位）：所有演示账号的密码均为 {}",
+            demo::DEMO_PASSWORD
+        );
+        for (role, staff_no, name) in demo::logins() {
+            println!("  {:<6} 工号 {staff_no:<11} {name}", role.name_zh());
+        }
+    }
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bank_command(command: BankCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BankCommand::Check { dir } => {
+            let bank = bank::load(&dir);
+            print!("{}", bank.summary());
+            for p in &bank.problems {
+                println!("{p}");
+            }
+            if bank.is_valid() {
+                println!("题库检查通过：{}", dir.display());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("题库有 {} 处问题", bank.problems.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        BankCommand::Export {
+            from,
+            format,
+            output,
+        } => {
+            let bank = bank::load(&from);
+            if !bank.is_valid() {
+                for p in &bank.problems {
+                    eprintln!("{p}");
+                }
+                anyhow::bail!("题库有 {} 处问题，未导出", bank.problems.len());
+            }
+            let output = match format {
+                Format::Xlsx => output.with_extension("xlsx"),
+                Format::Csv => output.with_extension("csv"),
+            };
+            let questions: Vec<_> = bank.questions().cloned().collect();
+            sheet::export(&output, &questions)?;
+            println!("已导出 {} 道题目到 {}", questions.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        BankCommand::Import {
+            file,
+            into,
+            skip_invalid,
+        } => bank_import(&file, &into, skip_invalid),
+    }
+}
+
+fn bank_import(file: &Path, into: &Path, skip_invalid: bool) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(into).with_context(|| format!("无法创建 {}", into.display()))?;
+    let existing = bank::load(into);
+    if !existing.is_valid() {
+        for p in &existing.problems {
+            eprintln!("{p}");
+        }
+        anyhow::bail!("目标题库 {} 本身有问题，请先修正", into.display());
+    }
+    let vocabulary = bank::Vocabulary::for_dir(into).map_err(anyhow::Error::msg)?;
+    let current: Vec<_> = existing.questions().cloned().collect();
+    let import = sheet::import(file, &vocabulary, &current)?;
+    for e in &import.errors {
+        println!("{}：{e}", file.display());
+    }
+    if !import.errors.is_empty() && !skip_invalid {
+        println!(
+            "{} 行有问题，未导入任何题目（可修正后重试，或加 --skip-invalid 只导入正确的行）",
+            import
+                .errors
+                .iter()
+                .map(|e| e.row)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("import")
+        .to_string();
+    let mut by_topic: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
+    for q in &import.questions {
+        by_topic.entry(q.topic.id()).or_default().push(q.clone());
+    }
+    let mut written = Vec::new();
+    for (topic, qs) in by_topic {
+        let dir = into.join(topic);
+        std::fs::create_dir_all(&dir)?;
+        let mut path = dir.join(format!("imported-{stem}.toml"));
+        let mut n = 2;
+        while path.exists() {
+            path = dir.join(format!("imported-{stem}-{n}.toml"));
+            n += 1;
+        }
+        std::fs::write(&path, toml_io::write_questions(&qs))
+            .with_context(|| format!("无法写入 {}", path.display()))?;
+        written.push(format!("{}（{} 道）", path.display(), qs.len()));
+    }
+    println!("已导入 {} 道题目：", import.questions.len());
+    for w in written {
+        println!("  {w}");
+    }
+    if !import.errors.is_empty() {
+        println!("跳过了有问题的行（见上）");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn roster_import(
+    file: &Path,
+    database_url: &str,
+    skip_invalid: bool,
+) -> anyhow::Result<ExitCode> {
+    let (entries, errors) = roster::parse(file)?;
+    for e in &errors {
+        println!("{}：{e}", file.display());
+    }
+    if !errors.is_empty() && !skip_invalid {
+        println!("名册有问题，未导入任何成员（修正后重试，或加 --skip-invalid）");
+        return Ok(ExitCode::FAILURE);
+    }
+    let db = Db::connect(database_url).await?;
+    let out = roster::apply(&db, &entries).await?;
+    println!(
+        "名册导入完成：新增 {}，更新 {}，停用 {}",
+        out.added, out.updated, out.deactivated
+    );
+    if !out.passwords.is_empty() {
+        println!("新成员的一次性密码（只显示这一次，首次登录后须修改）：");
+        println!("工号\t姓名\t一次性密码");
+        for (no, name, pw) in &out.passwords {
+            println!("{no}\t{name}\t{pw}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -185,11 +185,7 @@ fn cross_check(bank: &mut Bank) {
                 file: q.file.clone(),
                 line: q.line,
                 id: Some(id.to_string()),
-                message: format!(
-                    "id 重复：已在 {}:{} 使用",
-                    first.file.display(),
-                    first.line
-                ),
+                message: format!("id 重复：已在 {}:{} 使用", first.file.display(), first.line),
             });
         } else {
             by_id.insert(id, q);

@@ -62,8 +62,12 @@ fn read_str(text: &str, path: &Path, vocabulary: &dyn TagVocabulary) -> FileResu
     struct Spans {
         question: Vec<Spanned<Table>>,
     }
-    let spans: Spans = toml::from_str(text)
-        .map_err(|e| (0, format!("每个 [[question]] 必须是一张表：{}", e.message().trim())))?;
+    let spans: Spans = toml::from_str(text).map_err(|e| {
+        (
+            0,
+            format!("每个 [[question]] 必须是一张表：{}", e.message().trim()),
+        )
+    })?;
     root.remove("question");
 
     let mut found = Vec::new();
@@ -148,7 +152,10 @@ fn draft_from_table(t: &Table) -> (Draft, Vec<String>) {
             })
             .collect(),
         Some(other) => {
-            errors.push(format!("字段 {key} 应为字符串数组，实为 {}", other.type_str()));
+            errors.push(format!(
+                "字段 {key} 应为字符串数组，实为 {}",
+                other.type_str()
+            ));
             Vec::new()
         }
     };
@@ -159,7 +166,10 @@ fn draft_from_table(t: &Table) -> (Draft, Vec<String>) {
         Some(Value::Integer(i)) => Some(*i as f64),
         Some(Value::Float(f)) => Some(*f),
         Some(other) => {
-            errors.push(format!("字段 tolerance 应为数字，实为 {}", other.type_str()));
+            errors.push(format!(
+                "字段 tolerance 应为数字，实为 {}",
+                other.type_str()
+            ));
             None
         }
     };
@@ -317,7 +327,8 @@ source = "出处"
 
     #[test]
     fn problems_carry_the_line_of_their_question() {
-        let (found, problems) = read_str(GOOD, Path::new("x.toml"), &Vocabulary::builtin()).unwrap();
+        let (found, problems) =
+            read_str(GOOD, Path::new("x.toml"), &Vocabulary::builtin()).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].line, 2);
         assert_eq!(problems.len(), 1);
@@ -329,7 +340,8 @@ source = "出处"
     #[test]
     fn syntax_errors_name_their_line() {
         let broken = "[[question]]\nid = \"a\"\nstem = \"unterminated\n";
-        let (line, msg) = read_str(broken, Path::new("x.toml"), &Vocabulary::builtin()).unwrap_err();
+        let (line, msg) =
+            read_str(broken, Path::new("x.toml"), &Vocabulary::builtin()).unwrap_err();
         assert_eq!(line, 3);
         assert!(msg.contains("TOML"));
     }
@@ -339,8 +351,14 @@ source = "出处"
         let text = "[[question]]\nid = \"a-1\"\ndifficulty = \"2\"\nanwser = \"A\"\n";
         let (_, problems) = read_str(text, Path::new("x.toml"), &Vocabulary::builtin()).unwrap();
         let all: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
-        assert!(all.iter().any(|m| m.contains("未知字段「anwser」")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("difficulty 应为整数")), "{all:?}");
+        assert!(
+            all.iter().any(|m| m.contains("未知字段「anwser」")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter().any(|m| m.contains("difficulty 应为整数")),
+            "{all:?}"
+        );
     }
 
     #[test]
@@ -360,7 +378,8 @@ source = "出处"
         numeric.time_limit = Some(45);
         qs.push(numeric);
         let text = write_questions(&qs);
-        let (back, problems) = read_str(&text, Path::new("y.toml"), &Vocabulary::builtin()).unwrap();
+        let (back, problems) =
+            read_str(&text, Path::new("y.toml"), &Vocabulary::builtin()).unwrap();
         assert!(problems.is_empty(), "{problems:?}\n{text}");
         let back: Vec<Question> = back.into_iter().map(|l| l.question).collect();
         assert_eq!(back, qs);

@@ -2,10 +2,10 @@
 
 /// Questions, answer keys and grading.
 pub mod question;
-/// Points and the leaderboard's tie-break encoding.
-pub mod scoring;
 /// Roles of the people who use biwu.
 pub mod role;
+/// Points and the leaderboard's tie-break encoding.
+pub mod scoring;
 
 pub use question::{AnswerKey, Draft, DraftAnswer, Kind, Question, Response, TagVocabulary, Topic};
 pub use role::Role;

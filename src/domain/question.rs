@@ -120,7 +120,11 @@ impl Kind {
             "填空" => Some(Kind::Fill),
             _ => None,
         };
-        short.or_else(|| Kind::ALL.into_iter().find(|k| k.id() == s || k.name_zh() == s))
+        short.or_else(|| {
+            Kind::ALL
+                .into_iter()
+                .find(|k| k.id() == s || k.name_zh() == s)
+        })
     }
 
     pub fn is_choice(self) -> bool {
@@ -146,7 +150,10 @@ pub enum AnswerKey {
     TrueFalse(bool),
     /// Accepted answers, the first one canonical.
     Fill(Vec<String>),
-    Numeric { value: f64, tolerance: f64 },
+    Numeric {
+        value: f64,
+        tolerance: f64,
+    },
     /// `YYYY-MM-DD`.
     Date(String),
 }
@@ -231,7 +238,8 @@ impl Question {
                 Ok((n - value).abs() <= *tolerance + 1e-9)
             }
             (AnswerKey::Date(key), Response::Date(d)) => {
-                let d = parse_date(d).ok_or_else(|| format!("日期格式应为 YYYY-MM-DD，收到 {d}"))?;
+                let d =
+                    parse_date(d).ok_or_else(|| format!("日期格式应为 YYYY-MM-DD，收到 {d}"))?;
                 Ok(&d == key)
             }
             _ => Err(format!("答案形式与题型（{}）不符", self.kind.name_zh())),
@@ -616,7 +624,11 @@ mod tests {
             ok.validate(&AnyTag).unwrap().answer,
             AnswerKey::Choice(vec![1])
         );
-        let outside = draft("single", &["甲", "乙", "丙", "丁"], DraftAnswer::Text("E".into()));
+        let outside = draft(
+            "single",
+            &["甲", "乙", "丙", "丁"],
+            DraftAnswer::Text("E".into()),
+        );
         let errs = outside.validate(&AnyTag).unwrap_err();
         assert!(errs[0].contains("不在选项之中"), "{errs:?}");
         let several = draft("single", &["甲", "乙"], DraftAnswer::Text("AB".into()));
@@ -625,9 +637,13 @@ mod tests {
 
     #[test]
     fn multiple_choice_needs_two_letters_and_sorts_them() {
-        let q = draft("multiple", &["a", "b", "c", "d"], DraftAnswer::Text("DA".into()))
-            .validate(&AnyTag)
-            .unwrap();
+        let q = draft(
+            "multiple",
+            &["a", "b", "c", "d"],
+            DraftAnswer::Text("DA".into()),
+        )
+        .validate(&AnyTag)
+        .unwrap();
         assert_eq!(q.answer, AnswerKey::Choice(vec![0, 3]));
         assert_eq!(q.answer.display(), "AD");
         assert!(q.grade(&Response::Choice("ad".into())).unwrap());
@@ -648,8 +664,19 @@ mod tests {
             ..Draft::default()
         };
         let errs = d.validate(&AnyTag).unwrap_err();
-        for needle in ["未知题型", "缺少分类", "缺少难度", "题干", "解析", "出处", "知识点"] {
-            assert!(errs.iter().any(|e| e.contains(needle)), "{needle}: {errs:?}");
+        for needle in [
+            "未知题型",
+            "缺少分类",
+            "缺少难度",
+            "题干",
+            "解析",
+            "出处",
+            "知识点",
+        ] {
+            assert!(
+                errs.iter().any(|e| e.contains(needle)),
+                "{needle}: {errs:?}"
+            );
         }
     }
 
@@ -662,9 +689,13 @@ mod tests {
 
     #[test]
     fn fill_in_accepts_variants_after_width_folding() {
-        let q = draft("fill", &[], DraftAnswer::Text("群众路线|党的群众路线".into()))
-            .validate(&AnyTag)
-            .unwrap();
+        let q = draft(
+            "fill",
+            &[],
+            DraftAnswer::Text("群众路线|党的群众路线".into()),
+        )
+        .validate(&AnyTag)
+        .unwrap();
         assert!(q.grade(&Response::Text(" 党的群众路线 ".into())).unwrap());
         assert!(!q.grade(&Response::Text("群众".into())).unwrap());
         assert!(q.grade(&Response::Text("  ".into())).is_err());

@@ -1,0 +1,206 @@
+//! Who is asking: passwords (argon2), sessions (HttpOnly SameSite cookie, token hashed in
+//! the records), CSRF (a per-session token every state-changing request must echo in the
+//! `X-CSRF-Token` header), the role checks, and login rate limiting.
+
+pub mod limiter;
+
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::records::members::{self, Member};
+use crate::startup::AppState;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use rand::RngExt;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::pin::Pin;
+
+pub const SESSION_COOKIE: &str = "biwu_session";
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+/// Sessions last twelve hours: a working day, plus an evening competition.
+pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
+
+/// A random token, URL-safe.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill(&mut buf[..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A one-time password people can read out and type: no 0/O, 1/l/I.
+pub fn one_time_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+        .to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Rules for a new password; returns the reason it is refused.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < 8 {
+        return Err("新密码至少 8 个字符".into());
+    }
+    if password.chars().count() > 128 {
+        return Err("新密码最多 128 个字符".into());
+    }
+    Ok(())
+}
+
+/// The logged-in member of a request. Extracting it fails with 401 when there is no live
+/// session, and with 403 when a state-changing request lacks the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub member: Member,
+    pub csrf: String,
+    pub token_hash: String,
+}
+
+impl Identity {
+    pub fn role(&self) -> Role {
+        self.member.role()
+    }
+
+    /// 403 unless the member has one of `roles`. Admins pass every check.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        let role = self.role();
+        if role == Role::Admin || roles.contains(&role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+
+    /// 403 unless the member may review `section_id`: an admin, or its head.
+    pub async fn require_section(
+        &self,
+        state: &AppState,
+        section_id: &str,
+    ) -> Result<(), AppError> {
+        match self.role() {
+            Role::Admin => Ok(()),
+            Role::SectionHead => {
+                let mine = members::head_sections(&state.db, &self.member.id).await?;
+                if mine.iter().any(|s| s == section_id) {
+                    Ok(())
+                } else {
+                    Err(AppError::Forbidden("只能查看本人负责的处室".into()))
+                }
+            }
+            _ => Err(AppError::forbidden()),
+        }
+    }
+}
+
+/// The session token of a request, if it carries one.
+pub fn session_token(req: &HttpRequest) -> Option<String> {
+    req.cookie(SESSION_COOKIE).map(|c| c.value().to_string())
+}
+
+impl FromRequest for Identity {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| anyhow::anyhow!("AppState missing"))?
+                .clone();
+            let token = session_token(&req).ok_or(AppError::Unauthorized)?;
+            let token_hash = hash_token(&token);
+            let (member, csrf) = members::session(&state.db, &token_hash)
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+            if !safe {
+                let sent = req
+                    .headers()
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if sent != csrf {
+                    return Err(AppError::Forbidden(
+                        "缺少或错误的 CSRF 令牌（请刷新页面后重试）".into(),
+                    ));
+                }
+            }
+            Ok(Identity {
+                member,
+                csrf,
+                token_hash,
+            })
+        })
+    }
+}
+
+/// Like [`Identity`] but optional: pages render for visitors too.
+pub struct MaybeIdentity(pub Option<Identity>);
+
+impl FromRequest for MaybeIdentity {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = Identity::from_request(req, payload);
+        Box::pin(async move {
+            match fut.await {
+                Ok(id) => Ok(MaybeIdentity(Some(id))),
+                Err(AppError::Unauthorized) | Err(AppError::Forbidden(_)) => {
+                    Ok(MaybeIdentity(None))
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_hashes_are_salted() {
+        let h1 = hash_password("correct horse").unwrap();
+        let h2 = hash_password("correct horse").unwrap();
+        assert_ne!(h1, h2);
+        assert!(verify_password("correct horse", &h1));
+        assert!(!verify_password("wrong horse", &h1));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn one_time_passwords_are_readable_and_long_enough() {
+        let p = one_time_password();
+        assert_eq!(p.len(), 12);
+        assert!(!p.contains(['0', 'O', '1', 'l', 'I']));
+        assert!(check_new_password(&p).is_ok());
+        assert!(check_new_password("short").is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! `--demo`: a fictitious organisation to try biwu with. Idempotent: members that exist
+//! are left alone. Every demo account has the password [`DEMO_PASSWORD`].
+
+use crate::auth::hash_password;
+use crate::domain::Role;
+use crate::records::Db;
+use crate::records::members::{self, NewMember};
+
+pub const DEMO_PASSWORD: &str = "demo-2026";
+
+/// (department, section, [(staff_no, name, role)]). All names are invented.
+const ORG: &[(&str, &str, &[(&str, &str, Role)])] = &[
+    (
+        "综合司",
+        "文秘处",
+        &[
+            ("d101", "周明远", Role::SectionHead),
+            ("d102", "李晓雯", Role::Member),
+            ("d103", "王志强", Role::Member),
+            ("d104", "陈静怡", Role::Member),
+            ("d105", "赵宏伟", Role::Member),
+            ("d106", "孙丽娜", Role::Member),
+        ],
+    ),
+    (
+        "综合司",
+        "研究处",
+        &[
+            ("d201", "吴国平", Role::SectionHead),
+            ("d202", "郑雅琴", Role::Member),
+            ("d203", "冯建华", Role::Member),
+            ("d204", "何晓光", Role::Member),
+            ("d205", "许文博", Role::Host),
+            ("d206", "韩梦洁", Role::Member),
+        ],
+    ),
+    (
+        "督查司",
+        "督查一处",
+        &[
+            ("d301", "刘振东", Role::SectionHead),
+            ("d302", "杨慧敏", Role::Member),
+            ("d303", "黄志诚", Role::Member),
+            ("d304", "林雪梅", Role::Member),
+            ("d305", "高俊峰", Role::Member),
+            ("d306", "罗佳琪", Role::Member),
+        ],
+    ),
+    (
+        "督查司",
+        "督查二处",
+        &[
+            ("d401", "谢永刚", Role::SectionHead),
+            ("d402", "宋婉清", Role::Member),
+            ("d403", "唐海涛", Role::Member),
+            ("d404", "邓思远", Role::Member),
+            ("d405", "曹欣然", Role::Member),
+            ("d406", "演示管理员", Role::Admin),
+        ],
+    ),
+];
+
+/// Seeds the demo organisation; returns how many members it created.
+pub async fn seed(db: &Db) -> anyhow::Result<usize> {
+    let hash = hash_password(DEMO_PASSWORD)?;
+    let mut created = 0;
+    let mut tx = db.pool.begin().await?;
+    for (department, section, people) in ORG {
+        let dept = members::department_id(&mut tx, department).await?;
+        let sect = members::section_id(&mut tx, &dept, section).await?;
+        for (staff_no, name, role) in *people {
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT id FROM members WHERE staff_no = $1")
+                    .bind(*staff_no)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_some() {
+                continue;
+            }
+            let id = members::insert(
+                &mut tx,
+                NewMember {
+                    staff_no,
+                    name,
+                    section_id: Some(&sect),
+                    role: *role,
+                    password_hash: Some(&hash),
+                    must_change_password: false,
+                },
+            )
+            .await?;
+            if *role == Role::SectionHead {
+                members::set_head_sections(&mut tx, &id, std::slice::from_ref(&sect)).await?;
+            }
+            created += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// One demo account per role, for the start-up message and the README.
+pub fn logins() -> Vec<(Role, &'static str, &'static str)> {
+    let mut out = Vec::new();
+    for role in [Role::Admin, Role::Host, Role::SectionHead, Role::Member] {
+        if let Some((no, name, _)) = ORG
+            .iter()
+            .flat_map(|(_, _, p)| p.iter())
+            .find(|(_, _, r)| *r == role)
+        {
+            out.push((role, *no, *name));
+        }
+    }
+    out
+}
+
+/// Size of the demo organisation: (departments, sections, members).
+pub fn size() -> (usize, usize, usize) {
+    let depts: std::collections::HashSet<&str> = ORG.iter().map(|(d, _, _)| *d).collect();
+    (
+        depts.len(),
+        ORG.len(),
+        ORG.iter().map(|(_, _, p)| p.len()).sum(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_org_has_the_promised_shape() {
+        assert_eq!(super::size(), (2, 4, 24));
+        assert_eq!(super::logins().len(), 4, "one login per role");
+    }
+}

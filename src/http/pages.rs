@@ -1,0 +1,154 @@
+//! Server-rendered pages (askama templates under `web/templates/`, checked at compile time).
+
+use crate::auth::MaybeIdentity;
+use crate::error::{AppError, Result};
+use crate::i18n::{DEFAULT_LANG, Messages};
+use crate::records::questions;
+use crate::startup::AppState;
+use actix_web::cookie::Cookie;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(login))
+        .route("/account", web::get().to(account));
+}
+
+/// The page language: `?lang=` (remembered in a cookie), else the cookie, else Chinese.
+fn language(req: &HttpRequest) -> (String, bool) {
+    let from_query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("lang").cloned());
+    match from_query {
+        Some(l) => (l, true),
+        None => (
+            req.cookie("lang")
+                .map(|c| c.value().to_string())
+                .unwrap_or_else(|| DEFAULT_LANG.to_string()),
+            false,
+        ),
+    }
+}
+
+/// Who is looking, as the layout shows it.
+pub struct Viewer {
+    pub name: String,
+    pub must_change_password: bool,
+}
+
+fn render(
+    req: &HttpRequest,
+    page: impl Template,
+    lang: &str,
+    remember: bool,
+) -> Result<HttpResponse> {
+    let html = page
+        .render()
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("template: {e}")))?;
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8");
+    if remember {
+        res.cookie(Cookie::build("lang", lang.to_string()).path("/").finish());
+    }
+    let _ = req;
+    Ok(res.body(html))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home<'a> {
+    t: Messages<'a>,
+    viewer: Option<Viewer>,
+    csrf: String,
+    questions: i64,
+    other_lang: &'static str,
+}
+
+fn viewer(id: &MaybeIdentity) -> (Option<Viewer>, String) {
+    match &id.0 {
+        Some(i) => (
+            Some(Viewer {
+                name: i.member.name.clone(),
+                must_change_password: i.member.must_change_password == 1,
+            }),
+            i.csrf.clone(),
+        ),
+        None => (None, String::new()),
+    }
+}
+
+fn other_lang(lang: &str) -> &'static str {
+    if lang == "en" { "zh-CN" } else { "en" }
+}
+
+async fn home(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+) -> Result<HttpResponse> {
+    let (lang, remember) = language(&req);
+    let t = state.i18n.messages(&lang);
+    let (viewer, csrf) = viewer(&id);
+    let page = Home {
+        other_lang: other_lang(&t.lang),
+        questions: questions::count_active(&state.db).await?,
+        viewer,
+        csrf,
+        t,
+    };
+    render(&req, page, &lang, remember)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct Login<'a> {
+    t: Messages<'a>,
+    viewer: Option<Viewer>,
+    csrf: String,
+    other_lang: &'static str,
+}
+
+async fn login(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
+    let (lang, remember) = language(&req);
+    let t = state.i18n.messages(&lang);
+    let page = Login {
+        other_lang: other_lang(&t.lang),
+        viewer: None,
+        csrf: String::new(),
+        t,
+    };
+    render(&req, page, &lang, remember)
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct Account<'a> {
+    t: Messages<'a>,
+    viewer: Option<Viewer>,
+    csrf: String,
+    other_lang: &'static str,
+}
+
+async fn account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+) -> Result<HttpResponse> {
+    if id.0.is_none() {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", "/login?next=/account"))
+            .finish());
+    }
+    let (lang, remember) = language(&req);
+    let t = state.i18n.messages(&lang);
+    let (viewer, csrf) = viewer(&id);
+    let page = Account {
+        other_lang: other_lang(&t.lang),
+        viewer,
+        csrf,
+        t,
+    };
+    render(&req, page, &lang, remember)
+}

@@ -1,0 +1,114 @@
+//! Building and running the server: settings in, a bound listener out (port 0 in tests).
+
+use crate::auth::limiter::LoginLimiter;
+use crate::bank::{self, Problem};
+use crate::board::{Board, MemoryBoard, RedisBoard};
+use crate::bus::{Bus, MemoryBus, RedisBus};
+use crate::config::Settings;
+use crate::i18n::I18n;
+use crate::metrics::Metrics;
+use crate::records::{self, Db, questions};
+use crate::redis_conn::Redis;
+use crate::{demo, http};
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use std::net::TcpListener;
+
+/// Everything a request handler may use; created once, outside the server closure, and
+/// shared by every worker as `web::Data`.
+pub struct AppState {
+    pub db: Db,
+    pub board: Board,
+    pub bus: Bus,
+    pub settings: Settings,
+    pub i18n: I18n,
+    pub limiter: LoginLimiter,
+    pub metrics: Metrics,
+}
+
+/// Why the server would not start on this bank: every problem, named.
+#[derive(Debug, thiserror::Error)]
+#[error("题库有 {} 处问题", .0.len())]
+pub struct InvalidBank(pub Vec<Problem>);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+    /// Set on the first start with no admin: the new admin's staff number and one-time password.
+    pub bootstrap_admin: Option<(String, String)>,
+    pub sync: questions::SyncReport,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let bank = bank::load(&settings.bank_dir);
+        if !bank.is_valid() {
+            return Err(InvalidBank(bank.problems).into());
+        }
+        let db = Db::connect(&settings.database_url).await?;
+        let questions: Vec<_> = bank.questions().cloned().collect();
+        let sync = questions::sync(&db, &questions).await?;
+        tracing::info!(?sync, "bank synced into the records");
+        if settings.demo {
+            demo::seed(&db).await?;
+        }
+        let bootstrap_admin = crate::accounts::ensure_admin(&db).await?;
+
+        let (board, bus) = match &settings.redis_url {
+            Some(url) => {
+                let redis = Redis::connect(url, &settings.redis_prefix).await?;
+                (
+                    Board::Redis(RedisBoard::new(redis.clone())),
+                    Bus::Redis(RedisBus::new(redis)),
+                )
+            }
+            None => (
+                Board::Memory(MemoryBoard::new()),
+                Bus::Memory(MemoryBus::new()),
+            ),
+        };
+
+        let metrics = Metrics::new()?;
+        metrics
+            .questions_active
+            .set(questions::count_active(&db).await?);
+        let state = web::Data::new(AppState {
+            db,
+            board,
+            bus,
+            settings: settings.clone(),
+            i18n: I18n::load()?,
+            limiter: LoginLimiter::default(),
+            metrics,
+        });
+
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let data = state.clone();
+        let server =
+            HttpServer::new(move || App::new().configure(|cfg| http::configure(cfg, data.clone())))
+                .listen(listener)?
+                .shutdown_timeout(10)
+                .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+            bootstrap_admin,
+            sync,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGINT/SIGTERM (actix handles both, finishing requests in flight).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+pub use records::Backend;

@@ -1,0 +1,63 @@
+// Shared page behaviour: JSON calls with the session's CSRF token, login, logout, password.
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+export async function api(path, body) {
+  const res = await fetch(path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.message || res.statusText);
+  return data;
+}
+
+function showError(el, err) {
+  el.textContent = err.message;
+  el.hidden = false;
+}
+
+const login = document.getElementById("login-form");
+if (login) {
+  login.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = new FormData(login);
+    try {
+      const r = await api("/api/login", { staff_no: f.get("staff_no"), password: f.get("password") });
+      const next = new URLSearchParams(location.search).get("next");
+      location.href = r.member.must_change_password ? "/account" : (next && next.startsWith("/") ? next : "/");
+    } catch (err) {
+      showError(document.getElementById("login-error"), err);
+    }
+  });
+}
+
+const pw = document.getElementById("password-form");
+if (pw) {
+  pw.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = new FormData(pw);
+    const out = document.getElementById("password-error");
+    if (f.get("new_password") !== f.get("confirm")) {
+      showError(out, new Error(pw.dataset.mismatch));
+      return;
+    }
+    try {
+      await api("/api/account/password", { old_password: f.get("old_password"), new_password: f.get("new_password") });
+      out.className = "ok";
+      out.textContent = pw.dataset.done;
+      out.hidden = false;
+      pw.reset();
+    } catch (err) {
+      out.className = "error";
+      showError(out, err);
+    }
+  });
+}
+
+document.getElementById("logout")?.addEventListener("click", async () => {
+  await api("/api/logout", {}).catch(() => {});
+  location.href = "/";
+});

@@ -6,7 +6,7 @@
 
 use super::{Db, now_ms};
 use crate::domain::Question;
-use sqlx::{Any, QueryBuilder};
+use sqlx::AssertSqlSafe;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -15,6 +15,18 @@ pub struct SyncReport {
     pub updated: usize,
     pub retired: usize,
     pub unchanged: usize,
+}
+
+/// `($1, $2), ($3, $4)…` for a multi-row INSERT. Written out by hand because `$n` is the
+/// placeholder both databases accept, whatever the driver behind `Any` would pick.
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rows per multi-row INSERT: well under both databases' limits on bound parameters.
@@ -54,34 +66,40 @@ pub async fn sync(db: &Db, bank: &[Question]) -> anyhow::Result<SyncReport> {
 
     let mut tx = db.pool.begin().await?;
     for chunk in new_questions.chunks(CHUNK) {
-        let mut b: QueryBuilder<Any> = QueryBuilder::new(
-            "INSERT INTO questions (id, topic, kind, difficulty, current_version, created_at, updated_at) ",
+        let sql = format!(
+            "INSERT INTO questions (id, topic, kind, difficulty, current_version, created_at, updated_at) VALUES {}",
+            placeholders(chunk.len(), 7)
         );
-        b.push_values(chunk, |mut row, (q, version)| {
-            row.push_bind(q.id.clone())
-                .push_bind(q.topic.id())
-                .push_bind(q.kind.id())
-                .push_bind(q.difficulty as i64)
-                .push_bind(version.clone())
-                .push_bind(now)
-                .push_bind(now);
-        });
-        b.build().execute(&mut *tx).await?;
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (q, version) in chunk {
+            query = query
+                .bind(q.id.clone())
+                .bind(q.topic.id())
+                .bind(q.kind.id())
+                .bind(q.difficulty as i64)
+                .bind(version.clone())
+                .bind(now)
+                .bind(now);
+        }
+        query.execute(&mut *tx).await?;
     }
     let versioned: Vec<&(&Question, String)> = new_questions.iter().chain(changed.iter()).collect();
     for chunk in versioned.chunks(CHUNK) {
-        let mut b: QueryBuilder<Any> = QueryBuilder::new(
-            "INSERT INTO question_versions (version, question_id, body, created_at) ",
-        );
-        b.push_values(chunk, |mut row, (q, version)| {
-            row.push_bind(version.clone())
-                .push_bind(q.id.clone())
-                .push_bind(serde_json::to_string(q).unwrap_or_default())
-                .push_bind(now);
-        });
         // An edit that returns to an earlier text finds its version already there.
-        b.push(" ON CONFLICT (version) DO NOTHING");
-        b.build().execute(&mut *tx).await?;
+        let sql = format!(
+            "INSERT INTO question_versions (version, question_id, body, created_at) VALUES {} \
+             ON CONFLICT (version) DO NOTHING",
+            placeholders(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (q, version) in chunk {
+            query = query
+                .bind(version.clone())
+                .bind(q.id.clone())
+                .bind(serde_json::to_string(q)?)
+                .bind(now);
+        }
+        query.execute(&mut *tx).await?;
     }
     for (q, version) in &changed {
         sqlx::query(
@@ -113,12 +131,15 @@ pub async fn sync(db: &Db, bank: &[Question]) -> anyhow::Result<SyncReport> {
         })
         .collect();
     for chunk in tagged.chunks(CHUNK) {
-        let mut b: QueryBuilder<Any> =
-            QueryBuilder::new("INSERT INTO question_tags (question_id, tag) ");
-        b.push_values(chunk, |mut row, (id, tag)| {
-            row.push_bind(id.to_string()).push_bind(tag.to_string());
-        });
-        b.build().execute(&mut *tx).await?;
+        let sql = format!(
+            "INSERT INTO question_tags (question_id, tag) VALUES {}",
+            placeholders(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (id, tag) in chunk {
+            query = query.bind(id.to_string()).bind(tag.to_string());
+        }
+        query.execute(&mut *tx).await?;
     }
     for id in &revived {
         sqlx::query("UPDATE questions SET retired_at = NULL, updated_at = $1 WHERE id = $2")

@@ -1,0 +1,373 @@
+//! `biwu bank check | import | export` and `biwu serve` on a bad bank, run as a user would.
+
+use crate::helpers::bank_dir;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn biwu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_biwu"))
+        .args(args)
+        .env_remove("BIWU_BANK_DIR")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("run biwu")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const GOOD: &str = r#"[[question]]
+id = "t-0001"
+kind = "single"
+topic = "petition-work"
+difficulty = 1
+tags = ["总则"]
+stem = "《信访工作条例》自何时起施行？"
+options = ["2022年5月1日", "2022年1月1日", "2022年4月7日", "2021年5月1日"]
+answer = "A"
+explanation = "第五十条。"
+source = "《信访工作条例》第五十条"
+"#;
+
+/// A small bank with planted errors: a duplicate id, an answer outside the options, a missing
+/// source, and a file with broken TOML.
+fn planted(dir: &Path) {
+    std::fs::create_dir_all(dir.join("petition-work")).unwrap();
+    let dup = GOOD.replace("自何时起施行", "由谁发布");
+    let outside = r#"
+[[question]]
+id = "t-0002"
+kind = "single"
+topic = "petition-work"
+difficulty = 2
+tags = ["总则"]
+stem = "第二题"
+options = ["甲", "乙", "丙", "丁"]
+answer = "E"
+explanation = "解析"
+source = "出处"
+
+[[question]]
+id = "t-0003"
+kind = "truefalse"
+topic = "petition-work"
+difficulty = 1
+tags = ["总则"]
+stem = "第三题"
+answer = true
+explanation = "解析"
+"#;
+    std::fs::write(dir.join("petition-work/a.toml"), format!("{GOOD}{outside}")).unwrap();
+    std::fs::write(dir.join("petition-work/b.toml"), dup).unwrap();
+    std::fs::write(
+        dir.join("petition-work/c.toml"),
+        "[[question]]\nid = \"t-0009\nkind = 1\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn shipped_bank_passes_and_prints_counts() {
+    let dir = bank_dir();
+    let out = biwu(&["bank", "check", dir.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for topic in [
+        "party-constitution",
+        "party-regulations",
+        "speeches",
+        "petition-work",
+        "learning-plan",
+        "skills",
+    ] {
+        assert!(t.contains(topic), "{topic} missing in\n{t}");
+    }
+    for kind in ["单选题", "多选题", "判断题", "填空题", "数值题", "日期题"] {
+        assert!(t.contains(kind), "{t}");
+    }
+    assert!(t.contains("题库检查通过"));
+}
+
+#[test]
+fn planted_errors_are_each_named_with_file_line_and_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    planted(tmp.path());
+    let out = biwu(&["bank", "check", tmp.path().to_str().unwrap()]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    let a = tmp
+        .path()
+        .join("petition-work/a.toml")
+        .display()
+        .to_string();
+    let b = tmp
+        .path()
+        .join("petition-work/b.toml")
+        .display()
+        .to_string();
+    let c = tmp
+        .path()
+        .join("petition-work/c.toml")
+        .display()
+        .to_string();
+    assert!(t.contains(&format!("{b}:1: [t-0001] id 重复")), "{t}");
+    assert!(
+        t.contains(&format!("{a}:13: [t-0002] 答案「E」不在选项之中")),
+        "{t}"
+    );
+    assert!(t.contains(&format!("{a}:25: [t-0003] 缺少出处")), "{t}");
+    assert!(t.contains(&format!("{c}:2: TOML 语法错误")), "{t}");
+    assert!(t.contains("题库有 4 处问题"), "{t}");
+}
+
+#[test]
+fn serve_refuses_an_invalid_bank_with_the_same_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    planted(&tmp.path().join("bank"));
+    let db = format!("sqlite://{}/x.db", tmp.path().display());
+    let out = biwu(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--bank-dir",
+        tmp.path().join("bank").to_str().unwrap(),
+        "--database-url",
+        &db,
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("[t-0002] 答案「E」不在选项之中"), "{t}");
+    assert!(t.contains("TOML 语法错误"), "{t}");
+    assert!(t.contains("服务未启动"), "{t}");
+}
+
+fn round_trip(format: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join(format!("bank.{format}"));
+    let out = biwu(&[
+        "bank",
+        "export",
+        "--from",
+        bank_dir().to_str().unwrap(),
+        "--format",
+        format,
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let into = tmp.path().join("empty");
+    let out = biwu(&[
+        "bank",
+        "import",
+        file.to_str().unwrap(),
+        "--into",
+        into.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = biwu(&["bank", "check", into.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let mut original: Vec<_> = biwu::bank::load(&bank_dir()).questions().cloned().collect();
+    let mut back: Vec<_> = biwu::bank::load(&into).questions().cloned().collect();
+    original.sort_by(|a, b| a.id.cmp(&b.id));
+    back.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(original.len(), back.len());
+    for (a, b) in original.iter().zip(&back) {
+        assert_eq!(a, b);
+    }
+    // Importing the same file again duplicates nothing: every row is reported instead.
+    let out = biwu(&[
+        "bank",
+        "import",
+        file.to_str().unwrap(),
+        "--into",
+        into.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("重复"));
+}
+
+#[test]
+fn xlsx_export_import_round_trip_gives_the_same_questions() {
+    round_trip("xlsx");
+}
+
+#[test]
+fn csv_export_import_round_trip_gives_the_same_questions() {
+    round_trip("csv");
+}
+
+fn write_xlsx(path: &Path, rows: &[Vec<&str>]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    book.save(path).unwrap();
+}
+
+fn sheet_rows() -> Vec<Vec<&'static str>> {
+    let header = vec![
+        "题型",
+        "题干",
+        "选项A",
+        "选项B",
+        "选项C",
+        "选项D",
+        "答案",
+        "解析",
+        "知识点",
+        "难度",
+        "出处",
+        "分类",
+    ];
+    vec![
+        header,
+        // row 2: good
+        vec![
+            "单选题",
+            "信访工作的责任原则是？",
+            "党政同责",
+            "一人负责",
+            "",
+            "",
+            "A",
+            "第五条。",
+            "总则",
+            "1",
+            "《信访工作条例》第五条",
+            "信访业务",
+        ],
+        // row 3: no answer
+        vec![
+            "判断题",
+            "这一行没有答案。",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "解析",
+            "总则",
+            "1",
+            "出处",
+            "信访业务",
+        ],
+        // row 4: answer E with four options
+        vec![
+            "单选题",
+            "这一行答案越界。",
+            "甲",
+            "乙",
+            "丙",
+            "丁",
+            "E",
+            "解析",
+            "总则",
+            "2",
+            "出处",
+            "信访业务",
+        ],
+        // row 5: unknown kind
+        vec![
+            "问答题",
+            "这一行题型未知。",
+            "",
+            "",
+            "",
+            "",
+            "略",
+            "解析",
+            "总则",
+            "2",
+            "出处",
+            "信访业务",
+        ],
+    ]
+}
+
+#[test]
+fn bad_spreadsheet_rows_are_each_reported_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("题库.xlsx");
+    write_xlsx(&file, &sheet_rows());
+    let into = tmp.path().join("bank");
+    let out = biwu(&[
+        "bank",
+        "import",
+        file.to_str().unwrap(),
+        "--into",
+        into.to_str().unwrap(),
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("第 3 行：") && t.contains("缺少答案"), "{t}");
+    assert!(t.contains("第 4 行：") && t.contains("不在选项之中"), "{t}");
+    assert!(
+        t.contains("第 5 行：") && t.contains("未知题型「问答题」"),
+        "{t}"
+    );
+    assert!(!t.contains("第 2 行"), "{t}");
+    assert!(
+        biwu::bank::question_files(&into).unwrap().is_empty(),
+        "nothing written"
+    );
+
+    let out = biwu(&[
+        "bank",
+        "import",
+        file.to_str().unwrap(),
+        "--into",
+        into.to_str().unwrap(),
+        "--skip-invalid",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let bank = biwu::bank::load(&into);
+    assert!(bank.is_valid(), "{:?}", bank.problems);
+    assert_eq!(bank.questions.len(), 1);
+    assert_eq!(bank.questions[0].question.stem, "信访工作的责任原则是？");
+}
+
+#[test]
+fn a_spreadsheet_without_the_template_columns_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("x.csv");
+    std::fs::write(&file, "问题,答案\n甲,乙\n").unwrap();
+    let out = biwu(&[
+        "bank",
+        "import",
+        file.to_str().unwrap(),
+        "--into",
+        tmp.path().join("b").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("缺少列"), "{}", text(&out));
+}
+
+#[test]
+fn the_shipped_template_matches_the_importer() {
+    for name in ["题库模板.xlsx", "题库模板.csv"] {
+        let path = bank_dir().join("templates").join(name);
+        let table = biwu::table::read(&path).unwrap();
+        for col in biwu::bank::sheet::header() {
+            assert!(table.columns.contains_key(col), "{name} lacks {col}");
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let out = biwu(&[
+            "bank",
+            "import",
+            path.to_str().unwrap(),
+            "--into",
+            tmp.path().to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{name}: {}", text(&out));
+    }
+}

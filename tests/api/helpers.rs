@@ -1,0 +1,203 @@
+//! `spawn_app()` and friends, in the zero2prod style.
+
+use biwu::config::Settings;
+use biwu::demo::DEMO_PASSWORD;
+use biwu::records::Db;
+use biwu::startup::Application;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+pub fn bank_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("question-bank")
+}
+
+/// PostgreSQL for tests, from `BIWU_TEST_POSTGRES_URL`. `None` means "not available here":
+/// the test says so and passes, unless `BIWU_TEST_REQUIRE_BACKENDS=1` (CI) makes it fail.
+pub fn postgres_url() -> Option<String> {
+    backend_env("BIWU_TEST_POSTGRES_URL", "PostgreSQL")
+}
+
+pub fn redis_url() -> Option<String> {
+    backend_env("BIWU_TEST_REDIS_URL", "Redis")
+}
+
+fn backend_env(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            if std::env::var("BIWU_TEST_REQUIRE_BACKENDS").is_ok_and(|v| v == "1") {
+                panic!("{what} is required ({var} unset)");
+            }
+            eprintln!("SKIPPED: {what} not available ({var} unset)");
+            None
+        }
+    }
+}
+
+/// A fresh, empty PostgreSQL database for one test; returns its URL.
+pub async fn fresh_postgres(base: &str) -> String {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let name = format!("biwu_t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::AnyConnection::connect(base)
+        .await
+        .expect("connect to test postgres");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (head, _) = base.rsplit_once('/').expect("postgres url has a database");
+    let query = base
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{head}/{name}{query}")
+}
+
+/// A fresh SQLite file in its own temporary folder.
+pub fn fresh_sqlite() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/biwu.db", dir.path().display());
+    (dir, url)
+}
+
+/// Both databases the tests should run on: SQLite always, PostgreSQL when available.
+pub async fn each_database() -> Vec<(Option<tempfile::TempDir>, Db)> {
+    let (dir, url) = fresh_sqlite();
+    let mut out = vec![(Some(dir), Db::connect(&url).await.unwrap())];
+    if let Some(base) = postgres_url() {
+        let url = fresh_postgres(&base).await;
+        out.push((None, Db::connect(&url).await.unwrap()));
+    }
+    out
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub bootstrap_admin: Option<(String, String)>,
+    /// Keeps the SQLite file alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub demo: bool,
+}
+
+/// A server on a random port with a fresh SQLite file and the demo organisation.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options {
+        demo: true,
+        ..Options::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(opts: Options) -> TestApp {
+    let (dir, url) = match opts.database_url {
+        Some(url) => (None, url),
+        None => {
+            let (d, u) = fresh_sqlite();
+            (Some(d), u)
+        }
+    };
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: url,
+        redis_url: opts.redis_url,
+        redis_prefix: format!("biwu-test:{}:", uuid::Uuid::new_v4().simple()),
+        bank_dir: bank_dir(),
+        demo: opts.demo,
+        secure_cookies: false,
+    };
+    let app = Application::build(settings).await.expect("app builds");
+    let port = app.port();
+    let db = app.state.db.clone();
+    let bootstrap_admin = app.bootstrap_admin.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: client(),
+        db,
+        bootstrap_admin,
+        _dir: dir,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A logged-in browser-like client: its cookie jar and its CSRF token.
+pub struct Session {
+    pub client: reqwest::Client,
+    pub csrf: String,
+    pub member: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn login(&self, staff_no: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/login"))
+            .json(&json!({ "staff_no": staff_no, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in a demo account in a fresh client.
+    pub async fn session(&self, staff_no: &str) -> Session {
+        self.session_with(staff_no, DEMO_PASSWORD).await
+    }
+
+    pub async fn session_with(&self, staff_no: &str, password: &str) -> Session {
+        let client = client();
+        let res = client
+            .post(self.url("/api/login"))
+            .json(&json!({ "staff_no": staff_no, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login {staff_no}");
+        let body: Value = res.json().await.unwrap();
+        Session {
+            client,
+            csrf: body["csrf"].as_str().unwrap().to_string(),
+            member: body["member"].clone(),
+        }
+    }
+}
+
+impl Session {
+    pub async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
+        self.client.get(app.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, app: &TestApp, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(app.url(path))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Demo accounts per role.
+pub const ADMIN: &str = "d406";
+pub const HOST: &str = "d205";
+pub const HEAD: &str = "d101";
+pub const MEMBER: &str = "d102";

@@ -1,0 +1,10 @@
+//! Integration tests: one binary, real servers on port 0, real SQLite files, real
+//! PostgreSQL and Redis when the environment names them (`scripts/test` provisions both).
+
+mod backends;
+mod bank_cli;
+mod board_bus;
+mod health_auth;
+mod helpers;
+mod records;
+mod roster;

@@ -8,8 +8,11 @@ use crate::records::members::{self, NewMember};
 
 pub const DEMO_PASSWORD: &str = "demo-2026";
 
-/// (department, section, [(staff_no, name, role)]). All names are invented.
-const ORG: &[(&str, &str, &[(&str, &str, Role)])] = &[
+/// (staff number, name, role) of one demo member.
+type Person = (&'static str, &'static str, Role);
+
+/// (department, section, people). All names are invented.
+const ORG: &[(&str, &str, &[Person])] = &[
     (
         "综合司",
         "文秘处",

@@ -3,7 +3,9 @@
 
 mod backends;
 mod bank_cli;
+mod bank_content;
 mod board_bus;
+mod browser;
 mod health_auth;
 mod helpers;
 mod records;

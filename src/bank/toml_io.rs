@@ -47,32 +47,26 @@ pub fn read_file(path: &Path, vocabulary: &dyn TagVocabulary) -> (Vec<Located>, 
 type FileResult = Result<(Vec<Located>, Vec<Problem>), (usize, String)>;
 
 fn read_str(text: &str, path: &Path, vocabulary: &dyn TagVocabulary) -> FileResult {
-    let mut root: Table = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-        (line, format!("TOML 语法错误：{}", e.message().trim()))
-    })?;
-    if let Some(key) = root.keys().find(|k| *k != "question") {
-        return Err((0, format!("文件顶层只能有 [[question]]，发现「{key}」")));
-    }
-    if !root.contains_key("question") {
-        return Ok((vec![], vec![]));
-    }
-    // Parse a second time with spans, to know the line of each question.
+    // One parse, with spans: the line of each question comes from its table's span.
     #[derive(serde::Deserialize)]
-    struct Spans {
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
         question: Vec<Spanned<Table>>,
     }
-    let spans: Spans = toml::from_str(text).map_err(|e| {
-        (
-            0,
-            format!("每个 [[question]] 必须是一张表：{}", e.message().trim()),
-        )
+    let file: File = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        let msg = e.message().trim();
+        if msg.contains("unknown field") {
+            (line, format!("文件顶层只能有 [[question]]：{msg}"))
+        } else {
+            (line, format!("TOML 语法错误：{msg}"))
+        }
     })?;
-    root.remove("question");
 
     let mut found = Vec::new();
     let mut problems = Vec::new();
-    for spanned in spans.question {
+    for spanned in file.question {
         let line = line_of(text, spanned.span().start);
         let table = spanned.into_inner();
         let id = table.get("id").and_then(Value::as_str).map(String::from);

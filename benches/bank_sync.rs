@@ -34,7 +34,11 @@ fn bench(c: &mut Criterion) {
     for (i, chunk) in qs.chunks(500).enumerate() {
         let topic_dir = dir.path().join(chunk[0].topic.id());
         std::fs::create_dir_all(&topic_dir).unwrap();
-        std::fs::write(topic_dir.join(format!("b{i:03}.toml")), toml_io::write_questions(chunk)).unwrap();
+        std::fs::write(
+            topic_dir.join(format!("b{i:03}.toml")),
+            toml_io::write_questions(chunk),
+        )
+        .unwrap();
     }
     let mut g = c.benchmark_group("bank_10k");
     g.sample_size(10);
@@ -49,7 +53,10 @@ fn bench(c: &mut Criterion) {
             || {
                 let d = tempfile::tempdir().unwrap();
                 let db = rt
-                    .block_on(Db::connect(&format!("sqlite://{}/b.db", d.path().display())))
+                    .block_on(Db::connect(&format!(
+                        "sqlite://{}/b.db",
+                        d.path().display()
+                    )))
                     .unwrap();
                 (d, db)
             },
@@ -59,7 +66,10 @@ fn bench(c: &mut Criterion) {
     });
     let d = tempfile::tempdir().unwrap();
     let db = rt
-        .block_on(Db::connect(&format!("sqlite://{}/b.db", d.path().display())))
+        .block_on(Db::connect(&format!(
+            "sqlite://{}/b.db",
+            d.path().display()
+        )))
         .unwrap();
     rt.block_on(questions::sync(&db, &qs)).unwrap();
     g.bench_function("resync_unchanged_sqlite", |b| {

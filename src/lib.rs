@@ -22,6 +22,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod live;
 pub mod metrics;
 pub mod records;
 pub mod redis_conn;

@@ -24,6 +24,8 @@ pub struct AppState {
     pub i18n: I18n,
     pub limiter: LoginLimiter,
     pub metrics: Metrics,
+    /// Live rooms of this instance.
+    pub rooms: crate::live::Rooms,
 }
 
 /// Why the server would not start on this bank: every problem, named.
@@ -73,7 +75,9 @@ impl Application {
         metrics
             .questions_active
             .set(questions::count_active(&db).await?);
+        let rooms = crate::live::Rooms::new(db.clone(), board.clone());
         let state = web::Data::new(AppState {
+            rooms,
             db,
             board,
             bus,
@@ -99,6 +103,11 @@ impl Application {
             bootstrap_admin,
             sync,
         })
+    }
+
+    /// Stops the server (tests use it to simulate a restart).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn port(&self) -> u16 {

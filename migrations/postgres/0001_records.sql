@@ -86,7 +86,14 @@ CREATE TABLE competitions (
     created_by   TEXT NOT NULL REFERENCES members(id),
     created_at   BIGINT NOT NULL,
     started_at   BIGINT,
-    ended_at     BIGINT
+    ended_at     BIGINT,
+    -- Where the live room is, so that a restarted server resumes it.
+    phase              TEXT NOT NULL DEFAULT 'lobby',
+    position           BIGINT NOT NULL DEFAULT 0,
+    phase_started_at   BIGINT,
+    paused_remaining_ms BIGINT,
+    extra_ms           BIGINT NOT NULL DEFAULT 0,
+    awards_confirmed   BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX competitions_pin ON competitions(pin);
 
@@ -107,6 +114,8 @@ CREATE TABLE competition_questions (
     question_version  TEXT NOT NULL REFERENCES question_versions(version),
     time_limit_ms     BIGINT NOT NULL,
     voided            BIGINT NOT NULL DEFAULT 0,
+    -- Alternative answers the host accepted (JSON list of responses).
+    also_accepted     TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (competition_id, position)
 );
 
@@ -120,7 +129,8 @@ CREATE TABLE participants (
     removed_at         BIGINT,
     final_rank         BIGINT,
     final_points       BIGINT,
-    final_time_ms      BIGINT
+    final_time_ms      BIGINT,
+    UNIQUE (competition_id, member_id)
 );
 CREATE INDEX participants_competition ON participants(competition_id);
 

@@ -60,6 +60,15 @@ impl Leaderboard for MemoryBoard {
         Ok(())
     }
 
+    async fn set_many(&self, board: &str, entries: &[(String, i64, i64)]) -> anyhow::Result<()> {
+        self.with(board, |r| {
+            for (member, points, ms) in entries {
+                r.put(member, encode(*points, *ms) as i64);
+            }
+        });
+        Ok(())
+    }
+
     async fn top(&self, board: &str, n: usize) -> anyhow::Result<Vec<Standing>> {
         Ok(self.with(board, |r| {
             rank_sorted(r.order.iter().take(n).map(|(s, m)| (m.clone(), -*s as f64)))

@@ -40,6 +40,12 @@ pub trait Leaderboard: Send + Sync {
         points: i64,
         total_ms: i64,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Sets many players' totals at once (a reveal): one round trip.
+    fn set_many(
+        &self,
+        board: &str,
+        entries: &[(String, i64, i64)],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// The best `n`, best first.
     fn top(
         &self,
@@ -116,6 +122,9 @@ impl Leaderboard for Board {
         total_ms: i64,
     ) -> anyhow::Result<()> {
         delegate!(self, b => b.set(board, member, points, total_ms))
+    }
+    async fn set_many(&self, board: &str, entries: &[(String, i64, i64)]) -> anyhow::Result<()> {
+        delegate!(self, b => b.set_many(board, entries))
     }
     async fn top(&self, board: &str, n: usize) -> anyhow::Result<Vec<Standing>> {
         delegate!(self, b => b.top(board, n))

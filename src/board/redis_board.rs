@@ -60,6 +60,24 @@ impl Leaderboard for RedisBoard {
         Ok(())
     }
 
+    async fn set_many(&self, board: &str, entries: &[(String, i64, i64)]) -> anyhow::Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut con = self.redis.manager.clone();
+        let mut pipe = redis::pipe();
+        // ZADD takes many pairs; chunks keep each command a reasonable size.
+        for chunk in entries.chunks(1000) {
+            let cmd = pipe.cmd("ZADD").arg(self.key(board));
+            for (member, points, ms) in chunk {
+                cmd.arg(encode(*points, *ms)).arg(member);
+            }
+            cmd.ignore();
+        }
+        pipe.query_async::<()>(&mut con).await?;
+        Ok(())
+    }
+
     async fn top(&self, board: &str, n: usize) -> anyhow::Result<Vec<Standing>> {
         if n == 0 {
             return Ok(vec![]);

@@ -1,5 +1,7 @@
 //! Pure rules of the product: no I/O, time and randomness passed in.
 
+/// Live competitions: settings, the seeded draw, tallies, award proposals.
+pub mod competition;
 /// Questions, answer keys and grading.
 pub mod question;
 /// Roles of the people who use biwu.

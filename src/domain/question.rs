@@ -259,6 +259,18 @@ pub enum Response {
     Date(String),
 }
 
+impl Response {
+    /// The response as people read it: letters, 正确/错误, the text, the number, the date.
+    pub fn display(&self) -> String {
+        match self {
+            Response::Choice(s) | Response::Text(s) | Response::Date(s) => s.clone(),
+            Response::TrueFalse(true) => "正确".into(),
+            Response::TrueFalse(false) => "错误".into(),
+            Response::Number(n) => format_number(*n),
+        }
+    }
+}
+
 fn parse_letters(s: &str, n_options: usize) -> Result<Vec<usize>, String> {
     let mut picked = Vec::new();
     for c in s.chars().filter(|c| !matches!(c, ' ' | ',' | '，' | '、')) {

@@ -18,23 +18,24 @@ use std::time::Instant;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/metrics", web::get().to(metrics))
-        .service(
-            web::scope("/api")
-                .route("/login", web::post().to(login))
-                .route("/logout", web::post().to(logout))
-                .route("/me", web::get().to(me))
-                .route("/account/password", web::post().to(change_password))
-                .route("/admin/members", web::get().to(admin_members))
-                .route(
-                    "/admin/members/{id}/password-reset",
-                    web::post().to(admin_reset_password),
-                )
-                .route("/admin/audit", web::get().to(admin_audit))
-                .route("/sections", web::get().to(sections))
-                .route("/sections/{id}/members", web::get().to(section_members))
-                .route("/questions", web::get().to(question_list)),
-        );
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// Routes under `/api`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/me", web::get().to(me))
+        .route("/account/password", web::post().to(change_password))
+        .route("/admin/members", web::get().to(admin_members))
+        .route(
+            "/admin/members/{id}/password-reset",
+            web::post().to(admin_reset_password),
+        )
+        .route("/admin/audit", web::get().to(admin_audit))
+        .route("/sections", web::get().to(sections))
+        .route("/sections/{id}/members", web::get().to(section_members))
+        .route("/questions", web::get().to(question_list));
 }
 
 #[tracing::instrument(skip(state))]

@@ -4,6 +4,7 @@
 
 mod api;
 mod assets;
+mod live;
 mod pages;
 
 use crate::error::AppError;
@@ -36,7 +37,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
             web::scope("")
                 .wrap(middleware::from_fn(count_requests))
                 .wrap(middleware::Compress::default())
+                .service(
+                    web::scope("/api")
+                        .configure(api::routes)
+                        .configure(live::routes),
+                )
                 .configure(api::configure)
+                .configure(live::configure)
                 .configure(pages::configure)
                 .configure(assets::configure)
                 .default_service(web::to(not_found)),

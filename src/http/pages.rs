@@ -32,18 +32,19 @@ fn language(req: &HttpRequest) -> (String, bool) {
     }
 }
 
+/// The catalogue for this request, its language, and whether to remember the choice.
+pub fn messages<'a>(state: &'a AppState, req: &HttpRequest) -> (Messages<'a>, String, bool) {
+    let (lang, remember) = language(req);
+    (state.i18n.messages(&lang), lang, remember)
+}
+
 /// Who is looking, as the layout shows it.
 pub struct Viewer {
     pub name: String,
     pub must_change_password: bool,
 }
 
-fn render(
-    req: &HttpRequest,
-    page: impl Template,
-    lang: &str,
-    remember: bool,
-) -> Result<HttpResponse> {
+pub fn render(page: impl Template, lang: &str, remember: bool) -> Result<HttpResponse> {
     let html = page
         .render()
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("template: {e}")))?;
@@ -52,7 +53,6 @@ fn render(
     if remember {
         res.cookie(Cookie::build("lang", lang.to_string()).path("/").finish());
     }
-    let _ = req;
     Ok(res.body(html))
 }
 
@@ -66,7 +66,7 @@ struct Home<'a> {
     other_lang: &'static str,
 }
 
-fn viewer(id: &MaybeIdentity) -> (Option<Viewer>, String) {
+pub fn viewer_of(id: &MaybeIdentity) -> (Option<Viewer>, String) {
     match &id.0 {
         Some(i) => (
             Some(Viewer {
@@ -79,7 +79,7 @@ fn viewer(id: &MaybeIdentity) -> (Option<Viewer>, String) {
     }
 }
 
-fn other_lang(lang: &str) -> &'static str {
+pub fn other_lang(lang: &str) -> &'static str {
     if lang == "en" { "zh-CN" } else { "en" }
 }
 
@@ -90,7 +90,7 @@ async fn home(
 ) -> Result<HttpResponse> {
     let (lang, remember) = language(&req);
     let t = state.i18n.messages(&lang);
-    let (viewer, csrf) = viewer(&id);
+    let (viewer, csrf) = viewer_of(&id);
     let page = Home {
         other_lang: other_lang(&t.lang),
         questions: questions::count_active(&state.db).await?,
@@ -98,7 +98,7 @@ async fn home(
         csrf,
         t,
     };
-    render(&req, page, &lang, remember)
+    render(page, &lang, remember)
 }
 
 #[derive(Template)]
@@ -119,7 +119,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
         csrf: String::new(),
         t,
     };
-    render(&req, page, &lang, remember)
+    render(page, &lang, remember)
 }
 
 #[derive(Template)]
@@ -143,12 +143,12 @@ async fn account(
     }
     let (lang, remember) = language(&req);
     let t = state.i18n.messages(&lang);
-    let (viewer, csrf) = viewer(&id);
+    let (viewer, csrf) = viewer_of(&id);
     let page = Account {
         other_lang: other_lang(&t.lang),
         viewer,
         csrf,
         t,
     };
-    render(&req, page, &lang, remember)
+    render(page, &lang, remember)
 }

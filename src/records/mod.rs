@@ -9,6 +9,7 @@
 //! Each submodule owns one aggregate. Nothing here knows about HTTP.
 
 pub mod audit;
+pub mod competitions;
 pub mod members;
 pub mod questions;
 

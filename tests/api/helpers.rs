@@ -74,6 +74,8 @@ pub async fn each_database() -> Vec<(Option<tempfile::TempDir>, Db)> {
 
 pub struct TestApp {
     pub address: String,
+    pub handle: actix_web::dev::ServerHandle,
+    port: u16,
     pub client: reqwest::Client,
     pub db: Db,
     pub bootstrap_admin: Option<(String, String)>,
@@ -118,9 +120,12 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     let port = app.port();
     let db = app.state.db.clone();
     let bootstrap_admin = app.bootstrap_admin.clone();
+    let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        handle,
+        port,
         client: client(),
         db,
         bootstrap_admin,
@@ -144,6 +149,23 @@ pub struct Session {
 }
 
 impl TestApp {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Logs in and returns the session cookie, for WebSocket clients.
+    pub async fn cookie(&self, staff_no: &str) -> String {
+        let res = client()
+            .post(self.url("/api/login"))
+            .json(&json!({ "staff_no": staff_no, "password": DEMO_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login {staff_no}");
+        let set = res.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_string()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

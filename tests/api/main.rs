@@ -8,5 +8,7 @@ mod board_bus;
 mod browser;
 mod health_auth;
 mod helpers;
+mod live;
 mod records;
 mod roster;
+mod ws;

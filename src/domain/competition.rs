@@ -1,0 +1,386 @@
+//! Rules of a live competition: settings, the seeded draw, tallying a player's answers and
+//! proposing pacesetters. Pure: the conductor feeds it what happened.
+
+use super::question::{Kind, Question, Response, Topic};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+/// How the winners become 业务标兵.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwardRule {
+    /// The best N (ties at the boundary included).
+    TopN(u32),
+    /// Everyone with at least this many points.
+    MinPoints(i64),
+}
+
+/// Settings of a competition, stored as JSON with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub time_limit_s: u32,
+    pub base_points: i64,
+    pub speed_bonus: bool,
+    pub streak_bonus: bool,
+    pub guests_allowed: bool,
+    pub award_rule: AwardRule,
+    /// What the draw was asked for, kept for the audit of the draw.
+    #[serde(default)]
+    pub topics: Vec<Topic>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub difficulty: Vec<u8>,
+}
+
+impl Settings {
+    pub fn check(&self) -> Result<(), String> {
+        if !(5..=120).contains(&self.time_limit_s) {
+            return Err(format!(
+                "每题时间应在 5–120 秒之间，收到 {}",
+                self.time_limit_s
+            ));
+        }
+        if !(1..=100_000).contains(&self.base_points) {
+            return Err("基础分应在 1–100000 之间".into());
+        }
+        match self.award_rule {
+            AwardRule::TopN(0) => Err("表彰名额至少为 1".into()),
+            AwardRule::MinPoints(p) if p < 0 => Err("表彰分数线不能为负".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Draws `count` questions from `pool` with an RNG seeded by `seed`: the same pool and seed
+/// always give the same draw, so any competition's questions can be reproduced for audit.
+/// Questions are filtered first (topics, tags, difficulty; empty filters match all), then
+/// shuffled and cut. Kinds are all allowed.
+pub fn draw<'a>(
+    pool: &'a [Question],
+    topics: &[Topic],
+    tags: &[String],
+    difficulty: &[u8],
+    count: usize,
+    seed: u64,
+) -> Vec<&'a Question> {
+    let mut candidates: Vec<&Question> = pool
+        .iter()
+        .filter(|q| topics.is_empty() || topics.contains(&q.topic))
+        .filter(|q| tags.is_empty() || q.tags.iter().any(|t| tags.contains(t)))
+        .filter(|q| difficulty.is_empty() || difficulty.contains(&q.difficulty))
+        .collect();
+    // A stable order before shuffling, whatever order the pool came in.
+    candidates.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut rng = StdRng::seed_from_u64(seed);
+    candidates.shuffle(&mut rng);
+    candidates.truncate(count);
+    candidates
+}
+
+/// What the conductor knows of one asked question when tallying.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked {
+    pub limit_ms: u64,
+    pub voided: bool,
+}
+
+/// One player's answer to one question, graded (with any accepted alternatives).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Given {
+    pub correct: bool,
+    pub elapsed_ms: u64,
+}
+
+/// A player's standing after the revealed questions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tally {
+    /// Points per revealed question (0 for wrong, missed or voided).
+    pub points: Vec<i64>,
+    pub total: i64,
+    /// Answer time: elapsed for answered questions, the full limit for missed ones.
+    pub total_ms: i64,
+    /// Right answers in a row at the end.
+    pub streak: u32,
+}
+
+/// Streak bonus for a right answer that makes a streak of `streak` (1 = first right answer).
+pub fn streak_bonus(streak: u32) -> i64 {
+    100 * i64::from(streak.saturating_sub(1).min(5))
+}
+
+/// Tallies one player over the revealed questions `asked` (in order); `given[i]` is their
+/// answer to question `i`, if any. Voided questions count for nothing and do not break streaks.
+pub fn tally(settings: &Settings, asked: &[Asked], given: &[Option<Given>]) -> Tally {
+    let mut t = Tally::default();
+    for (i, a) in asked.iter().enumerate() {
+        if a.voided {
+            t.points.push(0);
+            continue;
+        }
+        match given.get(i).copied().flatten() {
+            Some(g) => {
+                t.total_ms += g.elapsed_ms.min(a.limit_ms) as i64;
+                if g.correct {
+                    t.streak += 1;
+                    let mut p = super::scoring::standard_points(
+                        settings.base_points,
+                        g.elapsed_ms,
+                        a.limit_ms,
+                        settings.speed_bonus,
+                    );
+                    if settings.streak_bonus {
+                        p += streak_bonus(t.streak);
+                    }
+                    t.points.push(p);
+                    t.total += p;
+                } else {
+                    t.streak = 0;
+                    t.points.push(0);
+                }
+            }
+            None => {
+                t.total_ms += a.limit_ms as i64;
+                t.streak = 0;
+                t.points.push(0);
+            }
+        }
+    }
+    t
+}
+
+/// Grades with the host's accepted alternatives: right if the key accepts it, or it equals
+/// an accepted alternative.
+pub fn grade_with(
+    question: &Question,
+    also: &[Response],
+    response: &Response,
+) -> Result<bool, String> {
+    let by_key = question.grade(response)?;
+    if by_key {
+        return Ok(true);
+    }
+    Ok(also
+        .iter()
+        .any(|alt| same_response(question, alt, response)))
+}
+
+fn same_response(q: &Question, a: &Response, b: &Response) -> bool {
+    use super::question::normalize_text;
+    match (a, b) {
+        (Response::Choice(x), Response::Choice(y)) => {
+            let norm = |s: &str| {
+                let mut v: Vec<char> = s
+                    .chars()
+                    .filter(|c| c.is_ascii_alphabetic())
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            q.kind.is_choice() && norm(x) == norm(y)
+        }
+        (Response::Text(x), Response::Text(y)) => normalize_text(x) == normalize_text(y),
+        (Response::Number(x), Response::Number(y)) => (x - y).abs() < 1e-9,
+        (Response::Date(x), Response::Date(y)) => {
+            super::question::parse_date(x).is_some()
+                && super::question::parse_date(x) == super::question::parse_date(y)
+        }
+        (Response::TrueFalse(x), Response::TrueFalse(y)) => x == y && q.kind == Kind::TrueFalse,
+        _ => false,
+    }
+}
+
+/// One player's final standing, for the award rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Final {
+    pub participant: String,
+    pub rank: u64,
+    pub points: i64,
+    /// Only roster members can be awarded (guests have no record to write it into).
+    pub member: bool,
+}
+
+/// The pacesetters the rule proposes, best first.
+pub fn propose(rule: AwardRule, standings: &[Final]) -> Vec<&Final> {
+    standings
+        .iter()
+        .filter(|f| f.member)
+        .filter(|f| match rule {
+            AwardRule::TopN(n) => f.rank <= u64::from(n),
+            AwardRule::MinPoints(p) => f.points >= p,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::question::AnswerKey;
+
+    fn settings() -> Settings {
+        Settings {
+            time_limit_s: 20,
+            base_points: 1000,
+            speed_bonus: true,
+            streak_bonus: true,
+            guests_allowed: false,
+            award_rule: AwardRule::TopN(3),
+            topics: vec![],
+            tags: vec![],
+            difficulty: vec![],
+        }
+    }
+
+    fn asked(n: usize) -> Vec<Asked> {
+        vec![
+            Asked {
+                limit_ms: 20_000,
+                voided: false
+            };
+            n
+        ]
+    }
+
+    #[test]
+    fn tally_scores_speed_streak_and_missing_answers() {
+        let g = |correct, ms| {
+            Some(Given {
+                correct,
+                elapsed_ms: ms,
+            })
+        };
+        let t = tally(
+            &settings(),
+            &asked(4),
+            &[g(true, 0), g(true, 10_000), None, g(false, 5_000)],
+        );
+        // 1000 + (750 + 100 streak) + 0 + 0
+        assert_eq!(t.points, vec![1000, 850, 0, 0]);
+        assert_eq!(t.total, 1850);
+        assert_eq!(t.total_ms, 10_000 + 20_000 + 5_000);
+        assert_eq!(t.streak, 0);
+    }
+
+    #[test]
+    fn voided_questions_count_for_nothing_and_keep_streaks() {
+        let mut a = asked(3);
+        a[1].voided = true;
+        let g = Some(Given {
+            correct: true,
+            elapsed_ms: 0,
+        });
+        let t = tally(&settings(), &a, &[g, g, g]);
+        assert_eq!(t.points, vec![1000, 0, 1100]);
+        assert_eq!(t.total_ms, 0);
+        assert_eq!(t.streak, 2);
+    }
+
+    #[test]
+    fn streak_bonus_is_capped() {
+        assert_eq!(streak_bonus(1), 0);
+        assert_eq!(streak_bonus(2), 100);
+        assert_eq!(streak_bonus(6), 500);
+        assert_eq!(streak_bonus(60), 500);
+    }
+
+    fn q(id: &str, topic: Topic, difficulty: u8) -> Question {
+        Question {
+            id: id.into(),
+            kind: Kind::TrueFalse,
+            topic,
+            difficulty,
+            tags: vec!["总则".into()],
+            stem: id.into(),
+            options: vec![],
+            answer: AnswerKey::TrueFalse(true),
+            explanation: "e".into(),
+            source: "s".into(),
+            time_limit: None,
+            unit: None,
+        }
+    }
+
+    #[test]
+    fn the_draw_is_reproducible_filtered_and_without_repeats() {
+        let pool: Vec<Question> = (0..60)
+            .map(|i| {
+                let topic = if i % 2 == 0 {
+                    Topic::PetitionWork
+                } else {
+                    Topic::Speeches
+                };
+                q(&format!("q{i:02}"), topic, (i % 3 + 1) as u8)
+            })
+            .collect();
+        let a = draw(&pool, &[Topic::PetitionWork], &[], &[], 10, 42);
+        let mut shuffled = pool.clone();
+        shuffled.reverse();
+        let b = draw(&shuffled, &[Topic::PetitionWork], &[], &[], 10, 42);
+        let ids = |v: &[&Question]| v.iter().map(|q| q.id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&a),
+            ids(&b),
+            "same seed, same draw, whatever the pool order"
+        );
+        assert_eq!(a.len(), 10);
+        assert!(a.iter().all(|q| q.topic == Topic::PetitionWork));
+        let unique: std::collections::HashSet<_> = ids(&a).into_iter().collect();
+        assert_eq!(unique.len(), 10);
+        assert_ne!(
+            ids(&a),
+            ids(&draw(&pool, &[Topic::PetitionWork], &[], &[], 10, 43))
+        );
+        let hard = draw(&pool, &[], &[], &[3], 100, 1);
+        assert_eq!(hard.len(), 20);
+        assert!(hard.iter().all(|q| q.difficulty == 3));
+    }
+
+    #[test]
+    fn accepted_alternatives_count_as_right() {
+        let mut question = q("x", Topic::PetitionWork, 1);
+        question.kind = Kind::Fill;
+        question.answer = AnswerKey::Fill(vec!["群众路线".into()]);
+        let alt = Response::Text("党的群众路线".into());
+        assert!(!grade_with(&question, &[], &alt).unwrap());
+        assert!(
+            grade_with(
+                &question,
+                std::slice::from_ref(&alt),
+                &Response::Text(" 党的群众路线".into())
+            )
+            .unwrap()
+        );
+        assert!(grade_with(&question, &[alt], &Response::Number(1.0)).is_err());
+    }
+
+    #[test]
+    fn award_rules_skip_guests_and_include_ties() {
+        let f = |p: &str, rank, points, member| Final {
+            participant: p.into(),
+            rank,
+            points,
+            member,
+        };
+        let standings = vec![
+            f("a", 1, 900, true),
+            f("g", 2, 800, false),
+            f("b", 3, 700, true),
+            f("c", 3, 700, true),
+            f("d", 5, 100, true),
+        ];
+        let top3: Vec<&str> = propose(AwardRule::TopN(3), &standings)
+            .iter()
+            .map(|f| f.participant.as_str())
+            .collect();
+        assert_eq!(top3, ["a", "b", "c"]);
+        let over: Vec<&str> = propose(AwardRule::MinPoints(750), &standings)
+            .iter()
+            .map(|f| f.participant.as_str())
+            .collect();
+        assert_eq!(over, ["a"]);
+    }
+}

@@ -1,0 +1,554 @@
+//! Live competitions over HTTP: setup, the join QR code, the report, the honour roll, the
+//! WebSocket upgrade, and the pages of host, projector and phone.
+
+use crate::auth::{Identity, MaybeIdentity};
+use crate::domain::competition::{self, AwardRule, Settings};
+use crate::domain::{Role, Topic};
+use crate::error::{AppError, Result};
+use crate::http::pages::{Viewer, other_lang, render, viewer_of};
+use crate::i18n::Messages;
+use crate::live::report;
+use crate::records::{audit, competitions as rec, questions};
+use crate::startup::AppState;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use rand::RngExt;
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws", web::get().to(ws))
+        .route("/host", web::get().to(host_page))
+        .route("/host/{id}", web::get().to(console_page))
+        .route("/screen/{id}", web::get().to(screen_page))
+        .route("/play", web::get().to(play_page))
+        .route("/honors", web::get().to(honors_page));
+}
+
+/// Routes under `/api`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/competitions", web::post().to(create))
+        .route("/competitions", web::get().to(list))
+        .route("/competitions/{id}", web::get().to(detail))
+        .route("/competitions/{id}/qr.svg", web::get().to(qr))
+        .route(
+            "/competitions/{id}/report.{ext}",
+            web::get().to(report_file),
+        )
+        .route("/honors", web::get().to(honors_json))
+        .route("/awards/{id}/revoke", web::post().to(revoke));
+}
+
+/// `http(s)://host` as the browser reached us, for links printed on the projector.
+fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+async fn ws(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+    id: MaybeIdentity,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (res, session, stream) = actix_ws::handle(&req, body)?;
+    let base = base_url(&req);
+    actix_web::rt::spawn(crate::live::session::run(
+        state, id.0, base, session, stream,
+    ));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCompetition {
+    title: String,
+    #[serde(default)]
+    topics: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    difficulty: Vec<u8>,
+    #[serde(default)]
+    question_ids: Vec<String>,
+    #[serde(default = "default_count")]
+    count: usize,
+    time_limit_s: u32,
+    #[serde(default = "default_points")]
+    base_points: i64,
+    #[serde(default = "yes")]
+    speed_bonus: bool,
+    #[serde(default)]
+    streak_bonus: bool,
+    #[serde(default)]
+    guests_allowed: bool,
+    award_rule: AwardRule,
+    /// For reproducing a draw; random when absent.
+    #[serde(default)]
+    seed: Option<u64>,
+}
+
+fn default_count() -> usize {
+    10
+}
+fn default_points() -> i64 {
+    1000
+}
+fn yes() -> bool {
+    true
+}
+
+#[tracing::instrument(skip(state, id, body), fields(title = %body.title))]
+async fn create(
+    state: web::Data<AppState>,
+    id: Identity,
+    body: web::Json<NewCompetition>,
+) -> Result<HttpResponse> {
+    id.require(&[Role::Host])?;
+    let b = body.into_inner();
+    let title = b.title.trim();
+    if title.is_empty() || title.chars().count() > 60 {
+        return Err(AppError::Unprocessable("标题应为 1–60 个字".into()));
+    }
+    let mut topics = Vec::new();
+    for t in &b.topics {
+        topics.push(
+            Topic::parse(t).ok_or_else(|| AppError::Unprocessable(format!("未知分类「{t}」")))?,
+        );
+    }
+    if b.difficulty.iter().any(|d| !(1..=3).contains(d)) {
+        return Err(AppError::Unprocessable("难度应为 1–3".into()));
+    }
+    if !(1..=200).contains(&b.count) {
+        return Err(AppError::Unprocessable("题目数量应为 1–200".into()));
+    }
+    let settings = Settings {
+        time_limit_s: b.time_limit_s,
+        base_points: b.base_points,
+        speed_bonus: b.speed_bonus,
+        streak_bonus: b.streak_bonus,
+        guests_allowed: b.guests_allowed,
+        award_rule: b.award_rule,
+        topics: topics.clone(),
+        tags: b.tags.clone(),
+        difficulty: b.difficulty.clone(),
+    };
+    settings.check().map_err(AppError::Unprocessable)?;
+    let pool = questions::list_active(&state.db, None).await?;
+    let seed = b.seed.unwrap_or_else(|| rand::rng().random::<u64>() >> 1);
+    let picked: Vec<&questions::Current> = if b.question_ids.is_empty() {
+        let qs: Vec<crate::domain::Question> = pool.iter().map(|c| c.question.clone()).collect();
+        let drawn = competition::draw(&qs, &topics, &b.tags, &b.difficulty, b.count, seed);
+        drawn
+            .iter()
+            .filter_map(|q| pool.iter().find(|c| c.question.id == q.id))
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for qid in &b.question_ids {
+            v.push(
+                pool.iter()
+                    .find(|c| &c.question.id == qid)
+                    .ok_or_else(|| AppError::Unprocessable(format!("题目 {qid} 不存在或已停用")))?,
+            );
+        }
+        v
+    };
+    if picked.is_empty() {
+        return Err(AppError::Unprocessable("没有符合条件的题目".into()));
+    }
+    let limit_ms = i64::from(settings.time_limit_s) * 1000;
+    let mut pin = String::new();
+    for _ in 0..50 {
+        let candidate = format!("{:06}", rand::rng().random_range(0..1_000_000));
+        if !rec::pin_in_use(&state.db, &candidate).await? {
+            pin = candidate;
+            break;
+        }
+    }
+    if pin.is_empty() {
+        return Err(AppError::Conflict("暂时无法分配 PIN，请稍后再试".into()));
+    }
+    let comp_id = rec::create(
+        &state.db,
+        rec::NewCompetition {
+            title,
+            pin: &pin,
+            settings: serde_json::to_string(&settings).map_err(anyhow::Error::from)?,
+            seed: seed as i64,
+            created_by: &id.member.id,
+            questions: picked
+                .iter()
+                .map(|c| (c.question.id.clone(), c.version.clone(), limit_ms))
+                .collect(),
+        },
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        Some(&id.member.id),
+        "competition.create",
+        &comp_id,
+        json!({ "seed": seed, "questions": picked.len() }),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(json!({
+        "id": comp_id, "pin": pin, "title": title, "seed": seed, "questions": picked.len(),
+    })))
+}
+
+async fn owned(state: &AppState, id: &Identity, comp_id: &str) -> Result<rec::Competition> {
+    id.require(&[Role::Host])?;
+    let c = rec::by_id(&state.db, comp_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("没有这场比武".into()))?;
+    if id.role() != Role::Admin && c.created_by != id.member.id {
+        return Err(AppError::Forbidden("只能管理自己创建的比武".into()));
+    }
+    Ok(c)
+}
+
+async fn list(state: web::Data<AppState>, id: Identity) -> Result<HttpResponse> {
+    id.require(&[Role::Host])?;
+    let mine = (id.role() != Role::Admin).then_some(id.member.id.as_str());
+    Ok(HttpResponse::Ok().json(rec::list(&state.db, mine).await?))
+}
+
+async fn detail(
+    state: web::Data<AppState>,
+    id: Identity,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let c = owned(&state, &id, &path).await?;
+    let qs = rec::questions(&state.db, &c.id).await?;
+    let settings: serde_json::Value =
+        serde_json::from_str(&c.settings).map_err(anyhow::Error::from)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": c.id, "title": c.title, "pin": c.pin, "status": c.status, "phase": c.phase,
+        "seed": c.seed, "settings": settings, "questions": qs.len(),
+        "join_url": format!("{}/play?pin={}", base_url(&req), c.pin),
+        "question_list": qs.iter().map(|a| json!({
+            "position": a.position, "id": a.question.id, "version": a.version,
+            "kind": a.question.kind, "stem": a.question.stem, "voided": a.voided,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+async fn qr(
+    state: web::Data<AppState>,
+    id: Identity,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    id.require(&[Role::Host])?;
+    let c = rec::by_id(&state.db, &path)
+        .await?
+        .ok_or_else(|| AppError::NotFound("没有这场比武".into()))?;
+    let url = format!("{}/play?pin={}", base_url(&req), c.pin);
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| anyhow::anyhow!("qr: {e}"))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(320, 320)
+        .quiet_zone(true)
+        .build();
+    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+}
+
+async fn report_file(
+    state: web::Data<AppState>,
+    id: Identity,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (comp_id, ext) = path.into_inner();
+    let xlsx = match ext.as_str() {
+        "xlsx" => true,
+        "csv" => false,
+        _ => return Err(AppError::NotFound("报表格式应为 xlsx 或 csv".into())),
+    };
+    let c = owned(&state, &id, &comp_id).await?;
+    let r = report::build(&state.db, &c.id).await?;
+    let bytes = web::block(move || report::to_bytes(&r, xlsx))
+        .await
+        .map_err(|e| anyhow::anyhow!("report task: {e}"))??;
+    let (mime, name) = if xlsx {
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "report.xlsx",
+        )
+    } else {
+        ("text/csv; charset=utf-8", "report.csv")
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes))
+}
+
+#[derive(Deserialize)]
+struct HonorFilter {
+    competition: Option<String>,
+}
+
+async fn honors_json(
+    state: web::Data<AppState>,
+    q: web::Query<HonorFilter>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(rec::honors(&state.db, q.competition.as_deref()).await?))
+}
+
+#[derive(Deserialize)]
+struct Revoke {
+    reason: String,
+}
+
+async fn revoke(
+    state: web::Data<AppState>,
+    id: Identity,
+    path: web::Path<String>,
+    body: web::Json<Revoke>,
+) -> Result<HttpResponse> {
+    id.require(&[Role::Admin])?;
+    if body.reason.trim().is_empty() {
+        return Err(AppError::Unprocessable("撤销须写明理由".into()));
+    }
+    let new = rec::revoke_award(&state.db, &path, &id.member.id, body.reason.trim())
+        .await?
+        .ok_or_else(|| AppError::NotFound("没有这项表彰".into()))?;
+    audit::record(
+        &state.db,
+        Some(&id.member.id),
+        "award.revoke",
+        &path,
+        json!({ "reason": body.reason, "record": new }),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "revocation": new })))
+}
+
+// ---- pages ----
+
+#[derive(Template)]
+#[template(path = "live_host.html")]
+struct HostPage<'a> {
+    t: Messages<'a>,
+    viewer: Option<Viewer>,
+    csrf: String,
+    other_lang: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "live_console.html")]
+struct ConsolePage<'a> {
+    t: Messages<'a>,
+    viewer: Option<Viewer>,
+    csrf: String,
+    other_lang: &'static str,
+    competition_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "live_screen.html")]
+struct ScreenPage<'a> {
+    t: Messages<'a>,
+    csrf: String,
+    competition_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "live_play.html")]
+struct PlayPage<'a> {
+    t: Messages<'a>,
+    viewer: Option<Viewer>,
+    csrf: String,
+    pin: String,
+}
+
+pub struct HonorRow {
+    pub name: String,
+    pub section: String,
+    pub title: String,
+    pub competition: String,
+    pub date: String,
+    pub rank: i64,
+    pub points: i64,
+}
+
+#[derive(Template)]
+#[template(path = "honors.html")]
+struct HonorsPage<'a> {
+    t: Messages<'a>,
+    viewer: Option<Viewer>,
+    csrf: String,
+    other_lang: &'static str,
+    awards: Vec<HonorRow>,
+}
+
+fn login_redirect(req: &HttpRequest) -> HttpResponse {
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/login?next={}", encode_uri(next))))
+        .finish()
+}
+
+fn encode_uri(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn host_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+) -> Result<HttpResponse> {
+    let Some(i) = &id.0 else {
+        return Ok(login_redirect(&req));
+    };
+    i.require(&[Role::Host])?;
+    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (viewer, csrf) = viewer_of(&id);
+    render(
+        HostPage {
+            other_lang: other_lang(&t.lang),
+            t,
+            viewer,
+            csrf,
+        },
+        &lang,
+        remember,
+    )
+}
+
+async fn console_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let Some(i) = &id.0 else {
+        return Ok(login_redirect(&req));
+    };
+    owned(&state, i, &path).await?;
+    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (viewer, csrf) = viewer_of(&id);
+    render(
+        ConsolePage {
+            other_lang: other_lang(&t.lang),
+            t,
+            viewer,
+            csrf,
+            competition_id: path.into_inner(),
+        },
+        &lang,
+        remember,
+    )
+}
+
+async fn screen_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let Some(i) = &id.0 else {
+        return Ok(login_redirect(&req));
+    };
+    i.require(&[Role::Host])?;
+    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (_, csrf) = viewer_of(&id);
+    render(
+        ScreenPage {
+            t,
+            csrf,
+            competition_id: path.into_inner(),
+        },
+        &lang,
+        remember,
+    )
+}
+
+#[derive(Deserialize)]
+struct PinQuery {
+    pin: Option<String>,
+}
+
+async fn play_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+    q: web::Query<PinQuery>,
+) -> Result<HttpResponse> {
+    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (viewer, csrf) = viewer_of(&id);
+    let pin: String = q
+        .pin
+        .clone()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    render(
+        PlayPage {
+            t,
+            viewer,
+            csrf,
+            pin,
+        },
+        &lang,
+        remember,
+    )
+}
+
+async fn honors_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+) -> Result<HttpResponse> {
+    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (viewer, csrf) = viewer_of(&id);
+    let awards = rec::honors(&state.db, None)
+        .await?
+        .into_iter()
+        .map(|h| HonorRow {
+            name: h.name,
+            section: h.section.unwrap_or_default(),
+            title: h.title,
+            competition: h.competition.unwrap_or_default(),
+            date: date_of(h.confirmed_at),
+            rank: h.standing_rank.unwrap_or(0),
+            points: h.standing_points.unwrap_or(0),
+        })
+        .collect();
+    render(
+        HonorsPage {
+            other_lang: other_lang(&t.lang),
+            t,
+            viewer,
+            csrf,
+            awards,
+        },
+        &lang,
+        remember,
+    )
+}
+
+/// `YYYY-MM-DD` (UTC+8, the users' time zone) of epoch milliseconds.
+pub fn date_of(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000 + 8 * 3600)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day())
+}

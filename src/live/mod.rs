@@ -1,0 +1,47 @@
+//! Live competitions (业务比武): the conductor per room, WebSocket sessions, the group
+//! commit of answers, and the protocol. See `docs/protocol.md`.
+
+pub mod protocol;
+pub mod report;
+pub mod room;
+pub mod session;
+pub mod writer;
+
+use crate::board::Board;
+use crate::records::Db;
+use room::{Room, RoomHandle};
+use std::collections::HashMap;
+use tokio::sync::Mutex;
+use writer::Writer;
+
+/// The rooms of this instance, started on first use from the records (so a restarted
+/// server picks every running competition up where its records left it).
+pub struct Rooms {
+    db: Db,
+    board: Board,
+    pub writer: Writer,
+    /// tokio's Mutex: held across the `.await` that loads a room, so two sockets arriving
+    /// together do not start two conductors for one competition.
+    rooms: Mutex<HashMap<String, RoomHandle>>,
+}
+
+impl Rooms {
+    pub fn new(db: Db, board: Board) -> Rooms {
+        Rooms {
+            writer: Writer::spawn(db.clone()),
+            db,
+            board,
+            rooms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, competition_id: &str) -> anyhow::Result<RoomHandle> {
+        let mut rooms = self.rooms.lock().await;
+        if let Some(h) = rooms.get(competition_id).filter(|h| !h.is_closed()) {
+            return Ok(h.clone());
+        }
+        let h = Room::spawn(self.db.clone(), self.board.clone(), competition_id).await?;
+        rooms.insert(competition_id.to_string(), h.clone());
+        Ok(h)
+    }
+}

@@ -1,0 +1,252 @@
+//! The live-room protocol: JSON text frames, serde-tagged by `type`. `docs/protocol.md`
+//! documents every message with an example; a test checks the examples parse.
+
+use crate::domain::Response;
+use serde::{Deserialize, Serialize};
+
+/// Version a client must name in its `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Who a socket speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientRole {
+    Player,
+    Host,
+    Screen,
+}
+
+/// Frames a client sends.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// The first frame of every socket.
+    Hello {
+        protocol: u32,
+        role: ClientRole,
+        /// Players: the 6-digit PIN. Host and screen: omitted (`competition` instead).
+        #[serde(default)]
+        pin: Option<String>,
+        #[serde(default)]
+        competition: Option<String>,
+        /// Guests: the nickname to show. Members play under their roster name.
+        #[serde(default)]
+        name: Option<String>,
+        /// Rejoin token from an earlier `welcome`.
+        #[serde(default)]
+        token: Option<String>,
+    },
+    Answer {
+        position: u32,
+        answer: Response,
+    },
+    Ping,
+    // ---- host only ----
+    Start,
+    Next,
+    Pause,
+    Resume,
+    Extend {
+        seconds: u32,
+    },
+    Skip,
+    End,
+    Remove {
+        participant: String,
+    },
+    Void {
+        position: u32,
+        reason: String,
+    },
+    Accept {
+        position: u32,
+        answer: Response,
+        reason: String,
+    },
+    ConfirmAwards,
+}
+
+/// Error codes in `error` frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadFrame,
+    Version,
+    NotFound,
+    NotAllowed,
+    WrongPhase,
+    DuplicateAnswer,
+    LateAnswer,
+    BadAnswer,
+    TooLarge,
+    Internal,
+}
+
+/// One line of a leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub rank: u64,
+    pub participant: String,
+    pub name: String,
+    pub points: i64,
+    pub total_ms: i64,
+    /// Rank at the previous leaderboard minus rank now (positive: moved up); 0 for new entries.
+    pub change: i64,
+}
+
+/// The phase of a room, as clients see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseName {
+    Lobby,
+    Question,
+    Reveal,
+    Leaderboard,
+    Podium,
+}
+
+/// A question as players see it: never the answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuestionView {
+    pub position: u32,
+    pub total: u32,
+    pub kind: crate::domain::Kind,
+    pub topic: crate::domain::Topic,
+    pub stem: String,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub options: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unit: Option<String>,
+    pub time_limit_ms: u64,
+    pub remaining_ms: u64,
+    pub paused: bool,
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Welcome {
+        protocol: u32,
+        role: ClientRole,
+        competition: String,
+        title: String,
+        total_questions: u32,
+        phase: PhaseName,
+        /// Players: who you are in this room.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        you: Option<You>,
+    },
+    /// Lobby state: to everyone on each join/leave (names only to host and screen).
+    Lobby {
+        players: u32,
+        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        names: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        pin: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        join_url: Option<String>,
+    },
+    Question {
+        #[serde(flatten)]
+        question: QuestionView,
+        /// Players after a rejoin: whether their answer to this question is already in.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        answered: Option<bool>,
+    },
+    /// Live count of answers: host and screen only, at most four a second.
+    AnswerCount {
+        position: u32,
+        answered: u32,
+        players: u32,
+    },
+    /// The answer is recorded (durably). Correctness comes at the reveal.
+    Ack {
+        position: u32,
+    },
+    Paused {
+        remaining_ms: u64,
+    },
+    Resumed {
+        remaining_ms: u64,
+    },
+    /// The host extended the time.
+    Time {
+        remaining_ms: u64,
+    },
+    Reveal {
+        position: u32,
+        /// The question again, so a screen that (re)joins at the reveal can show it.
+        kind: crate::domain::Kind,
+        stem: String,
+        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        options: Vec<String>,
+        /// `A`, `ACD`, `正确`, the accepted text, a number or a date.
+        answer: String,
+        /// Choice: counts per option; true/false: [正确, 错误]; other kinds: [right, wrong].
+        distribution: Vec<u32>,
+        explanation: String,
+        source: String,
+        voided: bool,
+        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        also_accepted: Vec<String>,
+    },
+    /// A player's own outcome, sent to that player only, at the reveal.
+    Result {
+        position: u32,
+        answered: bool,
+        correct: bool,
+        points: i64,
+        total: i64,
+        rank: u64,
+        players: u32,
+        streak: u32,
+    },
+    Leaderboard {
+        top: Vec<Line>,
+        players: u32,
+    },
+    /// After a ruling: the player's new total and rank.
+    Standing {
+        total: i64,
+        rank: u64,
+        players: u32,
+    },
+    Ruling {
+        position: u32,
+        ruling: String,
+        reason: String,
+    },
+    Podium {
+        top: Vec<Line>,
+        proposed: Vec<Line>,
+        awards_confirmed: bool,
+    },
+    /// The host console's view of the players (host only).
+    Players {
+        players: Vec<PlayerInfo>,
+    },
+    Removed,
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct You {
+    pub participant: String,
+    pub name: String,
+    /// Keep it to rejoin after a refresh, a network blip or a server restart.
+    pub token: String,
+    pub points: i64,
+    pub streak: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlayerInfo {
+    pub participant: String,
+    pub name: String,
+    pub points: i64,
+    pub connected: bool,
+}

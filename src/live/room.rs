@@ -1,0 +1,1474 @@
+//! The conductor: one task per live room owns its timeline and state, driven by
+//! [`Command`]s through a cloneable [`RoomHandle`]. WebSocket sessions only translate frames
+//! to commands and forward the frames the conductor queues for them; they decide nothing.
+//!
+//! Time is the server's: a question's clock starts when its frame is queued, elapsed times
+//! are measured here, and clients only ever get remaining milliseconds. Frames for many
+//! clients are serialised once ([`Frame`] is a cheap-to-clone shared string); each player
+//! gets a frame of their own only at the reveal. A client whose queue is full is dropped
+//! rather than allowed to slow the room.
+
+use super::protocol::{
+    ClientRole, ErrorCode, Line, PhaseName, PlayerInfo, QuestionView, ServerMsg, You,
+};
+use crate::board::{Board, Leaderboard};
+use crate::domain::Response;
+use crate::domain::competition::{self, Asked as AskedRule, Final, Given, Settings, Tally};
+use crate::records::competitions::{self as rec, AnswerRow, Asked};
+use crate::records::{Db, audit, new_id, now_ms};
+use bytestring::ByteString;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// A serialised server frame, shared by every client that receives it.
+pub type Frame = ByteString;
+
+/// Answers are accepted this long after the time is up, for network latency.
+pub const GRACE: Duration = Duration::from_millis(500);
+/// Frames a client may have queued before it counts as stalled and is dropped.
+pub const CLIENT_QUEUE: usize = 256;
+/// Live counts and lobby lists go to host and screen at most this often.
+const THROTTLE: Duration = Duration::from_millis(250);
+
+pub fn frame(msg: &ServerMsg) -> Frame {
+    // ServerMsg holds only strings, numbers and lists: serialising it cannot fail.
+    ByteString::from(serde_json::to_string(msg).expect("ServerMsg serialises"))
+}
+
+pub type Refusal = (ErrorCode, String);
+
+/// Who a joining player is, as the session established it.
+pub enum PlayerAuth {
+    Token(String),
+    Member { id: String, name: String },
+    Guest { name: String },
+}
+
+pub enum Command {
+    Join {
+        role: ClientRole,
+        player: Option<PlayerAuth>,
+        /// Where phones join, as the host's browser reaches this server.
+        join_url: Option<String>,
+        tx: mpsc::Sender<Frame>,
+        reply: oneshot::Sender<Result<u64, Refusal>>,
+    },
+    Leave {
+        client: u64,
+    },
+    Answer {
+        client: u64,
+        position: u32,
+        response: Response,
+        reply: oneshot::Sender<Result<AnswerRow, Refusal>>,
+    },
+    /// The group commit failed: forget the answer so the player can send it again.
+    AnswerLost {
+        participant: String,
+        position: u32,
+    },
+    Host {
+        actor: String,
+        cmd: HostCmd,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+}
+
+pub enum HostCmd {
+    Start,
+    Next,
+    Pause,
+    Resume,
+    Extend(u32),
+    Skip,
+    End,
+    Remove(String),
+    Void {
+        position: u32,
+        reason: String,
+    },
+    Accept {
+        position: u32,
+        answer: Response,
+        reason: String,
+    },
+    ConfirmAwards,
+}
+
+#[derive(Clone)]
+pub struct RoomHandle {
+    tx: mpsc::Sender<Command>,
+    pub competition_id: String,
+    pub creator: String,
+}
+
+impl RoomHandle {
+    pub async fn send(&self, cmd: Command) -> Result<(), Refusal> {
+        self.tx
+            .send(cmd)
+            .await
+            .map_err(|_| (ErrorCode::Internal, "比赛房间已关闭".to_string()))
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+struct Client {
+    role: ClientRole,
+    participant: Option<String>,
+    tx: mpsc::Sender<Frame>,
+}
+
+struct Answer {
+    response: Response,
+    elapsed_ms: u64,
+}
+
+struct Player {
+    id: String,
+    name: String,
+    member_id: Option<String>,
+    token_hash: String,
+    removed: bool,
+    answers: HashMap<u32, Answer>,
+    tally: Tally,
+    rank: u64,
+    /// The player's frame at the last reveal or ruling, replayed on rejoin.
+    last_result: Option<Frame>,
+}
+
+struct Live {
+    position: u32,
+    /// When the question frame was queued (server time).
+    shown_at: Instant,
+    extra: Duration,
+    paused_at: Option<Instant>,
+    paused_total: Duration,
+    answered: u32,
+}
+
+enum Phase {
+    Lobby,
+    Question(Live),
+    Reveal(u32),
+    Leaderboard(u32),
+    Podium,
+}
+
+impl Phase {
+    fn name(&self) -> PhaseName {
+        match self {
+            Phase::Lobby => PhaseName::Lobby,
+            Phase::Question(_) => PhaseName::Question,
+            Phase::Reveal(_) => PhaseName::Reveal,
+            Phase::Leaderboard(_) => PhaseName::Leaderboard,
+            Phase::Podium => PhaseName::Podium,
+        }
+    }
+}
+
+pub struct Room {
+    id: String,
+    title: String,
+    pin: String,
+    settings: Settings,
+    awards_confirmed: bool,
+    questions: Vec<Asked>,
+    phase: Phase,
+    /// Questions revealed so far (0..revealed count in the tallies).
+    revealed: u32,
+    players: Vec<Player>,
+    by_id: HashMap<String, usize>,
+    clients: HashMap<u64, Client>,
+    next_client: u64,
+    db: Db,
+    board: Board,
+    join_url: Option<String>,
+    /// Host/screen need a fresh count or player list; sent at most every THROTTLE.
+    dirty: bool,
+    last_flush: Instant,
+    /// Ranks at the previous leaderboard, for the `change` arrows.
+    previous_ranks: HashMap<String, u64>,
+    last_reveal: Option<Frame>,
+    last_leaderboard: Option<Frame>,
+    last_podium: Option<Frame>,
+}
+
+fn limit(q: &Asked) -> Duration {
+    Duration::from_millis(q.time_limit_ms)
+}
+
+impl Live {
+    fn elapsed(&self, now: Instant) -> Duration {
+        let paused_now = self.paused_at.map(|p| now - p).unwrap_or_default();
+        now.saturating_duration_since(self.shown_at)
+            .saturating_sub(self.paused_total + paused_now)
+    }
+}
+
+impl Room {
+    /// Loads a competition from the records and starts its conductor.
+    pub async fn spawn(db: Db, board: Board, competition_id: &str) -> anyhow::Result<RoomHandle> {
+        let c = rec::by_id(&db, competition_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no competition {competition_id}"))?;
+        let settings: Settings = serde_json::from_str(&c.settings)?;
+        let questions = rec::questions(&db, &c.id).await?;
+        let mut players = Vec::new();
+        let mut by_id = HashMap::new();
+        for p in rec::participants(&db, &c.id).await? {
+            by_id.insert(p.id.clone(), players.len());
+            players.push(Player {
+                id: p.id,
+                name: p.nickname,
+                member_id: p.member_id,
+                token_hash: p.rejoin_token_hash,
+                removed: p.removed_at.is_some(),
+                answers: HashMap::new(),
+                tally: Tally::default(),
+                rank: 0,
+                last_result: None,
+            });
+        }
+        for a in rec::answers(&db, &c.id).await? {
+            if let Some(&i) = by_id.get(&a.participant_id) {
+                players[i].answers.insert(
+                    a.position as u32,
+                    Answer {
+                        response: serde_json::from_str(&a.response)?,
+                        elapsed_ms: a.elapsed_ms as u64,
+                    },
+                );
+            }
+        }
+        let now = Instant::now();
+        let position = c.position as u32;
+        let mut resume_reveal = false;
+        let phase = match c.phase.as_str() {
+            "question" if (position as usize) < questions.len() => {
+                let total =
+                    limit(&questions[position as usize]) + Duration::from_millis(c.extra_ms as u64);
+                let (elapsed, paused_at) = match c.paused_remaining_ms {
+                    Some(rem) => (
+                        total.saturating_sub(Duration::from_millis(rem as u64)),
+                        Some(now),
+                    ),
+                    None => (
+                        Duration::from_millis(
+                            (now_ms() - c.phase_started_at.unwrap_or_else(now_ms)).max(0) as u64,
+                        ),
+                        None,
+                    ),
+                };
+                if paused_at.is_none() && elapsed >= total {
+                    resume_reveal = true;
+                }
+                let answered = players
+                    .iter()
+                    .filter(|p| p.answers.contains_key(&position))
+                    .count() as u32;
+                Phase::Question(Live {
+                    position,
+                    shown_at: now.checked_sub(elapsed).unwrap_or(now),
+                    extra: Duration::from_millis(c.extra_ms as u64),
+                    paused_at,
+                    paused_total: Duration::ZERO,
+                    answered,
+                })
+            }
+            "reveal" => Phase::Reveal(position),
+            "leaderboard" => Phase::Leaderboard(position),
+            "podium" => Phase::Podium,
+            _ => Phase::Lobby,
+        };
+        let revealed = match &phase {
+            Phase::Lobby => 0,
+            Phase::Question(l) => l.position,
+            Phase::Reveal(p) | Phase::Leaderboard(p) => p + 1,
+            Phase::Podium => {
+                let answered_max = players
+                    .iter()
+                    .flat_map(|p| p.answers.keys().copied())
+                    .max()
+                    .map(|m| m + 1)
+                    .unwrap_or(0);
+                answered_max.max(position + 1).min(questions.len() as u32)
+            }
+        };
+        let (tx, rx) = mpsc::channel(4096);
+        let handle = RoomHandle {
+            tx,
+            competition_id: c.id.clone(),
+            creator: c.created_by.clone(),
+        };
+        let mut room = Room {
+            id: c.id,
+            title: c.title,
+            pin: c.pin,
+            settings,
+            awards_confirmed: c.awards_confirmed == 1,
+            questions,
+            phase,
+            revealed,
+            players,
+            by_id,
+            clients: HashMap::new(),
+            next_client: 1,
+            db,
+            board,
+            join_url: None,
+            dirty: false,
+            last_flush: now,
+            previous_ranks: HashMap::new(),
+            last_reveal: None,
+            last_leaderboard: None,
+            last_podium: None,
+        };
+        // Rebuild the board and every player's frames from the records.
+        room.retally().await?;
+        match room.phase {
+            Phase::Reveal(p) | Phase::Leaderboard(p) => room.rebuild_reveal(p).await?,
+            Phase::Podium => room.rebuild_podium().await?,
+            _ => {}
+        }
+        if resume_reveal {
+            room.reveal().await?;
+        }
+        tokio::spawn(room.run(rx));
+        Ok(handle)
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        loop {
+            let wake = self.next_wake();
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => {
+                        if let Err(e) = self.handle(cmd).await {
+                            tracing::error!(room = %self.id, error = ?e, "room command failed");
+                        }
+                    }
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                    if let Err(e) = self.on_timer().await {
+                        tracing::error!(room = %self.id, error = ?e, "room timer failed");
+                    }
+                }
+            }
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Question(l) if l.paused_at.is_none() => {
+                let q = &self.questions[l.position as usize];
+                Some(l.shown_at + l.paused_total + limit(q) + l.extra + GRACE)
+            }
+            _ => None,
+        }
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let flush = self.dirty.then_some(self.last_flush + THROTTLE);
+        match (self.deadline(), flush) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    async fn on_timer(&mut self) -> anyhow::Result<()> {
+        let now = Instant::now();
+        if self.deadline().is_some_and(|d| now >= d) {
+            self.reveal().await?;
+        }
+        if self.dirty && now >= self.last_flush + THROTTLE {
+            self.flush_counts();
+        }
+        Ok(())
+    }
+
+    // ---- sending ----
+
+    fn send(&mut self, client: u64, f: Frame) {
+        let dead = match self.clients.get(&client) {
+            Some(c) => c.tx.try_send(f).is_err(),
+            None => false,
+        };
+        if dead {
+            self.drop_client(client);
+        }
+    }
+
+    /// Queues one frame for every client that `to` selects; stalled clients are dropped.
+    fn broadcast(&mut self, f: &Frame, to: impl Fn(ClientRole) -> bool) {
+        let mut dead = Vec::new();
+        for (id, c) in &self.clients {
+            if to(c.role) && c.tx.try_send(f.clone()).is_err() {
+                dead.push(*id);
+            }
+        }
+        for id in dead {
+            self.drop_client(id);
+        }
+    }
+
+    fn drop_client(&mut self, id: u64) {
+        if let Some(c) = self.clients.remove(&id) {
+            if c.role == ClientRole::Player {
+                tracing::debug!(room = %self.id, client = id, "client dropped (queue full or closed)");
+            }
+            self.dirty = true;
+        }
+    }
+
+    fn staff(role: ClientRole) -> bool {
+        role != ClientRole::Player
+    }
+
+    fn active_players(&self) -> u32 {
+        self.players.iter().filter(|p| !p.removed).count() as u32
+    }
+
+    fn connected(&self, pid: &str) -> bool {
+        self.clients
+            .values()
+            .any(|c| c.participant.as_deref() == Some(pid))
+    }
+
+    fn flush_counts(&mut self) {
+        self.dirty = false;
+        self.last_flush = Instant::now();
+        let players = self.active_players();
+        if let Phase::Question(l) = &self.phase {
+            let f = frame(&ServerMsg::AnswerCount {
+                position: l.position,
+                answered: l.answered,
+                players,
+            });
+            self.broadcast(&f, Self::staff);
+        }
+        let lobby = self.lobby_frame(true);
+        self.broadcast(&lobby, Self::staff);
+        let list = frame(&ServerMsg::Players {
+            players: self
+                .players
+                .iter()
+                .filter(|p| !p.removed)
+                .map(|p| PlayerInfo {
+                    participant: p.id.clone(),
+                    name: p.name.clone(),
+                    points: p.tally.total,
+                    connected: self.connected(&p.id),
+                })
+                .collect(),
+        });
+        self.broadcast(&list, |r| r == ClientRole::Host);
+    }
+
+    fn lobby_frame(&self, staff: bool) -> Frame {
+        let names = if staff {
+            self.players
+                .iter()
+                .filter(|p| !p.removed)
+                .rev()
+                .take(60)
+                .map(|p| p.name.clone())
+                .collect()
+        } else {
+            vec![]
+        };
+        frame(&ServerMsg::Lobby {
+            players: self.active_players(),
+            names,
+            pin: staff.then(|| self.pin.clone()),
+            join_url: if staff { self.join_url.clone() } else { None },
+        })
+    }
+
+    fn question_view(&self, l: &Live, now: Instant) -> QuestionView {
+        let a = &self.questions[l.position as usize];
+        let total = limit(a) + l.extra;
+        QuestionView {
+            position: l.position,
+            total: self.questions.len() as u32,
+            kind: a.question.kind,
+            topic: a.question.topic,
+            stem: a.question.stem.clone(),
+            options: a.question.options.clone(),
+            unit: a.question.unit.clone(),
+            time_limit_ms: total.as_millis() as u64,
+            remaining_ms: total.saturating_sub(l.elapsed(now)).as_millis() as u64,
+            paused: l.paused_at.is_some(),
+        }
+    }
+
+    fn remaining_ms(&self) -> u64 {
+        match &self.phase {
+            Phase::Question(l) => {
+                let q = &self.questions[l.position as usize];
+                (limit(q) + l.extra)
+                    .saturating_sub(l.elapsed(Instant::now()))
+                    .as_millis() as u64
+            }
+            _ => 0,
+        }
+    }
+
+    // ---- commands ----
+
+    async fn handle(&mut self, cmd: Command) -> anyhow::Result<()> {
+        match cmd {
+            Command::Join {
+                role,
+                player,
+                join_url,
+                tx,
+                reply,
+            } => {
+                if join_url.is_some() {
+                    self.join_url = join_url;
+                }
+                let result = self.join(role, player, tx).await;
+                if let Err(refusal) = &result
+                    && refusal.0 == ErrorCode::Internal
+                {
+                    tracing::error!(room = %self.id, msg = %refusal.1, "join failed");
+                }
+                let _ = reply.send(result);
+            }
+            Command::Leave { client } => {
+                if self.clients.remove(&client).is_some() {
+                    self.dirty = true;
+                }
+            }
+            Command::Answer {
+                client,
+                position,
+                response,
+                reply,
+            } => {
+                let result = self.answer(client, position, response);
+                let _ = reply.send(result);
+                if self.everyone_answered() {
+                    self.reveal().await?;
+                }
+            }
+            Command::AnswerLost {
+                participant,
+                position,
+            } => {
+                if let Some(&i) = self.by_id.get(&participant)
+                    && self.players[i].answers.remove(&position).is_some()
+                    && let Phase::Question(l) = &mut self.phase
+                    && l.position == position
+                {
+                    l.answered = l.answered.saturating_sub(1);
+                }
+            }
+            Command::Host { actor, cmd, reply } => {
+                let result = self.host(&actor, cmd).await;
+                let _ = reply.send(result);
+            }
+        }
+        Ok(())
+    }
+
+    async fn join(
+        &mut self,
+        role: ClientRole,
+        player: Option<PlayerAuth>,
+        tx: mpsc::Sender<Frame>,
+    ) -> Result<u64, Refusal> {
+        let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
+        let mut you = None;
+        let mut participant = None;
+        if role == ClientRole::Player {
+            let auth = player.ok_or((ErrorCode::BadFrame, "缺少玩家身份".to_string()))?;
+            if matches!(self.phase, Phase::Podium) && !matches!(auth, PlayerAuth::Token(_)) {
+                return Err((ErrorCode::WrongPhase, "比赛已经结束".into()));
+            }
+            let (idx, token) = match auth {
+                PlayerAuth::Token(token) => {
+                    let hash = crate::auth::hash_token(&token);
+                    let idx = self
+                        .players
+                        .iter()
+                        .position(|p| p.token_hash == hash)
+                        .ok_or((ErrorCode::NotFound, "重新加入的凭证无效".to_string()))?;
+                    (idx, token)
+                }
+                PlayerAuth::Member { id, name } => {
+                    let token = crate::auth::random_token(24);
+                    let hash = crate::auth::hash_token(&token);
+                    match self
+                        .players
+                        .iter()
+                        .position(|p| p.member_id.as_deref() == Some(&id))
+                    {
+                        Some(idx) => {
+                            rec::set_token(&self.db, &self.players[idx].id, &hash)
+                                .await
+                                .map_err(internal)?;
+                            self.players[idx].token_hash = hash;
+                            (idx, token)
+                        }
+                        None => {
+                            let pid =
+                                rec::add_participant(&self.db, &self.id, Some(&id), &name, &hash)
+                                    .await
+                                    .map_err(internal)?;
+                            (self.add_player(pid, name, Some(id), hash), token)
+                        }
+                    }
+                }
+                PlayerAuth::Guest { name } => {
+                    if !self.settings.guests_allowed {
+                        return Err((
+                            ErrorCode::NotAllowed,
+                            "本场比武只允许名册内人员参加，请先登录".into(),
+                        ));
+                    }
+                    let name = name.trim().to_string();
+                    if name.is_empty() || name.chars().count() > 20 {
+                        return Err((ErrorCode::BadFrame, "昵称应为 1–20 个字".into()));
+                    }
+                    let token = crate::auth::random_token(24);
+                    let hash = crate::auth::hash_token(&token);
+                    let pid = rec::add_participant(&self.db, &self.id, None, &name, &hash)
+                        .await
+                        .map_err(internal)?;
+                    (self.add_player(pid, name, None, hash), token)
+                }
+            };
+            let p = &self.players[idx];
+            if p.removed {
+                return Err((ErrorCode::NotAllowed, "您已被主持人移出本场比武".into()));
+            }
+            participant = Some(p.id.clone());
+            you = Some(You {
+                participant: p.id.clone(),
+                name: p.name.clone(),
+                token,
+                points: p.tally.total,
+                streak: p.tally.streak,
+            });
+        }
+        let id = self.next_client;
+        self.next_client += 1;
+        self.clients.insert(
+            id,
+            Client {
+                role,
+                participant: participant.clone(),
+                tx,
+            },
+        );
+        self.dirty = true;
+        let welcome = frame(&ServerMsg::Welcome {
+            protocol: super::protocol::PROTOCOL_VERSION,
+            role,
+            competition: self.id.clone(),
+            title: self.title.clone(),
+            total_questions: self.questions.len() as u32,
+            phase: self.phase.name(),
+            you,
+        });
+        self.send(id, welcome);
+        // Then where the room is now.
+        let staff = Self::staff(role);
+        let now_frame = match &self.phase {
+            Phase::Lobby => Some(self.lobby_frame(staff)),
+            Phase::Question(l) => {
+                let answered = participant
+                    .as_ref()
+                    .and_then(|pid| self.by_id.get(pid))
+                    .map(|&i| self.players[i].answers.contains_key(&l.position));
+                Some(frame(&ServerMsg::Question {
+                    question: self.question_view(l, Instant::now()),
+                    answered,
+                }))
+            }
+            Phase::Reveal(_) | Phase::Leaderboard(_) => {
+                if staff {
+                    if matches!(self.phase, Phase::Leaderboard(_)) {
+                        self.last_leaderboard.clone()
+                    } else {
+                        self.last_reveal.clone()
+                    }
+                } else {
+                    participant
+                        .as_ref()
+                        .and_then(|pid| self.by_id.get(pid))
+                        .and_then(|&i| self.players[i].last_result.clone())
+                }
+            }
+            Phase::Podium => self.last_podium.clone(),
+        };
+        if let Some(f) = now_frame {
+            self.send(id, f);
+        }
+        if staff
+            && matches!(self.phase, Phase::Reveal(_) | Phase::Leaderboard(_))
+            && let Some(f) = self.last_leaderboard.clone()
+            && matches!(self.phase, Phase::Reveal(_))
+        {
+            self.send(id, f);
+        }
+        Ok(id)
+    }
+
+    fn add_player(
+        &mut self,
+        id: String,
+        name: String,
+        member_id: Option<String>,
+        token_hash: String,
+    ) -> usize {
+        let idx = self.players.len();
+        self.by_id.insert(id.clone(), idx);
+        // A late joiner has missed the revealed questions: tally them as missed.
+        let mut p = Player {
+            id,
+            name,
+            member_id,
+            token_hash,
+            removed: false,
+            answers: HashMap::new(),
+            tally: Tally::default(),
+            rank: 0,
+            last_result: None,
+        };
+        p.tally = competition::tally(&self.settings, &self.asked_rules(), &self.given(&p));
+        self.players.push(p);
+        idx
+    }
+
+    fn answer(
+        &mut self,
+        client: u64,
+        position: u32,
+        response: Response,
+    ) -> Result<AnswerRow, Refusal> {
+        let pid = self
+            .clients
+            .get(&client)
+            .and_then(|c| c.participant.clone())
+            .ok_or((ErrorCode::NotAllowed, "只有选手可以答题".to_string()))?;
+        let Phase::Question(l) = &self.phase else {
+            return Err(match self.phase {
+                Phase::Reveal(p) | Phase::Leaderboard(p) if p == position => {
+                    (ErrorCode::LateAnswer, "本题作答时间已过".into())
+                }
+                _ => (ErrorCode::WrongPhase, "现在不是答题时间".into()),
+            });
+        };
+        if l.position != position {
+            return Err((
+                ErrorCode::WrongPhase,
+                format!(
+                    "当前是第 {} 题，不能回答第 {} 题",
+                    l.position + 1,
+                    position + 1
+                ),
+            ));
+        }
+        let idx = self.by_id[&pid];
+        if self.players[idx].removed {
+            return Err((ErrorCode::NotAllowed, "您已被移出本场比武".into()));
+        }
+        if self.players[idx].answers.contains_key(&position) {
+            return Err((ErrorCode::DuplicateAnswer, "本题已经作答，不能更改".into()));
+        }
+        let asked = &self.questions[position as usize];
+        let elapsed = l.elapsed(Instant::now());
+        if elapsed > limit(asked) + l.extra + GRACE {
+            return Err((ErrorCode::LateAnswer, "本题作答时间已过".into()));
+        }
+        let correct = competition::grade_with(&asked.question, &asked.also_accepted, &response)
+            .map_err(|e| (ErrorCode::BadAnswer, e))?;
+        let elapsed_ms =
+            (elapsed.as_millis() as u64).min(asked.time_limit_ms + l.extra.as_millis() as u64);
+        // Provisional points (the tally at the reveal is what counts).
+        let prior = &self.players[idx].tally;
+        let mut points = 0;
+        if correct && !asked.voided {
+            points = crate::domain::scoring::standard_points(
+                self.settings.base_points,
+                elapsed_ms,
+                asked.time_limit_ms,
+                self.settings.speed_bonus,
+            );
+            if self.settings.streak_bonus {
+                points += competition::streak_bonus(prior.streak + 1);
+            }
+        }
+        let row = AnswerRow {
+            id: new_id(),
+            competition_id: self.id.clone(),
+            position: i64::from(position),
+            participant_id: pid.clone(),
+            question_version: asked.version.clone(),
+            response: serde_json::to_string(&response).unwrap_or_default(),
+            correct: correct as i64,
+            elapsed_ms: elapsed_ms as i64,
+            points,
+            answered_at: now_ms(),
+        };
+        self.players[idx].answers.insert(
+            position,
+            Answer {
+                response,
+                elapsed_ms,
+            },
+        );
+        if let Phase::Question(l) = &mut self.phase {
+            l.answered += 1;
+        }
+        self.dirty = true;
+        Ok(row)
+    }
+
+    fn everyone_answered(&self) -> bool {
+        match &self.phase {
+            Phase::Question(l) => {
+                let active = self.active_players();
+                active > 0 && l.answered >= active
+            }
+            _ => false,
+        }
+    }
+
+    async fn host(&mut self, actor: &str, cmd: HostCmd) -> Result<(), Refusal> {
+        let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
+        let wrong = |what: &str| Err((ErrorCode::WrongPhase, format!("当前阶段不能{what}")));
+        match cmd {
+            HostCmd::Start => {
+                if !matches!(self.phase, Phase::Lobby) {
+                    return wrong("开始");
+                }
+                if self.questions.is_empty() {
+                    return Err((ErrorCode::WrongPhase, "本场比武没有题目".into()));
+                }
+                self.show_question(0).await.map_err(internal)?;
+            }
+            HostCmd::Next => match self.phase {
+                Phase::Reveal(p) => self.show_leaderboard(p).await.map_err(internal)?,
+                Phase::Leaderboard(p) if (p as usize + 1) < self.questions.len() => {
+                    self.show_question(p + 1).await.map_err(internal)?
+                }
+                Phase::Leaderboard(_) => self.podium().await.map_err(internal)?,
+                _ => return wrong("进入下一步"),
+            },
+            HostCmd::Pause => match &mut self.phase {
+                Phase::Question(l) if l.paused_at.is_none() => {
+                    l.paused_at = Some(Instant::now());
+                    let remaining_ms = self.remaining_ms();
+                    self.persist().await.map_err(internal)?;
+                    self.broadcast(&frame(&ServerMsg::Paused { remaining_ms }), |_| true);
+                }
+                _ => return wrong("暂停"),
+            },
+            HostCmd::Resume => match &mut self.phase {
+                Phase::Question(l) if l.paused_at.is_some() => {
+                    let at = l.paused_at.take().expect("checked");
+                    l.paused_total += at.elapsed();
+                    let remaining_ms = self.remaining_ms();
+                    self.persist().await.map_err(internal)?;
+                    self.broadcast(&frame(&ServerMsg::Resumed { remaining_ms }), |_| true);
+                }
+                _ => return wrong("继续"),
+            },
+            HostCmd::Extend(secs) => match &mut self.phase {
+                Phase::Question(l) => {
+                    if !(1..=120).contains(&secs) {
+                        return Err((ErrorCode::BadFrame, "延长时间应为 1–120 秒".into()));
+                    }
+                    l.extra += Duration::from_secs(u64::from(secs));
+                    let remaining_ms = self.remaining_ms();
+                    self.persist().await.map_err(internal)?;
+                    self.broadcast(&frame(&ServerMsg::Time { remaining_ms }), |_| true);
+                }
+                _ => return wrong("延长时间"),
+            },
+            HostCmd::Skip => match self.phase {
+                Phase::Question(_) => self.reveal().await.map_err(internal)?,
+                _ => return wrong("跳过"),
+            },
+            HostCmd::End => {
+                if matches!(self.phase, Phase::Podium) {
+                    return wrong("结束");
+                }
+                if matches!(self.phase, Phase::Question(_)) {
+                    self.reveal().await.map_err(internal)?;
+                }
+                self.podium().await.map_err(internal)?;
+            }
+            HostCmd::Remove(pid) => {
+                let idx = *self
+                    .by_id
+                    .get(&pid)
+                    .ok_or((ErrorCode::NotFound, "没有这名选手".to_string()))?;
+                if self.players[idx].removed {
+                    return Ok(());
+                }
+                rec::remove_participant(&self.db, &pid)
+                    .await
+                    .map_err(internal)?;
+                audit::record(
+                    &self.db,
+                    Some(actor),
+                    "competition.remove_player",
+                    &self.id,
+                    serde_json::json!({ "participant": pid, "name": self.players[idx].name }),
+                )
+                .await
+                .map_err(internal)?;
+                self.players[idx].removed = true;
+                self.board
+                    .remove(&self.board_key(), &pid)
+                    .await
+                    .map_err(internal)?;
+                let theirs: Vec<u64> = self
+                    .clients
+                    .iter()
+                    .filter(|(_, c)| c.participant.as_deref() == Some(&pid))
+                    .map(|(id, _)| *id)
+                    .collect();
+                let removed = frame(&ServerMsg::Removed);
+                for id in theirs {
+                    self.send(id, removed.clone());
+                    self.clients.remove(&id);
+                }
+                self.dirty = true;
+                if self.everyone_answered() {
+                    self.reveal().await.map_err(internal)?;
+                }
+            }
+            HostCmd::Void { position, reason } => {
+                self.rule(actor, position, &reason, None).await?;
+            }
+            HostCmd::Accept {
+                position,
+                answer,
+                reason,
+            } => {
+                self.rule(actor, position, &reason, Some(answer)).await?;
+            }
+            HostCmd::ConfirmAwards => {
+                if !matches!(self.phase, Phase::Podium) {
+                    return wrong("确认表彰");
+                }
+                if self.awards_confirmed {
+                    return Err((ErrorCode::WrongPhase, "表彰已经确认".into()));
+                }
+                self.confirm_awards(actor).await.map_err(internal)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- phases ----
+
+    fn board_key(&self) -> String {
+        format!("competition:{}", self.id)
+    }
+
+    async fn persist(&self) -> anyhow::Result<()> {
+        let (status, phase, position) = match &self.phase {
+            Phase::Lobby => ("lobby", "lobby", 0),
+            Phase::Question(l) => ("running", "question", l.position),
+            Phase::Reveal(p) => ("running", "reveal", *p),
+            Phase::Leaderboard(p) => ("running", "leaderboard", *p),
+            Phase::Podium => ("ended", "podium", self.revealed.saturating_sub(1)),
+        };
+        let (started, paused, extra) = match &self.phase {
+            Phase::Question(l) => {
+                let elapsed = l.elapsed(Instant::now()).as_millis() as i64;
+                let q = &self.questions[l.position as usize];
+                let remaining = (limit(q) + l.extra).as_millis() as i64 - elapsed;
+                (
+                    Some(now_ms() - elapsed),
+                    l.paused_at.map(|_| remaining.max(0)),
+                    l.extra.as_millis() as i64,
+                )
+            }
+            _ => (None, None, 0),
+        };
+        rec::save_phase(
+            &self.db,
+            &self.id,
+            rec::PhaseRecord {
+                status,
+                phase,
+                position,
+                phase_started_at: started,
+                paused_remaining_ms: paused,
+                extra_ms: extra,
+            },
+        )
+        .await
+    }
+
+    async fn show_question(&mut self, position: u32) -> anyhow::Result<()> {
+        let answered = self
+            .players
+            .iter()
+            .filter(|p| p.answers.contains_key(&position))
+            .count() as u32;
+        let live = Live {
+            position,
+            shown_at: Instant::now(),
+            extra: Duration::ZERO,
+            paused_at: None,
+            paused_total: Duration::ZERO,
+            answered,
+        };
+        let f = frame(&ServerMsg::Question {
+            question: self.question_view(&live, live.shown_at),
+            answered: None,
+        });
+        self.phase = Phase::Question(live);
+        self.persist().await?;
+        self.broadcast(&f, |_| true);
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn asked_rules(&self) -> Vec<AskedRule> {
+        self.questions[..self.revealed as usize]
+            .iter()
+            .map(|a| AskedRule {
+                limit_ms: a.time_limit_ms,
+                voided: a.voided,
+            })
+            .collect()
+    }
+
+    fn given(&self, p: &Player) -> Vec<Option<Given>> {
+        self.questions[..self.revealed as usize]
+            .iter()
+            .map(|a| {
+                p.answers.get(&a.position).map(|ans| Given {
+                    correct: competition::grade_with(&a.question, &a.also_accepted, &ans.response)
+                        .unwrap_or(false),
+                    elapsed_ms: ans.elapsed_ms,
+                })
+            })
+            .collect()
+    }
+
+    /// Re-tallies every player over the revealed questions and pushes the totals to the board.
+    async fn retally(&mut self) -> anyhow::Result<()> {
+        let rules = self.asked_rules();
+        let tallies: Vec<Tally> = self
+            .players
+            .iter()
+            .map(|p| competition::tally(&self.settings, &rules, &self.given(p)))
+            .collect();
+        for (p, t) in self.players.iter_mut().zip(tallies) {
+            p.tally = t;
+        }
+        let entries: Vec<(String, i64, i64)> = self
+            .players
+            .iter()
+            .filter(|p| !p.removed)
+            .map(|p| (p.id.clone(), p.tally.total, p.tally.total_ms))
+            .collect();
+        let key = self.board_key();
+        self.board.clear(&key).await?;
+        self.board.set_many(&key, &entries).await?;
+        self.rank_from_board().await?;
+        Ok(())
+    }
+
+    /// Reads everyone's rank from the board (one call) into the players.
+    async fn rank_from_board(&mut self) -> anyhow::Result<Vec<crate::board::Standing>> {
+        let all = self.board.all(&self.board_key()).await?;
+        for s in &all {
+            if let Some(&i) = self.by_id.get(&s.member) {
+                self.players[i].rank = s.rank;
+            }
+        }
+        Ok(all)
+    }
+
+    fn lines(
+        &mut self,
+        standings: &[crate::board::Standing],
+        n: usize,
+        update_previous: bool,
+    ) -> Vec<Line> {
+        let lines: Vec<Line> = standings
+            .iter()
+            .take(n)
+            .map(|s| {
+                let name = self
+                    .by_id
+                    .get(&s.member)
+                    .map(|&i| self.players[i].name.clone())
+                    .unwrap_or_default();
+                let change = self
+                    .previous_ranks
+                    .get(&s.member)
+                    .map(|&old| old as i64 - s.rank as i64)
+                    .unwrap_or(0);
+                Line {
+                    rank: s.rank,
+                    participant: s.member.clone(),
+                    name,
+                    points: s.points,
+                    total_ms: s.total_ms,
+                    change,
+                }
+            })
+            .collect();
+        if update_previous {
+            self.previous_ranks = standings
+                .iter()
+                .map(|s| (s.member.clone(), s.rank))
+                .collect();
+        }
+        lines
+    }
+
+    fn reveal_msg(&self, position: u32) -> ServerMsg {
+        let a = &self.questions[position as usize];
+        let q = &a.question;
+        let mut distribution = match q.kind {
+            k if k.is_choice() => vec![0u32; q.options.len()],
+            _ => vec![0u32; 2],
+        };
+        for p in self.players.iter().filter(|p| !p.removed) {
+            let Some(ans) = p.answers.get(&position) else {
+                continue;
+            };
+            match (&ans.response, q.kind) {
+                (Response::Choice(letters), k) if k.is_choice() => {
+                    for c in letters.chars() {
+                        let c = c.to_ascii_uppercase();
+                        if let Some(i) = crate::domain::question::LETTERS
+                            .iter()
+                            .position(|&l| l as char == c)
+                            && i < distribution.len()
+                        {
+                            distribution[i] += 1;
+                        }
+                    }
+                }
+                (Response::TrueFalse(b), _) => distribution[if *b { 0 } else { 1 }] += 1,
+                (r, _) => {
+                    let right = competition::grade_with(q, &a.also_accepted, r).unwrap_or(false);
+                    distribution[if right { 0 } else { 1 }] += 1;
+                }
+            }
+        }
+        ServerMsg::Reveal {
+            position,
+            kind: q.kind,
+            stem: q.stem.clone(),
+            options: q.options.clone(),
+            answer: q.answer.display(),
+            distribution,
+            explanation: q.explanation.clone(),
+            source: q.source.clone(),
+            voided: a.voided,
+            also_accepted: a.also_accepted.iter().map(Response::display).collect(),
+        }
+    }
+
+    fn result_frame(&self, p: &Player, position: u32, players: u32, reveal: &ServerMsg) -> Frame {
+        let answered = p.answers.contains_key(&position);
+        let given = self.given(p);
+        let correct = given
+            .get(position as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|g| g.correct);
+        let result = ServerMsg::Result {
+            position,
+            answered,
+            correct,
+            points: p.tally.points.get(position as usize).copied().unwrap_or(0),
+            total: p.tally.total,
+            rank: p.rank,
+            players,
+            streak: p.tally.streak,
+        };
+        // A player's one frame at the reveal carries the reveal too: 3 frames a question.
+        let mut v = serde_json::to_value(&result).expect("serialises");
+        if let (Some(obj), Ok(serde_json::Value::Object(r))) =
+            (v.as_object_mut(), serde_json::to_value(reveal))
+        {
+            obj.insert("reveal".into(), serde_json::Value::Object(r));
+        }
+        ByteString::from(v.to_string())
+    }
+
+    async fn reveal(&mut self) -> anyhow::Result<()> {
+        let Phase::Question(l) = &self.phase else {
+            return Ok(());
+        };
+        let position = l.position;
+        // The last count goes out first, so screens never show fewer answers than the reveal.
+        self.flush_counts();
+        self.phase = Phase::Reveal(position);
+        self.revealed = self.revealed.max(position + 1);
+        self.persist().await?;
+        self.retally().await?;
+        self.rebuild_reveal(position).await?;
+        let f = self.last_reveal.clone().expect("just built");
+        self.broadcast(&f, Self::staff);
+        let mut dead = Vec::new();
+        for (id, c) in &self.clients {
+            let Some(pid) = &c.participant else { continue };
+            let Some(f) = self
+                .by_id
+                .get(pid)
+                .and_then(|&i| self.players[i].last_result.clone())
+            else {
+                continue;
+            };
+            if c.tx.try_send(f).is_err() {
+                dead.push(*id);
+            }
+        }
+        for id in dead {
+            self.drop_client(id);
+        }
+        Ok(())
+    }
+
+    /// Builds the reveal frame and every player's result frame for `position`.
+    async fn rebuild_reveal(&mut self, position: u32) -> anyhow::Result<()> {
+        let reveal = self.reveal_msg(position);
+        let players = self.active_players();
+        let results: Vec<Option<Frame>> = self
+            .players
+            .iter()
+            .map(|p| (!p.removed).then(|| self.result_frame(p, position, players, &reveal)))
+            .collect();
+        for (p, r) in self.players.iter_mut().zip(results) {
+            p.last_result = r;
+        }
+        self.last_reveal = Some(frame(&reveal));
+        let standings = self.board.top(&self.board_key(), 10).await?;
+        let top = self.lines(&standings, 10, false);
+        self.last_leaderboard = Some(frame(&ServerMsg::Leaderboard { top, players }));
+        Ok(())
+    }
+
+    async fn show_leaderboard(&mut self, position: u32) -> anyhow::Result<()> {
+        self.phase = Phase::Leaderboard(position);
+        self.persist().await?;
+        let standings = self.board.all(&self.board_key()).await?;
+        let top = self.lines(&standings, 10, true);
+        let f = frame(&ServerMsg::Leaderboard {
+            top,
+            players: self.active_players(),
+        });
+        self.last_leaderboard = Some(f.clone());
+        self.broadcast(&f, Self::staff);
+        Ok(())
+    }
+
+    async fn podium(&mut self) -> anyhow::Result<()> {
+        self.phase = Phase::Podium;
+        self.persist().await?;
+        self.rebuild_podium().await?;
+        let f = self.last_podium.clone().expect("just built");
+        self.broadcast(&f, |_| true);
+        Ok(())
+    }
+
+    fn finals(&self, standings: &[crate::board::Standing]) -> Vec<Final> {
+        standings
+            .iter()
+            .map(|s| Final {
+                participant: s.member.clone(),
+                rank: s.rank,
+                points: s.points,
+                member: self
+                    .by_id
+                    .get(&s.member)
+                    .is_some_and(|&i| self.players[i].member_id.is_some()),
+            })
+            .collect()
+    }
+
+    async fn rebuild_podium(&mut self) -> anyhow::Result<()> {
+        let standings = self.board.all(&self.board_key()).await?;
+        let finals = self.finals(&standings);
+        let proposed_ids: Vec<String> = competition::propose(self.settings.award_rule, &finals)
+            .iter()
+            .map(|f| f.participant.clone())
+            .collect();
+        let all = self.lines(&standings, usize::MAX, false);
+        let proposed = all
+            .iter()
+            .filter(|l| proposed_ids.contains(&l.participant))
+            .cloned()
+            .collect();
+        let top = all.into_iter().take(10).collect();
+        self.last_podium = Some(frame(&ServerMsg::Podium {
+            top,
+            proposed,
+            awards_confirmed: self.awards_confirmed,
+        }));
+        Ok(())
+    }
+
+    async fn confirm_awards(&mut self, actor: &str) -> anyhow::Result<()> {
+        let standings = self.board.all(&self.board_key()).await?;
+        let finals = self.finals(&standings);
+        let proposed = competition::propose(self.settings.award_rule, &finals);
+        let awards: Vec<(String, String, u64, i64)> = proposed
+            .iter()
+            .filter_map(|f| {
+                let p = &self.players[*self.by_id.get(&f.participant)?];
+                Some((
+                    p.member_id.clone()?,
+                    "业务标兵".to_string(),
+                    f.rank,
+                    f.points,
+                ))
+            })
+            .collect();
+        let table: Vec<(String, u64, i64, i64)> = standings
+            .iter()
+            .map(|s| (s.member.clone(), s.rank, s.points, s.total_ms))
+            .collect();
+        let ids = rec::confirm_awards(&self.db, &self.id, actor, &table, &awards).await?;
+        audit::record(
+            &self.db,
+            Some(actor),
+            "competition.confirm_awards",
+            &self.id,
+            serde_json::json!({ "awards": ids, "members": awards.iter().map(|a| &a.0).collect::<Vec<_>>() }),
+        )
+        .await?;
+        self.awards_confirmed = true;
+        self.rebuild_podium().await?;
+        let f = self.last_podium.clone().expect("just built");
+        self.broadcast(&f, |_| true);
+        Ok(())
+    }
+
+    async fn rule(
+        &mut self,
+        actor: &str,
+        position: u32,
+        reason: &str,
+        accept: Option<Response>,
+    ) -> Result<(), Refusal> {
+        let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
+        if reason.trim().is_empty() {
+            return Err((ErrorCode::BadFrame, "裁定须写明理由".into()));
+        }
+        if position >= self.revealed {
+            return Err((ErrorCode::WrongPhase, "只能对已揭晓的题目作出裁定".into()));
+        }
+        let a = &mut self.questions[position as usize];
+        let ruling = match &accept {
+            None => {
+                a.voided = true;
+                "void"
+            }
+            Some(r) => {
+                a.question.grade(r).map_err(|e| (ErrorCode::BadAnswer, e))?;
+                if !a.also_accepted.contains(r) {
+                    a.also_accepted.push(r.clone());
+                }
+                "accept"
+            }
+        };
+        let (voided, also) = (a.voided, a.also_accepted.clone());
+        rec::set_ruling(&self.db, &self.id, position, voided, &also)
+            .await
+            .map_err(internal)?;
+        audit::record(
+            &self.db,
+            Some(actor),
+            &format!("competition.ruling.{ruling}"),
+            &self.id,
+            serde_json::json!({ "position": position, "reason": reason, "answer": accept }),
+        )
+        .await
+        .map_err(internal)?;
+        self.retally().await.map_err(internal)?;
+        // Rewrite the graded answers in the records to match.
+        let mut changes = Vec::new();
+        let recorded = rec::answers(&self.db, &self.id).await.map_err(internal)?;
+        for row in recorded {
+            let Some(&i) = self.by_id.get(&row.participant_id) else {
+                continue;
+            };
+            let p = &self.players[i];
+            let pos = row.position as usize;
+            let Some(asked) = self.questions.get(pos) else {
+                continue;
+            };
+            let Some(ans) = p.answers.get(&(pos as u32)) else {
+                continue;
+            };
+            let correct =
+                competition::grade_with(&asked.question, &asked.also_accepted, &ans.response)
+                    .unwrap_or(false) as i64;
+            let points = p.tally.points.get(pos).copied().unwrap_or(row.points);
+            if correct != row.correct || points != row.points {
+                changes.push((row.id, correct, points));
+            }
+        }
+        rec::regrade(&self.db, &changes).await.map_err(internal)?;
+        let players = self.active_players();
+        self.broadcast(
+            &frame(&ServerMsg::Ruling {
+                position,
+                ruling: ruling.into(),
+                reason: reason.to_string(),
+            }),
+            |_| true,
+        );
+        match self.phase {
+            Phase::Reveal(p) | Phase::Leaderboard(p) => {
+                self.rebuild_reveal(p).await.map_err(internal)?
+            }
+            Phase::Podium => self.rebuild_podium().await.map_err(internal)?,
+            _ => {}
+        }
+        let standings = self.board.all(&self.board_key()).await.map_err(internal)?;
+        let top = self.lines(&standings, 10, false);
+        let lb = frame(&ServerMsg::Leaderboard { top, players });
+        self.broadcast(&lb, Self::staff);
+        if let Some(f) = self
+            .last_podium
+            .clone()
+            .filter(|_| matches!(self.phase, Phase::Podium))
+        {
+            self.broadcast(&f, |_| true);
+        }
+        let mut dead = Vec::new();
+        for (id, c) in &self.clients {
+            let Some(&i) = c.participant.as_ref().and_then(|pid| self.by_id.get(pid)) else {
+                continue;
+            };
+            let p = &self.players[i];
+            let f = frame(&ServerMsg::Standing {
+                total: p.tally.total,
+                rank: p.rank,
+                players,
+            });
+            if c.tx.try_send(f).is_err() {
+                dead.push(*id);
+            }
+        }
+        for id in dead {
+            self.drop_client(id);
+        }
+        Ok(())
+    }
+}

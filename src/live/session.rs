@@ -1,0 +1,368 @@
+//! One WebSocket: translates frames to conductor commands and forwards the conductor's
+//! frames. It decides nothing about the game; it only checks who is speaking, the shape of
+//! frames, and abuse (too many bad frames, floods).
+
+use super::protocol::{ClientMsg, ClientRole, ErrorCode, PROTOCOL_VERSION, ServerMsg};
+use super::room::{CLIENT_QUEUE, Command, Frame, HostCmd, PlayerAuth, RoomHandle, frame};
+use crate::auth::Identity;
+use crate::domain::Role;
+use crate::records::competitions;
+use crate::startup::AppState;
+use actix_web::web;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
+use futures_util::StreamExt;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Text frames longer than this get `too_large`.
+pub const MAX_FRAME: usize = 4096;
+const HEARTBEAT: Duration = Duration::from_secs(5);
+const SILENCE: Duration = Duration::from_secs(15);
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Erroneous frames a socket may send before it is closed.
+const MAX_ERRORS: u32 = 20;
+/// Frames per second a socket may send before it is closed.
+const MAX_RATE: u32 = 50;
+
+fn error(code: ErrorCode, message: impl Into<String>) -> Frame {
+    frame(&ServerMsg::Error {
+        code,
+        message: message.into(),
+    })
+}
+
+async fn refuse(mut session: Session, code: ErrorCode, message: &str) {
+    let _ = session.text(error(code, message)).await;
+    let _ = session
+        .close(Some(CloseReason {
+            code: CloseCode::Policy,
+            description: Some(message.to_string()),
+        }))
+        .await;
+}
+
+/// Runs a socket until it closes.
+pub async fn run(
+    state: web::Data<AppState>,
+    identity: Option<Identity>,
+    base_url: String,
+    mut session: Session,
+    stream: MessageStream,
+) {
+    let mut stream = stream
+        .max_frame_size(64 * 1024)
+        .aggregate_continuations()
+        .max_continuation_size(64 * 1024);
+
+    // ---- hello ----
+    let first = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(AggregatedMessage::Text(t)))) => t,
+        _ => return refuse(session, ErrorCode::BadFrame, "第一帧必须是 hello").await,
+    };
+    let hello = match serde_json::from_str::<ClientMsg>(&first) {
+        Ok(h @ ClientMsg::Hello { .. }) => h,
+        Ok(_) => return refuse(session, ErrorCode::BadFrame, "第一帧必须是 hello").await,
+        Err(e) => {
+            return refuse(
+                session,
+                ErrorCode::BadFrame,
+                &format!("无法解析 hello：{e}"),
+            )
+            .await;
+        }
+    };
+    let ClientMsg::Hello {
+        protocol,
+        role,
+        pin,
+        competition,
+        name,
+        token,
+    } = hello
+    else {
+        unreachable!("matched above")
+    };
+    if protocol != PROTOCOL_VERSION {
+        let msg = format!("协议版本 {protocol} 不受支持（应为 {PROTOCOL_VERSION}）");
+        return refuse(session, ErrorCode::Version, &msg).await;
+    }
+    let (room, player) = match admit(
+        &state,
+        identity.as_ref(),
+        role,
+        pin,
+        competition,
+        name,
+        token,
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err((code, msg)) => return refuse(session, code, &msg).await,
+    };
+    let (tx, mut rx) = mpsc::channel::<Frame>(CLIENT_QUEUE);
+    let (reply, joined) = oneshot::channel();
+    let join_url = (role != ClientRole::Player).then(|| {
+        let pin = room.1.clone();
+        format!("{base_url}/play?pin={pin}")
+    });
+    let room = room.0;
+    if room
+        .send(Command::Join {
+            role,
+            player,
+            join_url,
+            tx,
+            reply,
+        })
+        .await
+        .is_err()
+    {
+        return refuse(session, ErrorCode::Internal, "比赛房间不可用").await;
+    }
+    let client = match joined.await {
+        Ok(Ok(id)) => id,
+        Ok(Err((code, msg))) => return refuse(session, code, &msg).await,
+        Err(_) => return refuse(session, ErrorCode::Internal, "比赛房间不可用").await,
+    };
+    let actor = identity
+        .as_ref()
+        .map(|i| i.member.id.clone())
+        .unwrap_or_default();
+
+    // ---- the loop ----
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.tick().await;
+    let mut last_seen = Instant::now();
+    let mut errors = 0u32;
+    let mut window = (Instant::now(), 0u32);
+    let close_reason = loop {
+        tokio::select! {
+            incoming = stream.next() => {
+                let msg = match incoming {
+                    Some(Ok(m)) => m,
+                    Some(Err(_)) | None => break None,
+                };
+                last_seen = Instant::now();
+                if window.0.elapsed() >= Duration::from_secs(1) {
+                    window = (Instant::now(), 0);
+                }
+                window.1 += 1;
+                if window.1 > MAX_RATE {
+                    break Some(CloseReason { code: CloseCode::Policy, description: Some("发送过于频繁".into()) });
+                }
+                let reply = match msg {
+                    AggregatedMessage::Text(text) => {
+                        if text.len() > MAX_FRAME {
+                            Some(error(ErrorCode::TooLarge, format!("消息超过 {MAX_FRAME} 字节")))
+                        } else {
+                            match serde_json::from_str::<ClientMsg>(&text) {
+                                Ok(m) => handle(&state, &room, client, role, &actor, m).await,
+                                Err(e) => Some(error(ErrorCode::BadFrame, format!("无法解析消息：{e}"))),
+                            }
+                        }
+                    }
+                    AggregatedMessage::Binary(_) => Some(error(ErrorCode::BadFrame, "只接受 JSON 文本帧")),
+                    AggregatedMessage::Ping(p) => {
+                        if session.pong(&p).await.is_err() { break None; }
+                        None
+                    }
+                    AggregatedMessage::Pong(_) => None,
+                    AggregatedMessage::Close(_) => break None,
+                };
+                if let Some(f) = reply {
+                    let is_error = f.contains("\"type\":\"error\"");
+                    if is_error {
+                        errors += 1;
+                    }
+                    if session.text(f).await.is_err() { break None; }
+                    if errors > MAX_ERRORS {
+                        break Some(CloseReason { code: CloseCode::Policy, description: Some("错误消息过多".into()) });
+                    }
+                }
+            }
+            out = rx.recv() => match out {
+                Some(f) => {
+                    let removed = f.contains("\"type\":\"removed\"");
+                    if session.text(f).await.is_err() { break None; }
+                    if removed {
+                        break Some(CloseReason { code: CloseCode::Normal, description: Some("removed".into()) });
+                    }
+                }
+                // The conductor dropped us: our queue was full (a stalled client).
+                None => break Some(CloseReason { code: CloseCode::Again, description: Some("客户端处理过慢，请重新连接".into()) }),
+            },
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > SILENCE {
+                    break Some(CloseReason { code: CloseCode::Away, description: Some("心跳超时".into()) });
+                }
+                if session.ping(b"").await.is_err() { break None; }
+            }
+        }
+    };
+    let _ = room.send(Command::Leave { client }).await;
+    let _ = session.close(close_reason).await;
+}
+
+type Admitted = ((RoomHandle, String), Option<PlayerAuth>);
+
+/// Who may enter which room, before the conductor is asked.
+async fn admit(
+    state: &AppState,
+    identity: Option<&Identity>,
+    role: ClientRole,
+    pin: Option<String>,
+    competition: Option<String>,
+    name: Option<String>,
+    token: Option<String>,
+) -> Result<Admitted, (ErrorCode, String)> {
+    let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
+    let record = match role {
+        ClientRole::Player => {
+            let pin = pin.ok_or((ErrorCode::BadFrame, "缺少 PIN".to_string()))?;
+            competitions::by_pin(&state.db, pin.trim())
+                .await
+                .map_err(internal)?
+                .ok_or((ErrorCode::NotFound, "没有这个 PIN 的比武".to_string()))?
+        }
+        ClientRole::Host | ClientRole::Screen => {
+            let id = competition.ok_or((ErrorCode::BadFrame, "缺少 competition".to_string()))?;
+            competitions::by_id(&state.db, &id)
+                .await
+                .map_err(internal)?
+                .ok_or((ErrorCode::NotFound, "没有这场比武".to_string()))?
+        }
+    };
+    let who = identity.map(|i| (i.member.id.clone(), i.role()));
+    let player = match role {
+        ClientRole::Host => {
+            let ok = who.as_ref().is_some_and(|(id, r)| {
+                *r == Role::Admin || (*r == Role::Host && *id == record.created_by)
+            });
+            if !ok {
+                return Err((
+                    ErrorCode::NotAllowed,
+                    "只有本场比武的主持人或管理员可以主持".into(),
+                ));
+            }
+            None
+        }
+        ClientRole::Screen => {
+            if !who
+                .as_ref()
+                .is_some_and(|(_, r)| matches!(r, Role::Admin | Role::Host))
+            {
+                return Err((
+                    ErrorCode::NotAllowed,
+                    "投影屏须由主持人或管理员登录后打开".into(),
+                ));
+            }
+            None
+        }
+        ClientRole::Player => Some(match (token, identity) {
+            (Some(t), _) if !t.is_empty() => PlayerAuth::Token(t),
+            (_, Some(i)) => PlayerAuth::Member {
+                id: i.member.id.clone(),
+                name: i.member.name.clone(),
+            },
+            (_, None) => match name {
+                Some(n) if !n.trim().is_empty() => PlayerAuth::Guest { name: n },
+                _ => {
+                    return Err((
+                        ErrorCode::NotAllowed,
+                        "请先登录，或填写昵称以访客身份参加".into(),
+                    ));
+                }
+            },
+        }),
+    };
+    let handle = state.rooms.get(&record.id).await.map_err(internal)?;
+    Ok(((handle, record.pin), player))
+}
+
+/// One frame after hello: the reply to send back, if any.
+async fn handle(
+    state: &AppState,
+    room: &RoomHandle,
+    client: u64,
+    role: ClientRole,
+    actor: &str,
+    msg: ClientMsg,
+) -> Option<Frame> {
+    let host = |cmd: HostCmd| async move {
+        if role != ClientRole::Host {
+            return Some(error(ErrorCode::NotAllowed, "只有主持人可以发送此命令"));
+        }
+        let (reply, done) = oneshot::channel();
+        room.send(Command::Host {
+            actor: actor.to_string(),
+            cmd,
+            reply,
+        })
+        .await
+        .ok()?;
+        match done.await {
+            Ok(Ok(())) => None,
+            Ok(Err((code, m))) => Some(error(code, m)),
+            Err(_) => Some(error(ErrorCode::Internal, "比赛房间不可用")),
+        }
+    };
+    match msg {
+        ClientMsg::Hello { .. } => Some(error(ErrorCode::WrongPhase, "已经连接，不能再次 hello")),
+        ClientMsg::Ping => None,
+        ClientMsg::Answer { position, answer } => {
+            if role != ClientRole::Player {
+                return Some(error(ErrorCode::NotAllowed, "只有选手可以答题"));
+            }
+            let (reply, done) = oneshot::channel();
+            room.send(Command::Answer {
+                client,
+                position,
+                response: answer,
+                reply,
+            })
+            .await
+            .ok()?;
+            let row = match done.await {
+                Ok(Ok(row)) => row,
+                Ok(Err((code, m))) => return Some(error(code, m)),
+                Err(_) => return Some(error(ErrorCode::Internal, "比赛房间不可用")),
+            };
+            let participant = row.participant_id.clone();
+            match state.rooms.writer.commit(row).await {
+                Ok(()) => Some(frame(&ServerMsg::Ack { position })),
+                Err(m) => {
+                    let _ = room
+                        .send(Command::AnswerLost {
+                            participant,
+                            position,
+                        })
+                        .await;
+                    Some(error(ErrorCode::Internal, m))
+                }
+            }
+        }
+        ClientMsg::Start => host(HostCmd::Start).await,
+        ClientMsg::Next => host(HostCmd::Next).await,
+        ClientMsg::Pause => host(HostCmd::Pause).await,
+        ClientMsg::Resume => host(HostCmd::Resume).await,
+        ClientMsg::Extend { seconds } => host(HostCmd::Extend(seconds)).await,
+        ClientMsg::Skip => host(HostCmd::Skip).await,
+        ClientMsg::End => host(HostCmd::End).await,
+        ClientMsg::Remove { participant } => host(HostCmd::Remove(participant)).await,
+        ClientMsg::Void { position, reason } => host(HostCmd::Void { position, reason }).await,
+        ClientMsg::Accept {
+            position,
+            answer,
+            reason,
+        } => {
+            host(HostCmd::Accept {
+                position,
+                answer,
+                reason,
+            })
+            .await
+        }
+        ClientMsg::ConfirmAwards => host(HostCmd::ConfirmAwards).await,
+    }
+}

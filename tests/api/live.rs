@@ -1,0 +1,607 @@
+//! Live competitions end to end: real WebSocket clients play whole games.
+
+use crate::helpers::*;
+use crate::ws::Ws;
+use biwu::domain::{AnswerKey, Kind, Question};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Three questions of known kinds from the shipped bank: single, true/false, multiple.
+fn picks() -> Vec<Question> {
+    let bank = biwu::bank::load(&bank_dir());
+    let mut out = Vec::new();
+    for kind in [Kind::Single, Kind::TrueFalse, Kind::Multiple] {
+        out.push(bank.questions().find(|q| q.kind == kind).unwrap().clone());
+    }
+    out
+}
+
+fn right(q: &Question) -> Value {
+    match &q.answer {
+        AnswerKey::Choice(_) => json!({"type":"choice","value": q.answer.display()}),
+        AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": b}),
+        _ => unreachable!(),
+    }
+}
+
+fn wrong(q: &Question) -> Value {
+    match &q.answer {
+        AnswerKey::Choice(ix) => {
+            let other = (0..q.options.len()).find(|i| !ix.contains(i)).unwrap();
+            json!({"type":"choice","value": ((b'A' + other as u8) as char).to_string()})
+        }
+        AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": !b}),
+        _ => unreachable!(),
+    }
+}
+
+async fn create(app: &TestApp, host: &Session, qs: &[Question], extra: Value) -> (String, String) {
+    let mut body = json!({
+        "title": "党章党规知识竞赛", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+        "time_limit_s": 5, "speed_bonus": true, "streak_bonus": false, "guests_allowed": true,
+        "award_rule": {"top_n": 2},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let res = host.post(app, "/api/competitions", body).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let c: Value = res.json().await.unwrap();
+    (
+        c["id"].as_str().unwrap().to_string(),
+        c["pin"].as_str().unwrap().to_string(),
+    )
+}
+
+/// No frame a player gets before the reveal may carry the answer, the explanation or the source.
+fn assert_no_answer_leak(frames: &[Value], q: &Question) {
+    for f in frames {
+        let text = f.to_string();
+        assert!(
+            f.get("answer").is_none()
+                && f.get("explanation").is_none()
+                && f.get("source").is_none(),
+            "{f}"
+        );
+        assert!(!text.contains(&q.explanation), "explanation leaked: {f}");
+        assert!(!text.contains(&q.source), "source leaked: {f}");
+    }
+}
+
+async fn whole_game(opts: Options) {
+    let app = spawn_app_with(opts).await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({})).await;
+    let host_cookie = app.cookie(HOST).await;
+    let (mut console, welcome) = Ws::hello_staff(&app, &host_cookie, "host", &cid).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["total_questions"], 3);
+
+    let a_cookie = app.cookie(MEMBER).await;
+    let b_cookie = app.cookie("d103").await;
+    let (mut a, wa) = Ws::hello_player(&app, Some(&a_cookie), &pin, None, None).await;
+    let (mut b, wb) = Ws::hello_player(&app, Some(&b_cookie), &pin, None, None).await;
+    let (mut c, wc) = Ws::hello_player(&app, None, &pin, Some("访客小王"), None).await;
+    assert_eq!(wa["you"]["name"], "李晓雯");
+    assert_eq!(wb["you"]["name"], "王志强");
+    assert_eq!(wc["you"]["name"], "访客小王");
+    let b_token = wb["you"]["token"].as_str().unwrap().to_string();
+    let lobby = console.until("lobby").await;
+    assert_eq!(lobby["pin"], pin.as_str());
+
+    // Question 1: A fast and right, C slower and right, B wrong; A tries twice.
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    let q0 = a.until("question").await;
+    assert_eq!(q0["position"], 0);
+    assert_eq!(q0["time_limit_ms"], 5000);
+    assert!(q0["remaining_ms"].as_u64().unwrap() <= 5000);
+    b.until("question").await;
+    c.until("question").await;
+    assert_eq!(a.answer(0, right(&qs[0])).await["type"], "ack");
+    let dup = a.answer(0, wrong(&qs[0])).await;
+    assert_eq!(dup["code"], "duplicate_answer");
+    let bad = b
+        .answer(0, json!({"type":"date","value":"2022-05-01"}))
+        .await;
+    assert_eq!(bad["code"], "bad_answer", "shape checked before acceptance");
+    assert_eq!(b.answer(0, wrong(&qs[0])).await["type"], "ack");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(c.answer(0, right(&qs[0])).await["type"], "ack");
+    // Everyone answered: the reveal comes at once.
+    let ra = a.until("result").await;
+    let rb = b.until("result").await;
+    let rc = c.until("result").await;
+    for p in [&a, &b, &c] {
+        let before: Vec<Value> = p
+            .log
+            .iter()
+            .take_while(|f| f["type"] != "result")
+            .cloned()
+            .collect();
+        assert_no_answer_leak(&before, &qs[0]);
+    }
+    assert_eq!(ra["reveal"]["answer"], qs[0].answer.display().as_str());
+    assert_eq!(ra["reveal"]["explanation"], qs[0].explanation.as_str());
+    assert_eq!(
+        (
+            ra["correct"].as_bool(),
+            rb["correct"].as_bool(),
+            rc["correct"].as_bool()
+        ),
+        (Some(true), Some(false), Some(true))
+    );
+    let (pa, pc) = (
+        ra["points"].as_i64().unwrap(),
+        rc["points"].as_i64().unwrap(),
+    );
+    assert!(pa > pc && pc >= 500 && pa <= 1000, "{pa} {pc}");
+    assert_eq!(rb["points"], 0);
+    assert_eq!(
+        (
+            ra["rank"].as_u64(),
+            rc["rank"].as_u64(),
+            rb["rank"].as_u64()
+        ),
+        (Some(1), Some(2), Some(3))
+    );
+    assert_eq!(ra["players"], 3);
+    let reveal = console.until("reveal").await;
+    let dist: Vec<u64> = reveal["distribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(dist.iter().sum::<u64>(), 3);
+    let late = c.answer(0, right(&qs[0])).await;
+    assert_eq!(late["code"], "late_answer");
+
+    assert_eq!(console.command(json!({"type":"next"})).await, None);
+    let lb = console.until("leaderboard").await;
+    assert_eq!(lb["top"][0]["name"], "李晓雯");
+    assert_eq!(lb["top"][0]["points"].as_i64(), Some(pa));
+
+    // Question 2: B drops and rejoins with the token; only A answers; the server's clock ends it.
+    assert_eq!(console.command(json!({"type":"next"})).await, None);
+    a.until("question").await;
+    b.until("question").await;
+    drop(b);
+    let (mut b, wb2) = Ws::hello_player(&app, None, &pin, None, Some(&b_token)).await;
+    assert_eq!(wb2["you"]["participant"], wb["you"]["participant"]);
+    assert_eq!(wb2["you"]["points"], 0);
+    assert_eq!(wb2["phase"], "question");
+    let again = b.until("question").await;
+    assert_eq!(again["position"], 1);
+    assert_eq!(again["answered"], false);
+    assert!(again["remaining_ms"].as_u64().unwrap() < 5000);
+    assert_eq!(a.answer(1, right(&qs[1])).await["type"], "ack");
+    let started = std::time::Instant::now();
+    let ra2 = a.until("result").await;
+    assert!(
+        started.elapsed() > Duration::from_millis(3000),
+        "the reveal waited for the time limit"
+    );
+    assert_eq!(ra2["streak"], 2);
+    let rb2 = b.until("result").await;
+    assert_eq!(rb2["answered"], false);
+    let rc2 = c.until("result").await;
+    assert_eq!(rc2["answered"], false);
+    let late = c.answer(1, right(&qs[1])).await;
+    assert_eq!(late["code"], "late_answer");
+
+    // The host ends early: podium, pacesetters by the rule (members only), confirmation.
+    assert_eq!(console.command(json!({"type":"end"})).await, None);
+    let podium = console.until("podium").await;
+    let proposed: Vec<&str> = podium["proposed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        proposed,
+        ["李晓雯"],
+        "top 2 are A and the guest; guests are not awarded"
+    );
+    a.until("podium").await;
+    let err = c.command(json!({"type":"confirm_awards"})).await.unwrap();
+    assert_eq!(err["code"], "not_allowed");
+    assert_eq!(
+        console.command(json!({"type":"confirm_awards"})).await,
+        None
+    );
+    let confirmed = console.until("podium").await;
+    assert_eq!(confirmed["awards_confirmed"], true);
+    let again = console
+        .command(json!({"type":"confirm_awards"}))
+        .await
+        .unwrap();
+    assert_eq!(again["code"], "wrong_phase");
+
+    let honors: Value = app
+        .client
+        .get(app.url(&format!("/api/honors?competition={cid}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let honors = honors.as_array().unwrap();
+    assert_eq!(honors.len(), 1);
+    assert_eq!(honors[0]["name"], "李晓雯");
+    assert_eq!(honors[0]["title"], "业务标兵");
+    assert_eq!(honors[0]["standing_rank"], 1);
+    let page = app
+        .client
+        .get(app.url("/honors"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("李晓雯") && page.contains("业务标兵"));
+
+    // The report, read back.
+    let res = host
+        .get(&app, &format!("/api/competitions/{cid}/report.xlsx"))
+        .await;
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let table = biwu::table::read(&path).unwrap();
+    assert_eq!(table.rows.len(), 3);
+    let row_of = |name: &str| {
+        table
+            .rows
+            .iter()
+            .find(|r| table.get(r, "姓名") == name)
+            .unwrap()
+    };
+    let ra_row = row_of("李晓雯");
+    assert_eq!(table.get(ra_row, "名次"), "1");
+    assert_eq!(table.get(ra_row, "第1题正误"), "对");
+    assert_eq!(table.get(ra_row, "第1题得分"), pa.to_string());
+    assert_eq!(table.get(ra_row, "处室"), "文秘处");
+    let rc_row = row_of("访客小王");
+    assert_eq!(table.get(rc_row, "处室"), "访客");
+    assert_eq!(table.get(rc_row, "第2题正误"), "未答");
+    assert_eq!(table.get(row_of("王志强"), "第1题正误"), "错");
+    assert_eq!(
+        table.get(ra_row, "总分"),
+        ra2["total"].as_i64().unwrap().to_string()
+    );
+}
+
+#[tokio::test]
+async fn three_players_play_a_whole_game() {
+    whole_game(Options {
+        demo: true,
+        ..Options::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_game_on_the_redis_board() {
+    let Some(redis) = redis_url() else { return };
+    whole_game(Options {
+        demo: true,
+        redis_url: Some(redis),
+        ..Options::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_typed_errors_and_the_socket_stays_open() {
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let (_cid, pin) = create(&app, &host, &picks(), json!({})).await;
+    let (mut p, w) = Ws::hello_player(&app, None, &pin, Some("测试"), None).await;
+    assert_eq!(w["type"], "welcome");
+    p.until("lobby").await;
+    p.send_raw(Message::Text("not json".into())).await;
+    assert_eq!(p.next().await["code"], "bad_frame");
+    p.send(json!({"type":"shout"})).await;
+    assert_eq!(p.next().await["code"], "bad_frame");
+    p.send(json!({"type":"answer","position":0})).await;
+    assert_eq!(p.next().await["code"], "bad_frame");
+    assert_eq!(
+        p.answer(0, json!({"type":"choice","value":"A"})).await["code"],
+        "wrong_phase"
+    );
+    p.send(json!({"type":"start"})).await;
+    assert_eq!(p.next().await["code"], "not_allowed");
+    p.send_raw(Message::Text(
+        format!("{{\"type\":\"ping\",\"x\":\"{}\"}}", "x".repeat(5000)).into(),
+    ))
+    .await;
+    assert_eq!(p.next().await["code"], "too_large");
+    p.send_raw(Message::Binary(vec![1, 2, 3].into())).await;
+    assert_eq!(p.next().await["code"], "bad_frame");
+    p.send(json!({"type":"hello","protocol":1,"role":"player","pin":pin}))
+        .await;
+    assert_eq!(p.next().await["code"], "wrong_phase");
+    // Still open: a ping gets no error, and the next bad frame is answered.
+    p.send(json!({"type":"ping"})).await;
+    assert!(p.next_within(Duration::from_millis(300)).await.is_none() && !p.closed);
+    // Abuse closes it.
+    for _ in 0..30 {
+        p.send_raw(Message::Text("garbage".into())).await;
+    }
+    while p.next_within(Duration::from_secs(2)).await.is_some() {}
+    assert!(p.closed, "flooding with garbage closes the socket");
+
+    // Hello problems close at once with a reason.
+    let mut q = Ws::connect(&app, None).await;
+    q.send(json!({"type":"hello","protocol":2,"role":"player","pin":pin}))
+        .await;
+    assert_eq!(q.next().await["code"], "version");
+    let (mut r, e) = Ws::hello_player(&app, None, "000000", Some("x"), None).await;
+    assert_eq!(
+        e["code"],
+        if pin == "000000" {
+            "welcome"
+        } else {
+            "not_found"
+        }
+    );
+    r.next_within(Duration::from_millis(500)).await;
+    let (_, e) = Ws::hello_player(&app, None, &pin, None, Some("forged-token")).await;
+    assert_eq!(e["code"], "not_found");
+    let (_, e) = Ws::hello_player(&app, None, &pin, None, None).await;
+    assert_eq!(e["code"], "not_allowed", "a guest needs a name");
+    let member_cookie = app.cookie(MEMBER).await;
+    let (_, e) = Ws::hello_staff(&app, &member_cookie, "host", &_cid).await;
+    assert_eq!(e["code"], "not_allowed", "members cannot host");
+}
+
+#[tokio::test]
+async fn guests_are_refused_where_the_host_did_not_allow_them() {
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let (_, pin) = create(&app, &host, &picks(), json!({"guests_allowed": false})).await;
+    let (_, e) = Ws::hello_player(&app, None, &pin, Some("访客"), None).await;
+    assert_eq!(e["code"], "not_allowed");
+    let cookie = app.cookie(MEMBER).await;
+    let (_, w) = Ws::hello_player(&app, Some(&cookie), &pin, None, None).await;
+    assert_eq!(w["type"], "welcome");
+}
+
+#[tokio::test]
+async fn host_rulings_recompute_scores_for_everyone() {
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({"speed_bonus": false})).await;
+    let (mut console, _) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    let (mut a, _) =
+        Ws::hello_player(&app, Some(&app.cookie(MEMBER).await), &pin, None, None).await;
+    let (mut b, _) =
+        Ws::hello_player(&app, Some(&app.cookie("d103").await), &pin, None, None).await;
+    console.command(json!({"type":"start"})).await;
+    a.until("question").await;
+    b.until("question").await;
+    a.answer(0, right(&qs[0])).await;
+    let wrong_b = wrong(&qs[0]);
+    b.answer(0, wrong_b.clone()).await;
+    assert_eq!(a.until("result").await["total"], 1000);
+    assert_eq!(b.until("result").await["total"], 0);
+
+    // Accept B's answer too: B now has 1000 as well.
+    let err = console
+        .command(json!({"type":"accept","position":0,"answer":wrong_b,"reason":""}))
+        .await
+        .unwrap();
+    assert_eq!(err["code"], "bad_frame", "a ruling needs a reason");
+    assert_eq!(
+        console
+            .command(
+                json!({"type":"accept","position":0,"answer":wrong_b,"reason":"选项表述存在歧义"})
+            )
+            .await,
+        None
+    );
+    assert_eq!(b.until("ruling").await["ruling"], "accept");
+    let sb = b.until("standing").await;
+    // Equal points now; A answered first, so less time keeps A ahead.
+    assert_eq!(
+        (sb["total"].as_i64(), sb["rank"].as_u64()),
+        (Some(1000), Some(2))
+    );
+    assert_eq!(console.until("leaderboard").await["top"][1]["points"], 1000);
+
+    // Void the question: nobody keeps its points.
+    assert_eq!(
+        console
+            .command(json!({"type":"void","position":0,"reason":"题目出处有误"}))
+            .await,
+        None
+    );
+    assert_eq!(a.until("ruling").await["ruling"], "accept");
+    assert_eq!(a.until("ruling").await["ruling"], "void");
+    let mut sa = a.until("standing").await;
+    while sa["total"] != 0 {
+        sa = a.until("standing").await;
+    }
+    let err = console
+        .command(json!({"type":"void","position":2,"reason":"尚未揭晓"}))
+        .await
+        .unwrap();
+    assert_eq!(err["code"], "wrong_phase");
+
+    // The records agree, and the audit log has both rulings with their reasons.
+    let points: Vec<i64> =
+        sqlx::query_scalar("SELECT points FROM answers WHERE competition_id = $1")
+            .bind(&cid)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(points, vec![0, 0]);
+    let admin = app.session(ADMIN).await;
+    let audit: Value = admin
+        .get(&app, "/api/admin/audit")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reasons: Vec<String> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["action"]
+                .as_str()
+                .unwrap()
+                .starts_with("competition.ruling")
+        })
+        .map(|e| e["detail"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reasons.len(), 2);
+    assert!(reasons.iter().any(|r| r.contains("选项表述存在歧义")));
+    assert!(reasons.iter().any(|r| r.contains("题目出处有误")));
+}
+
+#[tokio::test]
+async fn a_restarted_server_resumes_the_competition_with_scores_intact() {
+    let (_dir, url) = fresh_sqlite();
+    let qs = picks();
+    let app = spawn_app_with(Options {
+        database_url: Some(url.clone()),
+        demo: true,
+        ..Options::default()
+    })
+    .await;
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({})).await;
+    let (mut console, _) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    let (mut a, wa) =
+        Ws::hello_player(&app, Some(&app.cookie(MEMBER).await), &pin, None, None).await;
+    let token = wa["you"]["token"].as_str().unwrap().to_string();
+    console.command(json!({"type":"start"})).await;
+    a.until("question").await;
+    a.answer(0, right(&qs[0])).await;
+    let before = a.until("result").await;
+    app.handle.stop(false).await;
+    drop(a);
+    drop(console);
+
+    let app = spawn_app_with(Options {
+        database_url: Some(url),
+        demo: true,
+        ..Options::default()
+    })
+    .await;
+    let (mut a, wa) = Ws::hello_player(&app, None, &pin, None, Some(&token)).await;
+    assert_eq!(wa["you"]["points"], before["total"]);
+    assert_eq!(wa["phase"], "reveal");
+    let replay = a.until("result").await;
+    assert_eq!(replay["total"], before["total"]);
+    assert_eq!(replay["rank"], 1);
+    let host = app.session(HOST).await;
+    let _ = host;
+    let (mut console, w) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    assert_eq!(w["phase"], "reveal");
+    assert_eq!(console.command(json!({"type":"next"})).await, None);
+    assert_eq!(console.command(json!({"type":"next"})).await, None);
+    let q = a.until("question").await;
+    assert_eq!(q["position"], 1);
+    assert_eq!(a.answer(1, right(&qs[1])).await["type"], "ack");
+    let r = a.until("result").await;
+    assert!(r["total"].as_i64().unwrap() > before["total"].as_i64().unwrap());
+}
+
+async fn drawn(app: &TestApp, host: &Session, created: &Value) -> Vec<String> {
+    let id = created["id"].as_str().unwrap();
+    let d: Value = host
+        .get(app, &format!("/api/competitions/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    d["question_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn setup_checks_its_input_and_the_draw_is_reproducible() {
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let body = |extra: Value| {
+        let mut b = json!({"title":"信访业务知识竞赛","topics":["petition-work"],"count":5,"time_limit_s":20,"award_rule":{"top_n":3},"seed":12345});
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let a: Value = host
+        .post(&app, "/api/competitions", body(json!({})))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = host
+        .post(&app, "/api/competitions", body(json!({})))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (la, lb) = (drawn(&app, &host, &a).await, drawn(&app, &host, &b).await);
+    assert_eq!(la.len(), 5);
+    assert_eq!(la, lb, "same seed, same questions");
+    assert!(la.iter().all(|id| id.starts_with("pw-")));
+    assert_ne!(a["pin"], b["pin"]);
+    for (extra, needle) in [
+        (json!({"time_limit_s": 3}), "5–120"),
+        (json!({"topics": ["astrology"]}), "未知分类"),
+        (json!({"title": " "}), "标题"),
+        (json!({"award_rule": {"top_n": 0}}), "名额"),
+        (json!({"question_ids": ["nope"]}), "不存在"),
+    ] {
+        let res = host.post(&app, "/api/competitions", body(extra)).await;
+        assert_eq!(res.status(), 422);
+        let e: Value = res.json().await.unwrap();
+        assert!(e["message"].as_str().unwrap().contains(needle), "{e}");
+    }
+    let res = host
+        .post(
+            &app,
+            "/api/competitions",
+            json!({"title":"x","time_limit_s":20,"award_rule":{"top_n":1},"colour":"red"}),
+        )
+        .await;
+    assert_eq!(res.status(), 400, "unknown fields are refused");
+    let member = app.session(MEMBER).await;
+    assert_eq!(
+        member
+            .post(&app, "/api/competitions", body(json!({})))
+            .await
+            .status(),
+        403
+    );
+    let other_host = app.session(ADMIN).await;
+    let id = a["id"].as_str().unwrap();
+    assert_eq!(
+        other_host
+            .get(&app, &format!("/api/competitions/{id}"))
+            .await
+            .status(),
+        200,
+        "admins see all"
+    );
+    let qr = host
+        .get(&app, &format!("/api/competitions/{id}/qr.svg"))
+        .await;
+    assert_eq!(qr.status(), 200);
+    assert!(qr.text().await.unwrap().contains("<svg"));
+}

@@ -46,12 +46,15 @@ impl Browser {
                     format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
-                // Desktop Chromium will not make a window narrower than 500 px; emulate the phone.
-                "mobileEmulation": {
-                    "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2.0, "touch": true }
-                }
             }
         });
+        let mut caps = caps;
+        if width < 800 {
+            // Desktop Chromium will not make a window narrower than 500 px; emulate the phone.
+            caps["goog:chromeOptions"]["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2.0, "touch": true }
+            });
+        }
         let caps = caps.as_object().unwrap().clone();
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let mut last_err = None;
@@ -86,17 +89,22 @@ impl Browser {
     }
 
     pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        self.wait_for_any(css, &[needle]).await
+    }
+
+    /// Waits until the element's text contains one of `needles`.
+    pub async fn wait_for_any(&self, css: &str, needles: &[&str]) -> String {
         for _ in 0..100 {
             if let Ok(el) = self.client.find(Locator::Css(css)).await
                 && let Ok(t) = el.text().await
-                && t.contains(needle)
+                && needles.iter().any(|n| t.contains(n))
             {
                 return t;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let html = self.client.source().await.unwrap_or_default();
-        panic!("no {needle:?} in {css}:\n{html}");
+        panic!("none of {needles:?} in {css}:\n{html}");
     }
 
     pub async fn close(mut self) {
@@ -177,4 +185,234 @@ async fn a_member_logs_in_on_a_phone_and_changes_a_password() {
     b.wait_for_text("#password-error", "密码已修改").await;
     b.close().await;
     assert_eq!(app.login(MEMBER, "phone-chosen-1").await.status(), 200);
+}
+
+async fn fill(b: &Browser, css: &str, value: &str) {
+    let el = b.client.find(Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+async fn click(b: &Browser, css: &str) {
+    for _ in 0..50 {
+        if let Ok(el) = b.client.find(Locator::Css(css)).await
+            && el.click().await.is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot click {css}");
+}
+
+async fn login(b: &Browser, app: &TestApp, staff_no: &str, next: &str) {
+    b.client
+        .goto(&app.url(&format!("/login?next={next}")))
+        .await
+        .unwrap();
+    fill(b, "input[name=staff_no]", staff_no).await;
+    fill(b, "input[name=password]", biwu::demo::DEMO_PASSWORD).await;
+    click(b, "button[type=submit]").await;
+    for _ in 0..100 {
+        let url = b.client.current_url().await.unwrap();
+        if !url.path().starts_with("/login") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("login of {staff_no} did not leave the login page");
+}
+
+/// Answers the current question on a phone: right or wrong, by kind.
+async fn answer_on_phone(b: &Browser, q: &biwu::domain::Question, right: bool) {
+    use biwu::domain::AnswerKey;
+    b.wait_for_text("#stem", &q.stem).await;
+    match &q.answer {
+        AnswerKey::TrueFalse(v) => {
+            let pick = if *v == right { "#tf-true" } else { "#tf-false" };
+            click(b, pick).await;
+        }
+        AnswerKey::Choice(ix) => {
+            let letters: Vec<usize> = if right {
+                ix.clone()
+            } else {
+                vec![(0..q.options.len()).find(|i| !ix.contains(i)).unwrap()]
+            };
+            for i in &letters {
+                let l = (b'A' + *i as u8) as char;
+                click(b, &format!("#options button[data-letter=\"{l}\"]")).await;
+            }
+            if q.kind == biwu::domain::Kind::Multiple {
+                click(b, "#submit").await;
+            }
+        }
+        _ => unreachable!("the test picks choice and true/false questions"),
+    }
+    // Submitted, or (for the last to answer) already revealed.
+    b.wait_for_any("#status", &["已提交", "揭晓"]).await;
+}
+
+#[tokio::test]
+async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
+    let Some(screen) = Browser::start(1920, 1080).await else {
+        return;
+    };
+    let phone_a = Browser::start(360, 740).await.unwrap();
+    let phone_b = Browser::start(360, 740).await.unwrap();
+    let app = spawn_app().await;
+    let bank = biwu::bank::load(&bank_dir());
+    let qs: Vec<biwu::domain::Question> = [
+        biwu::domain::Kind::Single,
+        biwu::domain::Kind::TrueFalse,
+        biwu::domain::Kind::Multiple,
+    ]
+    .iter()
+    .map(|k| {
+        bank.questions()
+            .find(|q| q.kind == *k && q.stem.chars().count() < 60)
+            .unwrap()
+            .clone()
+    })
+    .collect();
+    let host = app.session(HOST).await;
+    let created: serde_json::Value = host
+        .post(
+            &app,
+            "/api/competitions",
+            serde_json::json!({
+                "title": "信访业务知识竞赛（演示）",
+                "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+                "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 1},
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (cid, pin) = (
+        created["id"].as_str().unwrap(),
+        created["pin"].as_str().unwrap(),
+    );
+
+    // The projector, logged in as the host.
+    login(&screen, &app, HOST, "/").await;
+    screen
+        .client
+        .goto(&app.url(&format!("/screen/{cid}")))
+        .await
+        .unwrap();
+    screen.wait_for_text("#pin", pin).await;
+
+    // Two phones: a member who logs in, and a guest with a nickname.
+    // A logged-in member coming from the QR link joins at once.
+    login(&phone_a, &app, MEMBER, &format!("/play?pin={pin}")).await;
+    phone_b
+        .client
+        .goto(&app.url(&format!("/play?pin={pin}")))
+        .await
+        .unwrap();
+    fill(&phone_b, "#name", "访客小王").await;
+    click(&phone_b, "#join").await;
+    screen.wait_for_text("#players-count", "2").await;
+    screen.screenshot("live-lobby").await;
+    phone_b.screenshot("phone-lobby").await;
+
+    // The host console in a second window of the host's browser.
+    let console = screen.client.new_window(true).await.unwrap();
+    let projector = screen.client.window().await.unwrap();
+    let to_console = || async {
+        screen
+            .client
+            .switch_to_window(console.handle.clone())
+            .await
+            .unwrap()
+    };
+    let to_projector = || async {
+        screen
+            .client
+            .switch_to_window(projector.clone())
+            .await
+            .unwrap()
+    };
+    to_console().await;
+    screen
+        .client
+        .goto(&app.url(&format!("/host/{cid}")))
+        .await
+        .unwrap();
+    click(&screen, "#start").await;
+    to_projector().await;
+
+    for (i, q) in qs.iter().enumerate() {
+        screen.wait_for_text("#stem", &q.stem).await;
+        if i == 0 {
+            screen.screenshot("live-question").await;
+        }
+        answer_on_phone(&phone_a, q, true).await;
+        if i == 0 {
+            phone_a.screenshot("phone-question").await;
+        }
+        answer_on_phone(&phone_b, q, i == 1).await;
+        // Both answered: the reveal comes at once.
+        phone_a.wait_for_text("#result", "回答正确").await;
+        let b_result = if i == 1 {
+            "回答正确"
+        } else {
+            "回答错误"
+        };
+        phone_b.wait_for_text("#result", b_result).await;
+        screen.wait_for_text("#reveal", &q.answer.display()).await;
+        if i == 0 {
+            screen.screenshot("live-reveal").await;
+            phone_a.screenshot("phone-result").await;
+        }
+        phone_a.wait_for_text("#rank", "第 1 名").await;
+        to_console().await;
+        click(&screen, "#next").await;
+        to_projector().await;
+        screen.wait_for_text("#leaderboard", "李晓雯").await;
+        if i == 0 {
+            screen.screenshot("live-leaderboard").await;
+        }
+        to_console().await;
+        click(&screen, "#next").await;
+        to_projector().await;
+    }
+    screen.wait_for_text("#podium", "李晓雯").await;
+    screen.wait_for_text("#pacesetters", "李晓雯").await;
+    to_console().await;
+    click(&screen, "#confirm-awards").await;
+    // The console asks for confirmation in a dialog.
+    for _ in 0..50 {
+        if screen.client.accept_alert().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screen.wait_for_text("#phase", "").await;
+    to_projector().await;
+    screen.wait_for_text("#pacesetters", "李晓雯").await;
+    // Let the podium's entrance animation finish.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    screen.screenshot("live-podium").await;
+    phone_a.wait_for_text("body", "业务标兵").await;
+
+    // The award is in the records and on the honour roll.
+    let honors: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/api/honors?competition={cid}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(honors.as_array().unwrap().len(), 1);
+    assert_eq!(honors[0]["name"], "李晓雯");
+    phone_a.client.goto(&app.url("/honors")).await.unwrap();
+    phone_a.wait_for_text("main", "李晓雯").await;
+    phone_a.screenshot("honors-phone").await;
+    screen.close().await;
+    phone_a.close().await;
+    phone_b.close().await;
 }

@@ -264,7 +264,7 @@ function renderReveal(m) {
     // joined during the reveal: the question itself was not seen
     $("q-pos").textContent = `第 ${Number(m.position) + 1} 题`;
     $("q-kind").textContent = "";
-    $("stem").textContent = "";
+    $("stem").textContent = m.stem || "";
     for (const id of ["options", "tf-row", "text-row", "number-row", "date-row", "submit"]) show($(id), false);
     show($("countdown"), false);
   }
@@ -419,6 +419,8 @@ function handle(m) {
       renderReveal(m);
       break;
     case "result":
+      // Players get the reveal inside their own result frame (one frame per player).
+      if (m.reveal) renderReveal(m.reveal);
       renderResult(m);
       break;
     case "leaderboard":

@@ -40,17 +40,17 @@ pub enum ClientMsg {
         position: u32,
         answer: Response,
     },
-    Ping,
+    Ping {},
     // ---- host only ----
-    Start,
-    Next,
-    Pause,
-    Resume,
+    Start {},
+    Next {},
+    Pause {},
+    Resume {},
     Extend {
         seconds: u32,
     },
-    Skip,
-    End,
+    Skip {},
+    End {},
     Remove {
         participant: String,
     },
@@ -63,7 +63,7 @@ pub enum ClientMsg {
         answer: Response,
         reason: String,
     },
-    ConfirmAwards,
+    ConfirmAwards {},
 }
 
 /// Error codes in `error` frames.
@@ -249,4 +249,104 @@ pub struct PlayerInfo {
     pub name: String,
     pub points: i64,
     pub connected: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = include_str!("../../docs/protocol.md");
+
+    /// JSON objects written in the protocol document: inline `{…}` examples and the objects in
+    /// ```json blocks (which may span lines).
+    fn examples() -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        for part in DOC.split('`') {
+            if part.starts_with("{\"type\"")
+                && let Ok(v) = serde_json::from_str(part)
+            {
+                out.push(v);
+            }
+        }
+        let mut in_block = false;
+        let mut current = String::new();
+        for line in DOC.lines() {
+            if line.starts_with("```json") {
+                in_block = true;
+                continue;
+            }
+            if line.starts_with("```") {
+                in_block = false;
+                continue;
+            }
+            if in_block {
+                current.push_str(line);
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&current) {
+                    out.push(v);
+                    current.clear();
+                } else if line.trim_end().ends_with('}')
+                    && current.matches('{').count() == current.matches('}').count()
+                {
+                    // An abbreviated example ("…" in place of a list): not checked.
+                    current.clear();
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_example_in_the_protocol_document_parses() {
+        let client_types = [
+            "hello",
+            "answer",
+            "ping",
+            "start",
+            "next",
+            "pause",
+            "resume",
+            "extend",
+            "skip",
+            "end",
+            "remove",
+            "void",
+            "accept",
+            "confirm_awards",
+        ];
+        let examples = examples();
+        let mut clients = 0;
+        let mut servers = 0;
+        for v in examples {
+            let ty = v["type"].as_str().unwrap_or_default().to_string();
+            if ["choice", "truefalse", "text", "number", "date"].contains(&ty.as_str()) {
+                serde_json::from_value::<Response>(v.clone())
+                    .unwrap_or_else(|e| panic!("{v}: {e}"));
+                continue;
+            }
+            if client_types.contains(&ty.as_str()) {
+                serde_json::from_value::<ClientMsg>(v.clone())
+                    .unwrap_or_else(|e| panic!("{v}: {e}"));
+                clients += 1;
+            } else {
+                serde_json::from_value::<ServerMsg>(v.clone())
+                    .unwrap_or_else(|e| panic!("{v}: {e}"));
+                servers += 1;
+            }
+        }
+        assert!(clients >= 14, "client examples found: {clients}");
+        assert!(servers >= 5, "server examples found: {servers}");
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_refused() {
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"start","x":1}"#).is_err());
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"shout"}"#).is_err());
+        let ok: ClientMsg = serde_json::from_str(
+            r#"{"type":"answer","position":1,"answer":{"type":"number","value":60}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(ok, ClientMsg::Answer { position: 1, answer: Response::Number(n) } if n == 60.0)
+        );
+    }
 }

@@ -309,7 +309,7 @@ async fn handle(
     };
     match msg {
         ClientMsg::Hello { .. } => Some(error(ErrorCode::WrongPhase, "已经连接，不能再次 hello")),
-        ClientMsg::Ping => None,
+        ClientMsg::Ping {} => None,
         ClientMsg::Answer { position, answer } => {
             if role != ClientRole::Player {
                 return Some(error(ErrorCode::NotAllowed, "只有选手可以答题"));
@@ -342,13 +342,13 @@ async fn handle(
                 }
             }
         }
-        ClientMsg::Start => host(HostCmd::Start).await,
-        ClientMsg::Next => host(HostCmd::Next).await,
-        ClientMsg::Pause => host(HostCmd::Pause).await,
-        ClientMsg::Resume => host(HostCmd::Resume).await,
+        ClientMsg::Start {} => host(HostCmd::Start).await,
+        ClientMsg::Next {} => host(HostCmd::Next).await,
+        ClientMsg::Pause {} => host(HostCmd::Pause).await,
+        ClientMsg::Resume {} => host(HostCmd::Resume).await,
         ClientMsg::Extend { seconds } => host(HostCmd::Extend(seconds)).await,
-        ClientMsg::Skip => host(HostCmd::Skip).await,
-        ClientMsg::End => host(HostCmd::End).await,
+        ClientMsg::Skip {} => host(HostCmd::Skip).await,
+        ClientMsg::End {} => host(HostCmd::End).await,
         ClientMsg::Remove { participant } => host(HostCmd::Remove(participant)).await,
         ClientMsg::Void { position, reason } => host(HostCmd::Void { position, reason }).await,
         ClientMsg::Accept {
@@ -363,6 +363,6 @@ async fn handle(
             })
             .await
         }
-        ClientMsg::ConfirmAwards => host(HostCmd::ConfirmAwards).await,
+        ClientMsg::ConfirmAwards {} => host(HostCmd::ConfirmAwards).await,
     }
 }

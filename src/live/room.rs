@@ -1279,6 +1279,14 @@ impl Room {
     async fn podium(&mut self) -> anyhow::Result<()> {
         self.phase = Phase::Podium;
         self.persist().await?;
+        let standings: Vec<(String, u64, i64, i64)> = self
+            .board
+            .all(&self.board_key())
+            .await?
+            .into_iter()
+            .map(|s| (s.member, s.rank, s.points, s.total_ms))
+            .collect();
+        rec::save_standings(&self.db, &standings).await?;
         self.rebuild_podium().await?;
         let f = self.last_podium.clone().expect("just built");
         self.broadcast(&f, |_| true);

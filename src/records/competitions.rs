@@ -344,6 +344,24 @@ pub async fn regrade(db: &Db, changes: &[(String, i64, i64)]) -> anyhow::Result<
     Ok(())
 }
 
+/// Final standings: (participant, rank, points, total ms). Written at the podium.
+pub async fn save_standings(db: &Db, standings: &[(String, u64, i64, i64)]) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    for (participant, rank, points, ms) in standings {
+        sqlx::query(
+            "UPDATE participants SET final_rank = $1, final_points = $2, final_time_ms = $3 WHERE id = $4",
+        )
+        .bind(*rank as i64)
+        .bind(*points)
+        .bind(*ms)
+        .bind(participant)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 // ---- awards ----
 
 /// Final standings and the confirmed awards, in one transaction. Returns the award ids.

@@ -605,3 +605,91 @@ async fn setup_checks_its_input_and_the_draw_is_reproducible() {
     assert_eq!(qr.status(), 200);
     assert!(qr.text().await.unwrap().contains("<svg"));
 }
+
+#[tokio::test]
+async fn host_controls_pause_extend_skip_and_remove() {
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({"time_limit_s": 30})).await;
+    let (mut console, _) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    let (mut screen, w) = Ws::hello_staff(&app, &app.cookie(HOST).await, "screen", &cid).await;
+    assert_eq!(w["role"], "screen");
+    let (mut a, _) =
+        Ws::hello_player(&app, Some(&app.cookie(MEMBER).await), &pin, None, None).await;
+    let (mut b, wb) = Ws::hello_player(&app, None, &pin, Some("被移出者"), None).await;
+    let b_id = wb["you"]["participant"].as_str().unwrap().to_string();
+    let b_token = wb["you"]["token"].as_str().unwrap().to_string();
+
+    let err = console.command(json!({"type":"next"})).await.unwrap();
+    assert_eq!(err["code"], "wrong_phase", "next in the lobby");
+    console.command(json!({"type":"start"})).await;
+    let q = a.until("question").await;
+    assert_eq!(q["time_limit_ms"], 30_000);
+
+    // Pause: the clock stops; resume; extend adds time.
+    assert_eq!(console.command(json!({"type":"pause"})).await, None);
+    let paused = a.until("paused").await["remaining_ms"].as_u64().unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(console.command(json!({"type":"resume"})).await, None);
+    let resumed = a.until("resumed").await["remaining_ms"].as_u64().unwrap();
+    assert!(
+        paused.abs_diff(resumed) < 150,
+        "paused time is not counted: {paused} vs {resumed}"
+    );
+    assert_eq!(
+        console.command(json!({"type":"extend","seconds":10})).await,
+        None
+    );
+    let extended = a.until("time").await["remaining_ms"].as_u64().unwrap();
+    assert!(extended > resumed + 9_000, "{resumed} → {extended}");
+    let err = console
+        .command(json!({"type":"extend","seconds":0}))
+        .await
+        .unwrap();
+    assert_eq!(err["code"], "bad_frame");
+
+    // Remove B: B is told and disconnected, cannot come back, and no longer counts.
+    assert_eq!(
+        console
+            .command(json!({"type":"remove","participant":b_id}))
+            .await,
+        None
+    );
+    assert_eq!(b.until("removed").await["type"], "removed");
+    assert!(b.next_within(Duration::from_secs(2)).await.is_none());
+    let (_, again) = Ws::hello_player(&app, None, &pin, None, Some(&b_token)).await;
+    assert_eq!(again["code"], "not_allowed");
+    let players = console.until("players").await;
+    let mut players = players;
+    while players["players"].as_array().unwrap().len() != 1 {
+        players = console.until("players").await;
+    }
+
+    // A answers; with B gone, A is everyone: the reveal comes at once. Skip is for the next one.
+    assert_eq!(a.answer(0, right(&qs[0])).await["type"], "ack");
+    a.until("result").await;
+    let mut count = screen.until("answer_count").await;
+    while count["answered"] != 1 {
+        count = screen.until("answer_count").await;
+    }
+    assert_eq!(count["players"], 1, "the removed player no longer counts");
+    screen.until("reveal").await;
+    console.command(json!({"type":"next"})).await;
+    console.command(json!({"type":"next"})).await;
+    a.until("question").await;
+    assert_eq!(console.command(json!({"type":"skip"})).await, None);
+    let r = a.until("result").await;
+    assert_eq!(r["answered"], false);
+    // The podium stores the final standings even before any award is confirmed.
+    assert_eq!(console.command(json!({"type":"end"})).await, None);
+    screen.until("podium").await;
+    let ranks: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT final_rank FROM participants WHERE competition_id = $1 AND removed_at IS NULL",
+    )
+    .bind(&cid)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(ranks, vec![Some(1)]);
+}

@@ -127,6 +127,108 @@ pub fn size() -> (usize, usize, usize) {
     )
 }
 
+/// Eight weeks of drill history for the demo members: varied diligence and accuracy, each
+/// with a weak topic, wrong answers in notebooks. Seeded, so every demo looks the same.
+/// Skipped when the demo members already have drills.
+pub async fn seed_history(db: &Db, now_ms: i64) -> anyhow::Result<usize> {
+    use crate::records::questions;
+    use rand::seq::IndexedRandom;
+    use rand::{RngExt, SeedableRng};
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM drills d JOIN members m ON m.id = d.member_id WHERE m.staff_no LIKE 'd%'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let pool = questions::list_active(db, None).await?;
+    if pool.is_empty() {
+        return Ok(0);
+    }
+    let people: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, staff_no FROM members WHERE staff_no LIKE 'd%' AND role <> 'admin' ORDER BY staff_no",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let topics = crate::domain::Topic::ALL;
+    let day = 24 * 3600 * 1000;
+    let mut answers = 0;
+    let mut tx = db.pool.begin().await?;
+    for (i, (member, _)) in people.iter().enumerate() {
+        let diligence = [0.85, 0.6, 0.35, 0.75, 0.2, 0.5][i % 6];
+        let accuracy = [0.9, 0.75, 0.6, 0.82, 0.5, 0.68][(i / 2) % 6];
+        let weak = topics[i % topics.len()];
+        for days_ago in (1..=56).rev() {
+            if rng.random::<f64>() > diligence {
+                continue;
+            }
+            let start = now_ms - days_ago * day
+                + rng.random_range(8 * 3600 * 1000..20 * 3600 * 1000)
+                - 8 * 3600 * 1000;
+            let drill_id = crate::records::new_id();
+            let picked: Vec<_> = pool.sample(&mut rng, 10).collect();
+            sqlx::query(
+                "INSERT INTO drills (id, member_id, mode, settings, seed, question_count, time_limit_ms, started_at, finished_at) \
+                 VALUES ($1, $2, 'topics', '{}', $3, $4, NULL, $5, $6)",
+            )
+            .bind(&drill_id)
+            .bind(member)
+            .bind(rng.random_range(0..i64::MAX))
+            .bind(picked.len() as i64)
+            .bind(start)
+            .bind(start + 10 * 40_000)
+            .execute(&mut *tx)
+            .await?;
+            for (pos, q) in picked.iter().enumerate() {
+                let p = if q.question.topic == weak {
+                    accuracy - 0.3
+                } else {
+                    accuracy
+                };
+                let right = rng.random::<f64>() < p;
+                let at = start + (pos as i64 + 1) * 40_000;
+                sqlx::query(
+                    "INSERT INTO drill_items (drill_id, position, question_id, question_version, shown_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&drill_id)
+                .bind(pos as i64)
+                .bind(&q.question.id)
+                .bind(&q.version)
+                .bind(at - 30_000)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO drill_answers (drill_id, position, member_id, question_id, question_version, response, correct, timed_out, elapsed_ms, answered_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'null', $6, 0, 30000, $7)",
+                )
+                .bind(&drill_id)
+                .bind(pos as i64)
+                .bind(member)
+                .bind(&q.question.id)
+                .bind(&q.version)
+                .bind(right as i64)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                crate::records::drills::notebook_review(
+                    &mut tx,
+                    member,
+                    &q.question.id,
+                    right,
+                    "drill",
+                    at,
+                )
+                .await?;
+                answers += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(answers)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

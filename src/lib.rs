@@ -19,6 +19,7 @@ pub mod bus;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod drill;
 pub mod error;
 pub mod http;
 pub mod i18n;

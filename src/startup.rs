@@ -54,6 +54,7 @@ impl Application {
         tracing::info!(?sync, "bank synced into the records");
         if settings.demo {
             demo::seed(&db).await?;
+            demo::seed_history(&db, records::now_ms()).await?;
         }
         let bootstrap_admin = crate::accounts::ensure_admin(&db).await?;
 

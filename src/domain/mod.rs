@@ -2,6 +2,8 @@
 
 /// Live competitions: settings, the seeded draw, tallies, award proposals.
 pub mod competition;
+/// Practice drills: weighted draw, notebook schedule, leaderboard score.
+pub mod drill;
 /// Questions, answer keys and grading.
 pub mod question;
 /// Roles of the people who use biwu.

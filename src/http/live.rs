@@ -398,7 +398,7 @@ fn login_redirect(req: &HttpRequest) -> HttpResponse {
         .finish()
 }
 
-fn encode_uri(s: &str) -> String {
+pub fn encode_uri(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

@@ -4,7 +4,10 @@
 
 mod api;
 mod assets;
-mod live;
+mod drills;
+pub mod live;
+
+pub use live::date_of;
 mod pages;
 
 use crate::error::AppError;
@@ -40,10 +43,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .service(
                     web::scope("/api")
                         .configure(api::routes)
-                        .configure(live::routes),
+                        .configure(live::routes)
+                        .configure(drills::routes),
                 )
                 .configure(api::configure)
                 .configure(live::configure)
+                .configure(drills::configure)
                 .configure(pages::configure)
                 .configure(assets::configure)
                 .default_service(web::to(not_found)),

@@ -1220,6 +1220,7 @@ impl Room {
         self.revealed = self.revealed.max(position + 1);
         self.persist().await?;
         self.retally().await?;
+        self.to_notebooks(position);
         self.rebuild_reveal(position).await?;
         let f = self.last_reveal.clone().expect("just built");
         self.broadcast(&f, Self::staff);
@@ -1241,6 +1242,50 @@ impl Room {
             self.drop_client(id);
         }
         Ok(())
+    }
+
+    /// Members' wrong or missed answers go into their notebooks (right ones count as reviews
+    /// of entries already there). Written by a background task: the room does not wait.
+    fn to_notebooks(&self, position: u32) {
+        let asked = &self.questions[position as usize];
+        if asked.voided {
+            return;
+        }
+        let outcomes: Vec<(String, bool)> = self
+            .players
+            .iter()
+            .filter(|p| !p.removed)
+            .filter_map(|p| {
+                let member = p.member_id.clone()?;
+                let right = p.answers.get(&position).is_some_and(|a| {
+                    competition::grade_with(&asked.question, &asked.also_accepted, &a.response)
+                        .unwrap_or(false)
+                });
+                Some((member, right))
+            })
+            .collect();
+        let db = self.db.clone();
+        let question_id = asked.question.id.clone();
+        tokio::spawn(async move {
+            let now = now_ms();
+            for (member, right) in outcomes {
+                let done = async {
+                    let mut conn = db.pool.acquire().await?;
+                    crate::records::drills::notebook_review(
+                        &mut conn,
+                        &member,
+                        &question_id,
+                        right,
+                        "competition",
+                        now,
+                    )
+                    .await
+                };
+                if let Err(e) = done.await {
+                    tracing::warn!(error = ?e, "notebook entry from a competition failed");
+                }
+            }
+        });
     }
 
     /// Builds the reveal frame and every player's result frame for `position`.

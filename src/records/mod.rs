@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod competitions;
+pub mod drills;
 pub mod members;
 pub mod questions;
 

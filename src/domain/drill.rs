@@ -1,0 +1,364 @@
+//! Practice drills (岗位练兵): the weighted, seeded draw; the notebook's review schedule
+//! (FSRS behind a simple rule for people); the drill leaderboard's score. Pure: time and
+//! randomness come in as arguments.
+
+use super::question::Topic;
+use chrono::{DateTime, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Right answers in a row that master a notebook entry. Shown to members as the rule.
+pub const MASTERY_STREAK: i64 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Questions of chosen topics (all topics when none chosen).
+    Topics,
+    /// Weighted toward the member's weakest topics and tags.
+    Weak,
+    /// Notebook review: due entries first, then the rest of the notebook.
+    Notebook,
+}
+
+/// A question that may be drawn.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: String,
+    pub topic: Topic,
+    pub tags: Vec<String>,
+}
+
+/// A member's record: right/total per topic and per tag.
+#[derive(Debug, Clone, Default)]
+pub struct Accuracy {
+    pub topics: HashMap<Topic, (u32, u32)>,
+    pub tags: HashMap<String, (u32, u32)>,
+}
+
+/// Accuracy with a prior of one right in two: an unpractised topic counts as half known,
+/// so it is neither ignored nor swamps the draw.
+fn smoothed((right, total): (u32, u32)) -> f64 {
+    (f64::from(right) + 1.0) / (f64::from(total) + 2.0)
+}
+
+impl Accuracy {
+    /// Draw weight of a question: 1 plus twice its topic's error rate plus its tags' mean
+    /// error rate. A topic answered 20 % right weighs 1 + 1.6 + …, one answered 90 % right
+    /// 1 + 0.2 + …: weak topics come up several times as often, strong ones never vanish.
+    pub fn weight(&self, c: &Candidate) -> f64 {
+        let topic = 1.0 - smoothed(self.topics.get(&c.topic).copied().unwrap_or_default());
+        let tags = if c.tags.is_empty() {
+            0.5
+        } else {
+            c.tags
+                .iter()
+                .map(|t| 1.0 - smoothed(self.tags.get(t).copied().unwrap_or_default()))
+                .sum::<f64>()
+                / c.tags.len() as f64
+        };
+        1.0 + 2.0 * topic + tags
+    }
+}
+
+/// What the draw avoids and prefers.
+pub struct DrawInput<'a> {
+    pub pool: &'a [Candidate],
+    pub accuracy: &'a Accuracy,
+    /// Questions seen in the member's recent drills: skipped unless due in the notebook.
+    pub recent: &'a HashSet<String>,
+    /// Notebook entries due now, most overdue first.
+    pub due: &'a [String],
+    /// Notebook entries not yet mastered (for notebook mode after the due ones).
+    pub notebook: &'a [String],
+}
+
+/// Draws `count` distinct question ids with an RNG seeded by `seed` (stored with the drill,
+/// so the draw can be replayed for audit).
+pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let in_pool: HashSet<&str> = input.pool.iter().map(|c| c.id.as_str()).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    if mode == Mode::Notebook {
+        for id in input.due.iter().chain(input.notebook) {
+            if out.len() == count {
+                break;
+            }
+            if in_pool.contains(id.as_str()) && taken.insert(id.clone()) {
+                out.push(id.clone());
+            }
+        }
+        return out;
+    }
+    // Due notebook items lead in every mode: they are why the member should see them today.
+    for id in input.due {
+        if out.len() >= count / 3 {
+            break;
+        }
+        if in_pool.contains(id.as_str()) && taken.insert(id.clone()) {
+            out.push(id.clone());
+        }
+    }
+    let mut fresh: Vec<&Candidate> = input
+        .pool
+        .iter()
+        .filter(|c| !taken.contains(&c.id) && !input.recent.contains(&c.id))
+        .collect();
+    // When recent drills have used up the pool, allow repeats across drills (never within).
+    if fresh.len() < count - out.len() {
+        fresh = input
+            .pool
+            .iter()
+            .filter(|c| !taken.contains(&c.id))
+            .collect();
+    }
+    fresh.sort_by(|a, b| a.id.cmp(&b.id));
+    let need = count.saturating_sub(out.len()).min(fresh.len());
+    let picked: Vec<&&Candidate> = match mode {
+        Mode::Weak => fresh
+            .sample_weighted(&mut rng, need, |c| input.accuracy.weight(c))
+            .map(|it| it.collect())
+            .unwrap_or_default(),
+        _ => fresh.sample(&mut rng, need).collect(),
+    };
+    out.extend(picked.into_iter().map(|c| c.id.clone()));
+    out
+}
+
+/// A notebook entry's schedule: the FSRS card (persisted as JSON), due time and the streak
+/// of right answers members see.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Schedule {
+    pub card: rs_fsrs::Card,
+}
+
+/// What a review did to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotebookChange {
+    Added,
+    Reviewed,
+    Mastered,
+}
+
+/// The state of one notebook entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub schedule: Schedule,
+    pub due_at: DateTime<Utc>,
+    pub right_streak: i64,
+    pub mastered: bool,
+}
+
+impl Entry {
+    /// A question answered wrong (or timed out) for the first time.
+    pub fn new(now: DateTime<Utc>) -> Entry {
+        let mut e = Entry {
+            schedule: Schedule {
+                card: rs_fsrs::Card::new(),
+            },
+            due_at: now,
+            right_streak: 0,
+            mastered: false,
+        };
+        e.review(false, now);
+        e
+    }
+
+    /// Schedules the next review after an answer. FSRS rates a right answer Good and a wrong
+    /// one Again; members see the simpler rule: [`MASTERY_STREAK`] right in a row → mastered.
+    pub fn review(&mut self, right: bool, now: DateTime<Utc>) -> NotebookChange {
+        let fsrs = rs_fsrs::FSRS::default();
+        let rating = if right {
+            rs_fsrs::Rating::Good
+        } else {
+            rs_fsrs::Rating::Again
+        };
+        let info = fsrs.next(self.schedule.card.clone(), now, rating);
+        self.schedule.card = info.card;
+        self.due_at = self.schedule.card.due;
+        if right {
+            self.right_streak += 1;
+        } else {
+            self.right_streak = 0;
+            self.mastered = false;
+        }
+        if self.right_streak >= MASTERY_STREAK && !self.mastered {
+            self.mastered = true;
+            return NotebookChange::Mastered;
+        }
+        NotebookChange::Reviewed
+    }
+
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        !self.mastered && self.due_at <= now
+    }
+}
+
+/// Right answers that count per day on the drill leaderboard.
+pub const DAILY_CAP: i64 = 30;
+/// Points per right answer and per day practised.
+pub const POINTS_PER_RIGHT: i64 = 10;
+pub const POINTS_PER_DAY: i64 = 30;
+
+/// Leaderboard points for a period from right answers per day practised:
+/// `Σ_days 10 × min(right, 30) + 30`. See `docs/api.md`.
+pub fn period_points(right_per_day: &[i64]) -> i64 {
+    right_per_day
+        .iter()
+        .map(|&r| POINTS_PER_RIGHT * r.clamp(0, DAILY_CAP) + POINTS_PER_DAY)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn pool() -> Vec<Candidate> {
+        let mut v = Vec::new();
+        for i in 0..200 {
+            let topic = if i % 2 == 0 {
+                Topic::PetitionWork
+            } else {
+                Topic::PartyConstitution
+            };
+            v.push(Candidate {
+                id: format!("q{i:03}"),
+                topic,
+                tags: vec![if i % 4 < 2 { "a".into() } else { "b".into() }],
+            });
+        }
+        v
+    }
+
+    fn input<'a>(
+        pool: &'a [Candidate],
+        acc: &'a Accuracy,
+        recent: &'a HashSet<String>,
+        due: &'a [String],
+    ) -> DrawInput<'a> {
+        DrawInput {
+            pool,
+            accuracy: acc,
+            recent,
+            due,
+            notebook: &[],
+        }
+    }
+
+    #[test]
+    fn draws_are_reproducible_and_never_repeat() {
+        let p = pool();
+        let acc = Accuracy::default();
+        let none = HashSet::new();
+        let a = draw(Mode::Topics, &input(&p, &acc, &none, &[]), 50, 7);
+        let b = draw(Mode::Topics, &input(&p, &acc, &none, &[]), 50, 7);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 50);
+        assert_eq!(a.iter().collect::<HashSet<_>>().len(), 50);
+        assert_ne!(a, draw(Mode::Topics, &input(&p, &acc, &none, &[]), 50, 8));
+    }
+
+    #[test]
+    fn recent_questions_are_avoided_unless_due() {
+        let p = pool();
+        let acc = Accuracy::default();
+        let recent: HashSet<String> = p.iter().take(150).map(|c| c.id.clone()).collect();
+        let due = vec!["q000".to_string()];
+        let d = draw(Mode::Topics, &input(&p, &acc, &recent, &due), 20, 1);
+        assert_eq!(d[0], "q000", "due item first");
+        assert!(d[1..].iter().all(|id| !recent.contains(id)), "{d:?}");
+    }
+
+    #[test]
+    fn weak_mode_prefers_the_weak_topic() {
+        // Statistical property with a fixed seed: petition-work answered 10 % right,
+        // party-constitution 90 %: the weak topic must dominate.
+        let p = pool();
+        let mut acc = Accuracy::default();
+        acc.topics.insert(Topic::PetitionWork, (10, 100));
+        acc.topics.insert(Topic::PartyConstitution, (90, 100));
+        let none = HashSet::new();
+        let mut weak = 0;
+        let mut total = 0;
+        for seed in 0..20 {
+            for id in draw(Mode::Weak, &input(&p, &acc, &none, &[]), 20, seed) {
+                total += 1;
+                if p.iter().find(|c| c.id == id).unwrap().topic == Topic::PetitionWork {
+                    weak += 1;
+                }
+            }
+        }
+        let share = weak as f64 / total as f64;
+        assert!(share > 0.6, "weak topic share {share}");
+        assert!(share < 0.95, "strong topic still appears: {share}");
+    }
+
+    #[test]
+    fn notebook_mode_takes_due_entries_first() {
+        let p = pool();
+        let acc = Accuracy::default();
+        let none = HashSet::new();
+        let due = vec!["q010".to_string(), "q005".to_string()];
+        let book = vec![
+            "q007".to_string(),
+            "q005".to_string(),
+            "zzz-retired".to_string(),
+        ];
+        let d = draw(
+            Mode::Notebook,
+            &DrawInput {
+                pool: &p,
+                accuracy: &acc,
+                recent: &none,
+                due: &due,
+                notebook: &book,
+            },
+            10,
+            3,
+        );
+        assert_eq!(d, vec!["q010", "q005", "q007"]);
+    }
+
+    #[test]
+    fn notebook_schedule_masters_after_three_right_in_a_row() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap();
+        let mut e = Entry::new(t0);
+        assert!(
+            e.due_at <= t0 + Duration::days(1),
+            "a new mistake comes back soon"
+        );
+        assert_eq!(e.review(true, e.due_at), NotebookChange::Reviewed);
+        let first_gap = e.due_at;
+        assert_eq!(e.review(false, e.due_at), NotebookChange::Reviewed);
+        assert_eq!(e.right_streak, 0, "a wrong answer resets the streak");
+        let mut now = e.due_at;
+        let mut last = NotebookChange::Reviewed;
+        let mut gaps = Vec::new();
+        for _ in 0..3 {
+            last = e.review(true, now);
+            gaps.push(e.due_at - now);
+            now = e.due_at;
+        }
+        assert_eq!(last, NotebookChange::Mastered);
+        assert!(e.mastered && !e.is_due(now + Duration::days(365)));
+        assert!(gaps[2] > gaps[0], "intervals grow: {gaps:?}");
+        assert!(first_gap > t0);
+        e.review(false, now);
+        assert!(!e.mastered, "a later mistake brings it back");
+    }
+
+    #[test]
+    fn leaderboard_points_reward_days_and_cap_volume() {
+        assert_eq!(period_points(&[10]), 130);
+        assert_eq!(period_points(&[100]), 330, "capped at 30 right a day");
+        // Steady beats a binge with the same right answers.
+        assert!(period_points(&[10, 10, 10]) > period_points(&[30]));
+        assert_eq!(period_points(&[]), 0);
+    }
+}

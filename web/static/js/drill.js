@@ -1,0 +1,826 @@
+// 岗位练兵 (/drill): start a drill, answer it one question at a time, then read the summary.
+// /drill?id=ID resumes that drill where it stopped. The id of the drill in progress is kept in
+// localStorage so that opening /drill again offers “继续上次练习”.
+// API: docs/api.md, “Drills (岗位练兵), notebook (错题本), member home”. The server owns the
+// clock of a timed drill; this page only animates remaining_ms. User and server text is only
+// ever inserted with textContent.
+
+const TOPICS = {
+  "party-constitution": "党章",
+  "party-regulations": "党规",
+  "speeches": "系列讲话",
+  "petition-work": "信访业务",
+  "learning-plan": "学习方案",
+  "skills": "业务技能",
+};
+const KINDS = {
+  single: "单选题",
+  multiple: "多选题",
+  truefalse: "判断题",
+  fill: "填空题",
+  numeric: "数值题",
+  date: "日期题",
+};
+const MODES = { topics: "专题练习", weak: "薄弱点练习", notebook: "错题复习" };
+const LETTERS = "ABCDEFGH";
+const STORE_KEY = "biwu.drill.current";
+
+// ---------- small helpers ----------
+const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+/** JSON call in the manner of app.js api(); a body makes it a POST. Errors carry status and code. */
+async function api(path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch (_) {
+    const err = new Error("网络异常，请检查网络后重试");
+    err.status = 0;
+    throw err;
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data.message || `请求失败（${res.status}）`);
+    err.status = res.status;
+    err.code = data.error;
+    throw err;
+  }
+  return data;
+}
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+function show(node, on = true) {
+  if (node) node.hidden = !on;
+}
+
+const store = {
+  get() {
+    try { return localStorage.getItem(STORE_KEY); } catch (_) { return null; }
+  },
+  set(v) {
+    try { localStorage.setItem(STORE_KEY, v); } catch (_) { /* private mode */ }
+  },
+  del(only) {
+    try {
+      if (!only || localStorage.getItem(STORE_KEY) === only) localStorage.removeItem(STORE_KEY);
+    } catch (_) { /* private mode */ }
+  },
+};
+
+const pct = (x) => (x === null || x === undefined || !Number.isFinite(Number(x)) ? "—" : `${Math.round(Number(x) * 100)}%`);
+const ratio = (right, total) => (Number(total) > 0 ? Number(right) / Number(total) : null);
+
+function toDate(v) {
+  if (v === null || v === undefined || v === "") return null;
+  const d = typeof v === "number" || /^\d+$/.test(String(v)) ? new Date(Number(v)) : new Date(v);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+function fmtDateTime(v) {
+  const d = toDate(v);
+  if (!d) return "";
+  return `${d.getMonth() + 1}月${d.getDate()}日 ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function fmtDuration(ms) {
+  const s = Math.max(0, Math.round(Number(ms) / 1000) || 0);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h) return `${h}小时${m}分`;
+  if (m) return `${m}分${pad(sec)}秒`;
+  return `${sec}秒`;
+}
+
+const topicName = (id, name) => name || TOPICS[id] || id || "";
+
+// ---------- countdown (animates the server's remaining_ms) ----------
+class Countdown {
+  constructor(onZero) {
+    this.box = $("countdown");
+    this.num = $("countdown-num");
+    this.fill = $("countdown-fill");
+    this.onZero = onZero;
+    this.deadline = 0;
+    this.total = 1;
+    this.raf = 0;
+    this.timer = 0;
+    this.running = false;
+  }
+
+  set(remainingMs, totalMs) {
+    this.stop();
+    if (remainingMs === null || remainingMs === undefined) {
+      show(this.box, false);
+      return;
+    }
+    const rem = Math.max(0, Number(remainingMs) || 0);
+    this.total = Math.max(Number(totalMs) || rem, 1);
+    this.deadline = performance.now() + rem;
+    show(this.box, true);
+    this.running = true;
+    this.draw();
+    // rAF for the animation, plus a timer so zero also fires when frames are throttled
+    this.timer = setTimeout(() => this.draw(), rem + 20);
+  }
+
+  left() {
+    return Math.max(0, this.deadline - performance.now());
+  }
+
+  draw() {
+    if (!this.running) return;
+    const ms = this.left();
+    this.num.textContent = String(Math.ceil(ms / 1000));
+    this.fill.style.transform = `scaleX(${Math.min(1, ms / this.total)})`;
+    this.box.classList.toggle("low", ms <= 5000);
+    if (ms <= 0) {
+      this.running = false;
+      this.box.classList.add("done");
+      this.num.textContent = "0";
+      this.onZero();
+      return;
+    }
+    cancelAnimationFrame(this.raf);
+    this.raf = requestAnimationFrame(() => this.draw());
+  }
+
+  stop() {
+    this.running = false;
+    cancelAnimationFrame(this.raf);
+    clearTimeout(this.timer);
+    this.box.classList.remove("low", "done");
+  }
+}
+
+// ---------- state ----------
+const state = {
+  id: null,
+  drill: null, // last GET of the drill
+  q: null, // current question
+  selected: new Set(),
+  busy: false, // an answer is on its way
+  done: false, // this question is settled (answered, timed out)
+  finished: false, // the drill is finished (after the last answer)
+  answered: 0,
+  correct: 0,
+};
+
+const countdown = new Countdown(onTimeUp);
+
+// ---------- views ----------
+function view(name) {
+  show($("start-form"), name === "start");
+  show($("resume-box"), false);
+  show($("run"), name === "run");
+  show($("summary"), name === "summary");
+  show($("loading"), name === "loading");
+  if (name !== "run") countdown.stop();
+}
+
+function pageError(text, loginLink) {
+  const box = clear($("page-error"));
+  if (!text) {
+    show(box, false);
+    return;
+  }
+  box.appendChild(document.createTextNode(text));
+  if (loginLink) {
+    box.appendChild(document.createTextNode(" "));
+    const next = location.pathname + location.search;
+    box.appendChild(el("a", { href: `/login?next=${encodeURIComponent(next)}` }, "去登录"));
+  }
+  show(box, true);
+}
+
+function setUrl(id) {
+  const url = id ? `/drill?id=${encodeURIComponent(id)}` : "/drill";
+  if (location.pathname + location.search !== url) history.replaceState(null, "", url);
+}
+
+function handleLoadError(err, id) {
+  if (err.status === 401) {
+    pageError("登录已失效，请重新登录。", true);
+  } else if (err.status === 403 || err.status === 404) {
+    store.del(id);
+    pageError("找不到这次练习，或它不属于您。可以开始新的练习。");
+  } else {
+    pageError(err.message);
+  }
+}
+
+// ---------- start ----------
+const form = $("start-form");
+
+function syncMode() {
+  const mode = form.querySelector('input[name="mode"]:checked')?.value || "topics";
+  $("topics-box").classList.toggle("off", mode !== "topics");
+}
+
+for (const r of form.querySelectorAll('input[name="mode"]')) r.addEventListener("change", syncMode);
+// ticking a topic also chooses “按专题练习”
+$("topics-box").addEventListener("change", (e) => {
+  if (e.target.name === "topic" && e.target.checked && !$("mode-topics").checked) {
+    $("mode-topics").checked = true;
+    syncMode();
+  }
+});
+
+function startError(text) {
+  const box = $("start-error");
+  box.textContent = text || "";
+  show(box, !!text);
+}
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  startError("");
+  pageError("");
+  const mode = form.querySelector('input[name="mode"]:checked')?.value || "topics";
+  const body = {
+    mode,
+    count: Number($("count").value) || 10,
+    time_limit_s: Number($("time").value) || 0,
+  };
+  if (mode === "topics") {
+    const topics = [...form.querySelectorAll('input[name="topic"]:checked')].map((c) => c.value);
+    if (topics.length === 0) {
+      startError("请至少选择一个专题");
+      return;
+    }
+    body.topics = topics;
+  }
+  const btn = $("start");
+  btn.disabled = true;
+  btn.textContent = "正在出题…";
+  try {
+    const d = await api("/api/drills", body);
+    state.id = d.id;
+    store.set(d.id);
+    setUrl(d.id);
+    renderDrill(d);
+  } catch (err) {
+    if (err.status === 401) pageError("请先登录。", true);
+    else startError(err.message);
+  } finally {
+    btn.disabled = false;
+    btn.textContent = "开始练习";
+  }
+});
+
+async function offerResume() {
+  const id = store.get();
+  if (!id) return;
+  // The list, not GET /api/drills/{id}: fetching a drill starts its current question's clock.
+  try {
+    const list = await api("/api/drills?limit=20");
+    const d = (Array.isArray(list) ? list : list.drills || []).find((x) => x.id === id);
+    if (d && d.finished_at) {
+      store.del(id);
+      return;
+    }
+    if (!$("run").hidden || !$("summary").hidden) return;
+    const when = d ? fmtDateTime(d.started_at) : "";
+    $("resume-info").textContent = d
+      ? `${MODES[d.mode] || "练习"}，共 ${d.count} 题，已答 ${d.answered} 题，答对 ${d.correct} 题` + (when ? `（${when} 开始）` : "")
+      : "您有一次练习尚未完成。";
+    $("resume").onclick = () => openDrill(id);
+    show($("resume-box"), true);
+  } catch (err) {
+    if (err.status === 403 || err.status === 404) store.del(id);
+  }
+}
+
+$("resume-dismiss").addEventListener("click", () => {
+  store.del();
+  show($("resume-box"), false);
+});
+
+// ---------- running ----------
+async function openDrill(id) {
+  pageError("");
+  view("loading");
+  state.id = id;
+  try {
+    const d = await api(`/api/drills/${encodeURIComponent(id)}`);
+    setUrl(id);
+    renderDrill(d);
+  } catch (err) {
+    handleLoadError(err, id);
+    setUrl(null);
+    view("start");
+    offerResume();
+  }
+}
+
+function renderDrill(d) {
+  state.drill = d;
+  state.id = d.id || state.id;
+  state.answered = Number(d.answered) || 0;
+  state.correct = Number(d.correct) || 0;
+  if (d.finished || !d.current) {
+    store.del(state.id);
+    loadSummary();
+    return;
+  }
+  store.set(state.id);
+  view("run");
+  renderQuestion(d.current);
+}
+
+function updateTally(total) {
+  const n = Number(total) || Number(state.drill?.count) || 0;
+  $("tally").textContent = `已答 ${state.answered} · 答对 ${state.correct}`;
+  $("progress-fill").style.transform = `scaleX(${n ? Math.min(1, state.answered / n) : 0})`;
+}
+
+const answerControls = () => [
+  ...$("options").querySelectorAll("button"),
+  $("tf-true"), $("tf-false"), $("text-answer"), $("number-answer"), $("date-answer"), $("submit"),
+];
+
+function lock() {
+  for (const c of answerControls()) c.disabled = true;
+}
+
+function unlock() {
+  for (const c of answerControls()) c.disabled = false;
+  if (state.q && state.q.kind === "multiple") $("submit").disabled = state.selected.size === 0;
+}
+
+function status(text, cls = "") {
+  const s = $("status");
+  s.textContent = text || "";
+  s.className = `dr-status ${cls}`;
+}
+
+function renderQuestion(q) {
+  state.q = q;
+  state.selected = new Set();
+  state.busy = false;
+  state.done = false;
+  state.finished = false;
+
+  const pos = Number(q.position);
+  const total = Number(q.total) || Number(state.drill?.count) || 0;
+  $("pos").textContent = `第 ${pos + 1} / ${total} 题`;
+  updateTally(total);
+
+  $("q-topic").textContent = topicName(q.topic, q.topic_name);
+  $("q-kind").textContent = KINDS[q.kind] || q.kind || "";
+  const tags = clear($("q-tags"));
+  for (const t of q.tags || []) tags.appendChild(el("span", { class: "dr-tag" }, t));
+  $("stem").textContent = q.stem || "";
+
+  const choice = q.kind === "single" || q.kind === "multiple";
+  const opts = clear($("options"));
+  show(opts, choice);
+  if (choice) {
+    (q.options || []).forEach((text, i) => {
+      const b = el("button", { type: "button", class: "dr-opt", "aria-pressed": "false", dataset: { letter: LETTERS[i] } });
+      b.appendChild(el("span", { class: "letter" }, LETTERS[i]));
+      b.appendChild(el("span", { class: "text" }, text));
+      opts.appendChild(b);
+    });
+  }
+  show($("tf-row"), q.kind === "truefalse");
+  for (const id of ["tf-true", "tf-false"]) {
+    $(id).setAttribute("aria-pressed", "false");
+    $(id).classList.remove("right", "wrong");
+  }
+  show($("text-row"), q.kind === "fill");
+  show($("number-row"), q.kind === "numeric");
+  show($("date-row"), q.kind === "date");
+  $("text-answer").value = "";
+  $("number-answer").value = "";
+  $("date-answer").value = "";
+  $("unit").textContent = q.unit || "";
+  show($("submit"), ["multiple", "fill", "numeric", "date"].includes(q.kind));
+  $("submit").textContent = q.kind === "multiple" ? "提交（可多选）" : "提交";
+
+  show($("question"), true);
+  show($("reveal-card"), false);
+  show($("finish"), true);
+  unlock();
+  status(q.kind === "multiple" ? "请选择全部正确选项后提交" : q.kind === "single" ? "点选一个选项即提交" : "");
+  window.scrollTo(0, 0);
+
+  countdown.set(q.remaining_ms, state.drill?.time_limit_ms);
+}
+
+function canAnswer() {
+  return !!state.q && !state.busy && !state.done;
+}
+
+async function send(answer) {
+  if (!canAnswer()) return;
+  state.busy = true;
+  lock();
+  status("正在提交…");
+  const q = state.q;
+  try {
+    const r = await api(`/api/drills/${encodeURIComponent(state.id)}/answers`, { position: q.position, answer });
+    if (state.q !== q) return;
+    state.busy = false;
+    state.done = true;
+    countdown.stop();
+    renderFeedback(r, answer);
+  } catch (err) {
+    if (state.q !== q) return;
+    state.busy = false;
+    if (err.status === 409) {
+      // already answered, no longer the current question, or the drill is over: settle and move on
+      state.done = true;
+      countdown.stop();
+      renderSettled("本题已作答或已结束", err.message);
+    } else if (err.status === 401) {
+      pageError("登录已失效，请重新登录后继续本次练习。", true);
+      unlock();
+      status("");
+    } else {
+      if (!countdown.running && state.drill?.time_limit_ms) {
+        // time ran out while sending: let the server decide
+        state.done = true;
+        renderSettled("时间到", err.message);
+        return;
+      }
+      unlock();
+      status(err.message, "warn");
+    }
+  }
+}
+
+function displayAnswer(a) {
+  if (!a) return "";
+  switch (a.type) {
+    case "choice": return a.value.split("").join("、");
+    case "truefalse": return a.value ? "正确" : "错误";
+    case "number": return `${a.value}${state.q?.unit ? ` ${state.q.unit}` : ""}`;
+    default: return String(a.value);
+  }
+}
+
+/** Letters of the right answer if the display text starts with them (“B”, “ACD”, “B．…”). */
+function rightLetters(text) {
+  const m = /^\s*([A-H](?:\s*[、,，]?\s*[A-H])*)(?![A-Za-z])/.exec(String(text || ""));
+  return m ? new Set(m[1].replace(/[^A-H]/g, "").split("")) : new Set();
+}
+
+/** The server's display text of the right answer, with option texts and the unit added. */
+function rightText(kind, text) {
+  const q = state.q;
+  if ((kind === "single" || kind === "multiple") && q && Array.isArray(q.options)) {
+    const letters = [...rightLetters(text)];
+    if (letters.length) {
+      return letters.map((l) => {
+        const o = q.options[LETTERS.indexOf(l)];
+        return o ? `${l}. ${o}` : l;
+      }).join("；");
+    }
+  }
+  if (kind === "numeric" && q?.unit && !String(text).endsWith(q.unit)) return `${text} ${q.unit}`;
+  return String(text);
+}
+
+function truthOf(s) {
+  const v = String(s ?? "").trim().toLowerCase();
+  if (["正确", "对", "是", "true", "√", "✓"].includes(v)) return true;
+  if (["错误", "错", "否", "false", "×", "✗"].includes(v)) return false;
+  return null;
+}
+
+const NOTEBOOK_NOTES = {
+  added: "已加入错题本，将按期安排复习",
+  mastered: "已掌握，移出错题本",
+};
+
+function renderFeedback(r, mine) {
+  lock();
+  status("");
+  state.finished = !!r.finished;
+  state.answered += 1;
+  if (r.correct && !r.timed_out) state.correct += 1;
+  updateTally(state.q?.total);
+
+  const fb = $("feedback");
+  let cls = "wrong";
+  let verdict = "回答错误";
+  if (r.timed_out) {
+    cls = "timeout";
+    verdict = "超时";
+  } else if (r.correct) {
+    cls = "right";
+    verdict = "回答正确";
+  }
+  fb.textContent = verdict;
+  fb.className = `dr-verdict ${cls}`;
+
+  const my = $("my-answer");
+  my.textContent = mine ? `您的答案：${displayAnswer(mine)}` : "";
+  show(my, !!mine && !r.correct);
+
+  const kind = state.q?.kind;
+  const right = $("right-answer");
+  right.textContent = r.answer !== undefined && r.answer !== null && r.answer !== "" ? `正确答案：${rightText(kind, r.answer)}` : "";
+  show(right, !!right.textContent);
+
+  // mark the options
+  if (kind === "single" || kind === "multiple") {
+    const ok = rightLetters(r.answer);
+    for (const b of $("options").children) {
+      b.classList.toggle("right", ok.has(b.dataset.letter));
+      b.classList.toggle("wrong", !ok.has(b.dataset.letter) && b.getAttribute("aria-pressed") === "true");
+    }
+  } else if (kind === "truefalse") {
+    const t = truthOf(r.answer);
+    $("tf-true").classList.toggle("right", t === true);
+    $("tf-false").classList.toggle("right", t === false);
+  }
+
+  $("explanation").textContent = r.explanation ? `解析：${r.explanation}` : "";
+  $("source").textContent = r.source ? `出处：${r.source}` : "";
+  show($("explanation"), !!r.explanation);
+  show($("source"), !!r.source);
+  show($("explain-box"), !!(r.explanation || r.source));
+
+  let note = NOTEBOOK_NOTES[r.notebook] || "";
+  if (r.notebook === "reviewed") {
+    note = r.correct && !r.timed_out
+      ? "错题复习：本次答对，连续答对 3 次即为掌握"
+      : "错题复习：本次未答对，仍留在错题本中";
+  }
+  const nb = $("nb-note");
+  nb.textContent = note;
+  nb.className = `dr-nb ${r.notebook || ""}`;
+  show(nb, !!note);
+
+  $("next").textContent = state.finished ? "查看小结" : "下一题";
+  show($("finish"), !state.finished);
+  show($("reveal-card"), true);
+  $("reveal-card").scrollIntoView({ behavior: "smooth", block: "start" });
+  $("next").focus({ preventScroll: true });
+}
+
+/** The question is over without a result to show (time up with nothing chosen, or a 409). */
+function renderSettled(verdict, detail) {
+  lock();
+  countdown.stop();
+  status("");
+  const fb = $("feedback");
+  fb.textContent = verdict;
+  fb.className = "dr-verdict timeout";
+  for (const id of ["my-answer", "right-answer", "explain-box"]) show($(id), false);
+  const nb = $("nb-note");
+  nb.textContent = detail || "";
+  nb.className = "dr-nb";
+  show(nb, !!detail);
+  $("next").textContent = "下一题";
+  state.finished = false;
+  show($("reveal-card"), true);
+  $("reveal-card").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function pendingAnswer() {
+  const q = state.q;
+  if (!q) return null;
+  switch (q.kind) {
+    case "multiple":
+      return state.selected.size ? { type: "choice", value: [...state.selected].sort().join("") } : null;
+    case "fill": {
+      const v = $("text-answer").value.trim();
+      return v ? { type: "text", value: v } : null;
+    }
+    case "numeric": {
+      const raw = $("number-answer").value.trim();
+      const n = Number(raw);
+      return raw !== "" && Number.isFinite(n) ? { type: "number", value: n } : null;
+    }
+    case "date": {
+      const v = $("date-answer").value;
+      return /^\d{4}-\d{2}-\d{2}$/.test(v) ? { type: "date", value: v } : null;
+    }
+    default:
+      return null;
+  }
+}
+
+function onTimeUp() {
+  if (!state.q || state.done || state.busy) return;
+  const a = pendingAnswer();
+  if (a) {
+    status("时间到，正在提交已填写的答案…", "warn");
+    send(a);
+  } else {
+    state.done = true;
+    renderSettled("时间到", "本题未作答，按超时处理，记入错题本。点“下一题”继续。");
+  }
+}
+
+$("options").addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-letter]");
+  if (!b || b.disabled || !canAnswer()) return;
+  const letter = b.dataset.letter;
+  if (state.q.kind === "single") {
+    for (const o of $("options").children) o.setAttribute("aria-pressed", String(o === b));
+    send({ type: "choice", value: letter });
+  } else {
+    if (state.selected.has(letter)) state.selected.delete(letter);
+    else state.selected.add(letter);
+    b.setAttribute("aria-pressed", String(state.selected.has(letter)));
+    $("submit").disabled = state.selected.size === 0;
+  }
+});
+
+for (const [id, value] of [["tf-true", true], ["tf-false", false]]) {
+  $(id).addEventListener("click", () => {
+    if (!canAnswer()) return;
+    $("tf-true").setAttribute("aria-pressed", String(value));
+    $("tf-false").setAttribute("aria-pressed", String(!value));
+    send({ type: "truefalse", value });
+  });
+}
+
+$("answer-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  if (!canAnswer()) return;
+  const a = pendingAnswer();
+  if (a) {
+    send(a);
+    return;
+  }
+  const hints = { multiple: "请至少选择一个选项", fill: "请填写答案", numeric: "请填写数字", date: "请选择日期" };
+  status(hints[state.q.kind] || "请作答", "warn");
+});
+
+$("next").addEventListener("click", async () => {
+  const btn = $("next");
+  btn.disabled = true;
+  try {
+    if (state.finished) {
+      await loadSummary();
+    } else {
+      const d = await api(`/api/drills/${encodeURIComponent(state.id)}`);
+      renderDrill(d);
+    }
+  } catch (err) {
+    if (err.status === 401) pageError("登录已失效，请重新登录后继续本次练习。", true);
+    else pageError(err.message);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+$("finish").addEventListener("click", async () => {
+  if (!state.id) return;
+  const left = (Number(state.drill?.count) || 0) - state.answered;
+  const msg = left > 0 ? `还有 ${left} 题未作答，确定结束本次练习吗？未作答的题目不计入成绩。` : "确定结束本次练习吗？";
+  if (!window.confirm(msg)) return;
+  const btn = $("finish");
+  btn.disabled = true;
+  try {
+    const s = await api(`/api/drills/${encodeURIComponent(state.id)}/finish`, {});
+    store.del(state.id);
+    renderSummary(s);
+  } catch (err) {
+    if (err.status === 409) await loadSummary();
+    else pageError(err.message);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+// A phone that slept through a timed question: ask the server where the drill is.
+document.addEventListener("visibilitychange", async () => {
+  if (document.visibilityState !== "visible" || !state.q || state.done || state.busy) return;
+  if (!state.drill?.time_limit_ms || $("run").hidden) return;
+  const q = state.q;
+  try {
+    const d = await api(`/api/drills/${encodeURIComponent(state.id)}`);
+    if (state.q !== q || state.done || state.busy) return;
+    if (d.current && d.current.position === q.position) {
+      countdown.set(d.current.remaining_ms, d.time_limit_ms);
+    } else {
+      // the server already closed this question as timed out
+      state.drill = d;
+      state.done = true;
+      renderSettled("时间到", "本题作答时间已过，按超时处理。点“下一题”继续。");
+    }
+  } catch (_) { /* keep the local clock */ }
+});
+
+// ---------- summary ----------
+async function loadSummary() {
+  view("loading");
+  try {
+    const s = await api(`/api/drills/${encodeURIComponent(state.id)}/summary`);
+    store.del(state.id);
+    renderSummary(s);
+  } catch (err) {
+    handleLoadError(err, state.id);
+    view("start");
+  }
+}
+
+function barRow(label, right, total) {
+  const r = ratio(right, total);
+  const li = el("li", {});
+  const head = el("div", { class: "row" });
+  head.appendChild(el("span", { class: "name" }, label));
+  head.appendChild(el("span", { class: "val" }, `${right} / ${total}　${pct(r)}`));
+  li.appendChild(head);
+  const track = el("div", { class: "dr-track" });
+  const fill = el("div", { class: `dr-fill${r !== null && r < 0.6 ? " weak" : ""}` });
+  fill.style.transform = `scaleX(${r ?? 0})`;
+  track.appendChild(fill);
+  li.appendChild(track);
+  return li;
+}
+
+function fillList(ul, items) {
+  clear(ul);
+  for (const it of items) ul.appendChild(el("li", {}, it.stem || it.question_id || ""));
+  return items.length > 0;
+}
+
+function renderSummary(s) {
+  pageError("");
+  view("summary");
+  state.q = null;
+  setUrl(s.id || state.id);
+  $("summary-score").textContent = String(s.score ?? 0);
+  $("summary-accuracy").textContent = pct(s.accuracy);
+  $("summary-time").textContent = fmtDuration(s.duration_ms);
+  $("summary-correct").textContent = `答对 ${s.correct ?? 0} / 已答 ${s.answered ?? 0}（共 ${s.count ?? 0} 题）`;
+
+  const prev = s.previous;
+  let cmp = "这是您的第一次练习，继续保持！";
+  if (prev && Number(prev.drills) > 0 && prev.accuracy !== null && prev.accuracy !== undefined) {
+    cmp = `此前 ${prev.drills} 次练习平均正确率 ${pct(prev.accuracy)}`;
+    if (s.accuracy !== null && s.accuracy !== undefined && Number(s.answered) > 0) {
+      const diff = Math.round(Number(s.accuracy) * 100) - Math.round(Number(prev.accuracy) * 100);
+      if (diff > 0) cmp += `，本次提高 ${diff} 个百分点 ↑`;
+      else if (diff < 0) cmp += `，本次降低 ${-diff} 个百分点 ↓`;
+      else cmp += "，本次与以往持平";
+    }
+  }
+  const cmpEl = $("summary-previous");
+  cmpEl.textContent = cmp;
+
+  const topics = clear($("summary-topics"));
+  for (const t of s.by_topic || []) topics.appendChild(barRow(topicName(t.topic, t.name), t.right, t.total));
+  show($("summary-topics-card"), (s.by_topic || []).length > 0);
+
+  const tags = clear($("summary-tags"));
+  for (const t of s.by_tag || []) tags.appendChild(barRow(t.tag, t.right, t.total));
+  show($("summary-tags-card"), (s.by_tag || []).length > 0);
+
+  const added = fillList($("summary-added"), s.notebook_added || []);
+  const mastered = fillList($("summary-mastered"), s.notebook_mastered || []);
+  show($("summary-added-box"), added);
+  show($("summary-mastered-box"), mastered);
+  show($("summary-notebook-none"), !added && !mastered);
+  window.scrollTo(0, 0);
+}
+
+$("again").addEventListener("click", () => {
+  state.id = null;
+  state.q = null;
+  setUrl(null);
+  pageError("");
+  view("start");
+});
+
+// ---------- boot ----------
+syncMode();
+const wanted = new URLSearchParams(location.search).get("id");
+if (wanted) {
+  openDrill(wanted);
+} else {
+  view("start");
+  offerResume();
+}

@@ -40,8 +40,8 @@ pub async fn accuracy(db: &Db, member_id: &str) -> anyhow::Result<Accuracy> {
 }
 
 pub async fn start(db: &Db, member_id: &str, req: StartRequest) -> Result<String, AppError> {
-    if ![10, 20, 50].contains(&req.count) {
-        return Err(AppError::Unprocessable("题量应为 10、20 或 50".into()));
+    if ![5, 10, 20, 50].contains(&req.count) {
+        return Err(AppError::Unprocessable("题量应为 5、10、20 或 50".into()));
     }
     if req.time_limit_s != 0 && !(10..=120).contains(&req.time_limit_s) {
         return Err(AppError::Unprocessable(
@@ -240,8 +240,7 @@ pub async fn answer(
     if d.finished_at.is_some() {
         return Err(AppError::Conflict("这次练习已经结束".into()));
     }
-    let items = rec::items(db, &d.id).await?;
-    let answered = rec::answers(db, &d.id).await?.len() as i64;
+    let answered = rec::answered_count(db, &d.id).await?;
     if position != answered {
         return Err(AppError::Conflict(if position < answered {
             format!("第 {} 题已经作答", position + 1)
@@ -249,14 +248,17 @@ pub async fn answer(
             format!("请先回答第 {} 题", answered + 1)
         }));
     }
-    let item = items
-        .get(position as usize)
+    let item = rec::item(db, &d.id, position)
+        .await?
         .ok_or_else(|| AppError::Conflict("这次练习已经结束".into()))?;
     let now = now_ms();
-    let shown = rec::mark_shown(db, &d.id, item.position, now).await?;
+    let shown = match item.shown_at {
+        Some(s) => s,
+        None => rec::mark_shown(db, &d.id, item.position, now).await?,
+    };
     let (correct, timed_out, change, finished) =
-        record(db, board, d, item, Some(response), now - shown).await?;
-    let q = question_of(item)?;
+        record(db, board, d, &item, Some(response), now - shown).await?;
+    let q = question_of(&item)?;
     Ok(json!({
         "position": position, "correct": correct, "timed_out": timed_out,
         "answer": q.answer.display(), "explanation": q.explanation, "source": q.source,

@@ -23,6 +23,10 @@ pub struct Rooms {
     /// tokio's Mutex: held across the `.await` that loads a room, so two sockets arriving
     /// together do not start two conductors for one competition.
     rooms: Mutex<HashMap<String, RoomHandle>>,
+    /// The multi-threaded runtime the server was built on. Conductors run there, not on the
+    /// HTTP worker that happened to receive the first socket: a busy room must not starve the
+    /// sockets (and heartbeats) of that worker.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Rooms {
@@ -32,6 +36,7 @@ impl Rooms {
             db,
             board,
             rooms: Mutex::new(HashMap::new()),
+            runtime: tokio::runtime::Handle::current(),
         }
     }
 
@@ -40,7 +45,13 @@ impl Rooms {
         if let Some(h) = rooms.get(competition_id).filter(|h| !h.is_closed()) {
             return Ok(h.clone());
         }
-        let h = Room::spawn(self.db.clone(), self.board.clone(), competition_id).await?;
+        let h = Room::spawn(
+            self.db.clone(),
+            self.board.clone(),
+            &self.runtime,
+            competition_id,
+        )
+        .await?;
         rooms.insert(competition_id.to_string(), h.clone());
         Ok(h)
     }

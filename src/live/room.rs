@@ -184,6 +184,11 @@ pub struct Room {
     players: Vec<Player>,
     by_id: HashMap<String, usize>,
     clients: HashMap<u64, Client>,
+    /// Open sockets per participant, so "is this player connected" is a lookup, not a scan
+    /// of every client (which made the host's player list O(players × clients)).
+    sockets: HashMap<String, u32>,
+    /// Players not removed (see `active_players`).
+    active: u32,
     next_client: u64,
     db: Db,
     board: Board,
@@ -212,7 +217,12 @@ impl Live {
 
 impl Room {
     /// Loads a competition from the records and starts its conductor.
-    pub async fn spawn(db: Db, board: Board, competition_id: &str) -> anyhow::Result<RoomHandle> {
+    pub async fn spawn(
+        db: Db,
+        board: Board,
+        runtime: &tokio::runtime::Handle,
+        competition_id: &str,
+    ) -> anyhow::Result<RoomHandle> {
         let c = rec::by_id(&db, competition_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no competition {competition_id}"))?;
@@ -317,6 +327,8 @@ impl Room {
             players,
             by_id,
             clients: HashMap::new(),
+            sockets: HashMap::new(),
+            active: 0,
             next_client: 1,
             db,
             board,
@@ -328,6 +340,7 @@ impl Room {
             last_leaderboard: None,
             last_podium: None,
         };
+        room.active = room.players.iter().filter(|p| !p.removed).count() as u32;
         // Rebuild the board and every player's frames from the records.
         room.retally().await?;
         match room.phase {
@@ -338,7 +351,7 @@ impl Room {
         if resume_reveal {
             room.reveal().await?;
         }
-        tokio::spawn(room.run(rx));
+        runtime.spawn(room.run(rx));
         Ok(handle)
     }
 
@@ -418,10 +431,8 @@ impl Room {
     }
 
     fn drop_client(&mut self, id: u64) {
-        if let Some(c) = self.clients.remove(&id) {
-            if c.role == ClientRole::Player {
-                tracing::debug!(room = %self.id, client = id, "client dropped (queue full or closed)");
-            }
+        if self.forget(id) {
+            tracing::debug!(room = %self.id, client = id, "client dropped (queue full or closed)");
             self.dirty = true;
         }
     }
@@ -430,14 +441,26 @@ impl Room {
         role != ClientRole::Player
     }
 
+    /// Players not removed. Kept as a count: it is read on every answer.
     fn active_players(&self) -> u32 {
-        self.players.iter().filter(|p| !p.removed).count() as u32
+        self.active
     }
 
     fn connected(&self, pid: &str) -> bool {
-        self.clients
-            .values()
-            .any(|c| c.participant.as_deref() == Some(pid))
+        self.sockets.get(pid).is_some_and(|n| *n > 0)
+    }
+
+    /// Forgets a client; keeps the per-participant socket count right.
+    fn forget(&mut self, id: u64) -> bool {
+        let Some(c) = self.clients.remove(&id) else {
+            return false;
+        };
+        if let Some(pid) = c.participant
+            && let Some(n) = self.sockets.get_mut(&pid)
+        {
+            *n = n.saturating_sub(1);
+        }
+        true
     }
 
     fn flush_counts(&mut self) {
@@ -454,6 +477,9 @@ impl Room {
         }
         let lobby = self.lobby_frame(true);
         self.broadcast(&lobby, Self::staff);
+        if !self.clients.values().any(|c| c.role == ClientRole::Host) {
+            return;
+        }
         let list = frame(&ServerMsg::Players {
             players: self
                 .players
@@ -542,7 +568,7 @@ impl Room {
                 let _ = reply.send(result);
             }
             Command::Leave { client } => {
-                if self.clients.remove(&client).is_some() {
+                if self.forget(client) {
                     self.dirty = true;
                 }
             }
@@ -660,6 +686,9 @@ impl Room {
         }
         let id = self.next_client;
         self.next_client += 1;
+        if let Some(pid) = &participant {
+            *self.sockets.entry(pid.clone()).or_default() += 1;
+        }
         self.clients.insert(
             id,
             Client {
@@ -745,6 +774,7 @@ impl Room {
         };
         p.tally = competition::tally(&self.settings, &self.asked_rules(), &self.given(&p));
         self.players.push(p);
+        self.active += 1;
         idx
     }
 
@@ -929,6 +959,7 @@ impl Room {
                 .await
                 .map_err(internal)?;
                 self.players[idx].removed = true;
+                self.active = self.active.saturating_sub(1);
                 self.board
                     .remove(&self.board_key(), &pid)
                     .await
@@ -942,7 +973,7 @@ impl Room {
                 let removed = frame(&ServerMsg::Removed);
                 for id in theirs {
                     self.send(id, removed.clone());
-                    self.clients.remove(&id);
+                    self.forget(id);
                 }
                 self.dirty = true;
                 if self.everyone_answered() {

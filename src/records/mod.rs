@@ -95,6 +95,19 @@ impl Db {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL + NORMAL: a commit is durable once it is in the WAL, which
+                        // survives a crash of the process; only a power loss or OS crash can
+                        // lose the last transactions. FULL would fsync every commit.
+                        sqlx::query("PRAGMA synchronous=NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await
             .with_context(|| format!("无法连接数据库 {}", redact(&url)))?;

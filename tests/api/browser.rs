@@ -194,15 +194,18 @@ async fn fill(b: &Browser, css: &str, value: &str) {
 }
 
 async fn click(b: &Browser, css: &str) {
+    let mut last = String::new();
     for _ in 0..50 {
-        if let Ok(el) = b.client.find(Locator::Css(css)).await
-            && el.click().await.is_ok()
-        {
-            return;
+        match b.client.find(Locator::Css(css)).await {
+            Ok(el) => match el.click().await {
+                Ok(_) => return,
+                Err(e) => last = format!("{e}"),
+            },
+            Err(e) => last = format!("{e}"),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("cannot click {css}");
+    panic!("cannot click {css}: {}", last.lines().next().unwrap_or(""));
 }
 
 async fn login(b: &Browser, app: &TestApp, staff_no: &str, next: &str) {
@@ -415,4 +418,183 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
     screen.close().await;
     phone_a.close().await;
     phone_b.close().await;
+}
+
+/// Clicks through the DOM rather than at screen coordinates: an option list that scrolls or
+/// re-lays out under a phone-sized viewport can otherwise take the tap on its neighbour.
+async fn tap(b: &Browser, css: &str) {
+    for _ in 0..50 {
+        let ok = b
+            .client
+            .execute(
+                "const e = document.querySelector(arguments[0]); if (!e || e.disabled || e.offsetParent === null) return false; e.click(); return true;",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if ok {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot tap {css}");
+}
+
+/// Answers the drill question on screen, right or wrong, whatever its kind.
+async fn answer_drill_question(b: &Browser, q: &biwu::domain::Question, right: bool) {
+    use biwu::domain::{AnswerKey, Kind};
+    match &q.answer {
+        AnswerKey::Choice(ix) => {
+            let letters: Vec<usize> = if right {
+                ix.clone()
+            } else {
+                vec![(0..q.options.len()).find(|i| !ix.contains(i)).unwrap()]
+            };
+            for i in letters {
+                tap(
+                    b,
+                    &format!(
+                        "#options button[data-letter=\"{}\"]",
+                        (b'A' + i as u8) as char
+                    ),
+                )
+                .await;
+            }
+            if q.kind == Kind::Multiple {
+                tap(b, "#submit").await;
+            }
+        }
+        AnswerKey::TrueFalse(v) => tap(b, if *v == right { "#tf-true" } else { "#tf-false" }).await,
+        AnswerKey::Fill(v) => {
+            fill(b, "#text-answer", if right { &v[0] } else { "不知道" }).await;
+            tap(b, "#submit").await;
+        }
+        AnswerKey::Numeric { value, .. } => {
+            let n = if right { *value } else { value + 1.0 };
+            fill(
+                b,
+                "#number-answer",
+                &biwu::domain::question::format_number(n),
+            )
+            .await;
+            tap(b, "#submit").await;
+        }
+        AnswerKey::Date(d) => {
+            let d = if right {
+                d.clone()
+            } else {
+                "1999-01-01".to_string()
+            };
+            b.client
+                .execute(
+                    "const e = document.getElementById('date-answer'); e.value = arguments[0]; e.dispatchEvent(new Event('input'));",
+                    vec![serde_json::json!(d)],
+                )
+                .await
+                .unwrap();
+            tap(b, "#submit").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_member_drills_on_a_phone_and_finds_the_mistake_in_the_notebook() {
+    let Some(b) = Browser::start(360, 740).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let bank = biwu::bank::load(&bank_dir());
+    login(&b, &app, MEMBER, "/drill").await;
+    b.wait_for_text("#start-form", "按专题练习").await;
+    click(&b, "input[name=topic][value=\"petition-work\"]").await;
+    b.client
+        .execute("document.getElementById('count').value = '5';", vec![])
+        .await
+        .unwrap();
+    b.screenshot("drill-start-phone").await;
+    click(&b, "#start").await;
+    let mut wrong_stem = String::new();
+    let mut previous = String::new();
+    for i in 0..5 {
+        let stem = {
+            let mut s = String::new();
+            for _ in 0..100 {
+                s = b
+                    .client
+                    .find(Locator::Css("#stem"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap_or_default();
+                let reveal_hidden = b
+                    .client
+                    .execute(
+                        "return document.getElementById('reveal-card').hidden;",
+                        vec![],
+                    )
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false);
+                if !s.is_empty()
+                    && s != previous
+                    && reveal_hidden
+                    && bank.questions().any(|q| q.stem == s)
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            s
+        };
+        previous = stem.clone();
+        let q = bank
+            .questions()
+            .find(|q| q.stem == stem)
+            .unwrap_or_else(|| panic!("stem not in bank: {stem}"))
+            .clone();
+        if i == 0 {
+            b.screenshot("drill-question-phone").await;
+        }
+        let right = i != 0;
+        answer_drill_question(&b, &q, right).await;
+        b.wait_for_text(
+            "#feedback",
+            if right {
+                "回答正确"
+            } else {
+                "回答错误"
+            },
+        )
+        .await;
+        if i == 0 {
+            wrong_stem = stem.clone();
+            b.wait_for_text("main", "错题本").await;
+            b.screenshot("drill-feedback-phone").await;
+        }
+        click(&b, "#next").await;
+    }
+    b.wait_for_text("#summary", "80").await;
+    b.wait_for_text("#summary-accuracy", "80").await;
+    b.screenshot("drill-summary-phone").await;
+
+    b.client.goto(&app.url("/notebook")).await.unwrap();
+    b.wait_for_text("#entries", &wrong_stem).await;
+    b.screenshot("notebook-phone").await;
+    b.client.goto(&app.url("/me")).await.unwrap();
+    // The streak the page shows is the one the API computes (today's drill included).
+    let home: serde_json::Value = {
+        let s = app.session(MEMBER).await;
+        s.get(&app, "/api/me/home").await.json().await.unwrap()
+    };
+    let days = home["streak_days"].as_i64().unwrap();
+    assert!(days >= 1);
+    b.wait_for_text("#streak", &format!("连续练习 {days} 天"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.screenshot("me-phone").await;
+    b.close().await;
 }

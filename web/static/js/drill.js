@@ -101,10 +101,14 @@ function toDate(v) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
+/** Dates on the users' clock (UTC+8), as the server counts days. */
+const cst = (d) => new Date(d.getTime() + 8 * 3600 * 1000);
+
 function fmtDateTime(v) {
-  const d = toDate(v);
-  if (!d) return "";
-  return `${d.getMonth() + 1}月${d.getDate()}日 ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const d0 = toDate(v);
+  if (!d0) return "";
+  const d = cst(d0);
+  return `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
 function fmtDuration(ms) {
@@ -449,6 +453,7 @@ async function send(answer) {
     state.busy = false;
     state.done = true;
     countdown.stop();
+    show($("countdown"), false);
     renderFeedback(r, answer);
   } catch (err) {
     if (state.q !== q) return;
@@ -478,7 +483,10 @@ async function send(answer) {
 function displayAnswer(a) {
   if (!a) return "";
   switch (a.type) {
-    case "choice": return a.value.split("").join("、");
+    case "choice": {
+      const opts = state.q?.options || [];
+      return a.value.split("").map((l) => (opts[LETTERS.indexOf(l)] ? `${l}. ${opts[LETTERS.indexOf(l)]}` : l)).join("；");
+    }
     case "truefalse": return a.value ? "正确" : "错误";
     case "number": return `${a.value}${state.q?.unit ? ` ${state.q.unit}` : ""}`;
     default: return String(a.value);

@@ -66,21 +66,24 @@ function clear(node) {
 const show = (node, on = true) => { if (node) node.hidden = !on; };
 const pct = (r) => (r === null || r === undefined ? "—" : `${Math.round(r * 100)}%`);
 
+/** Dates on the users' clock (UTC+8), as the server counts days. */
+const cst = (ms) => new Date(Number(ms) + 8 * 3600 * 1000);
+const pad = (n) => String(n).padStart(2, "0");
+
 function fmtDate(v) {
   if (v === null || v === undefined || v === "") return "";
   const s = String(v);
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-  if (m && !/^\d+$/.test(s)) return `${Number(m[1])}年${Number(m[2])}月${Number(m[3])}日`;
-  const d = new Date(/^\d+$/.test(s) ? Number(s) : s);
+  if (m) return `${Number(m[1])}年${Number(m[2])}月${Number(m[3])}日`;
+  const d = /^\d+$/.test(s) ? cst(s) : new Date(s);
   if (Number.isNaN(d.getTime())) return s;
-  return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日`;
+  return `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月${d.getUTCDate()}日`;
 }
 
 function fmtShort(ms) {
-  const d = new Date(Number(ms));
+  const d = cst(ms);
   if (Number.isNaN(d.getTime())) return "";
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getMonth() + 1}月${d.getDate()}日 ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
 function empty(ul, text) {

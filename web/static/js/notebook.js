@@ -60,12 +60,16 @@ function toDate(v) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+/** Dates on the users' clock (UTC+8), as the server counts days. */
+const cst = (d) => new Date(d.getTime() + 8 * 3600 * 1000);
+
 function fmtDate(v) {
-  const d = toDate(v);
-  if (!d) return "";
-  const now = new Date();
-  const md = `${d.getMonth() + 1}月${d.getDate()}日`;
-  return d.getFullYear() === now.getFullYear() ? md : `${d.getFullYear()}年${md}`;
+  const d0 = toDate(v);
+  if (!d0) return "";
+  const d = cst(d0);
+  const now = cst(new Date());
+  const md = `${d.getUTCMonth() + 1}月${d.getUTCDate()}日`;
+  return d.getUTCFullYear() === now.getUTCFullYear() ? md : `${d.getUTCFullYear()}年${md}`;
 }
 
 function pageError(text) {

@@ -2,7 +2,7 @@
 //! logs in the demo members, and has them answer drills over real HTTP as fast as the server
 //! takes it. Prints answers per second and latency percentiles.
 //!
-//!     cargo run --release --example drillbench -- --database-url sqlite:///tmp/bench/biwu.db
+//!     cargo run --release --example drillbench -- --database-url sqlite://bench/biwu.db
 //!     cargo run --release --example drillbench -- --database-url postgres://postgres@127.0.0.1:5432/bench
 
 use biwu::config::Settings;

@@ -356,24 +356,28 @@ pub const DAY_OFFSET_MS: i64 = 8 * 3600 * 1000;
 pub const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// Right answers per (member, day) in `[from, to)`; day = days since the epoch in UTC+8.
+/// Two statements rather than one with `($5 = '' OR member_id = $5)`: SQLite cannot use the
+/// (member, time) index through such an OR, and this runs on every drill answer.
 pub async fn right_per_day(
     db: &Db,
     from: i64,
     to: i64,
     member: Option<&str>,
 ) -> anyhow::Result<Vec<(String, i64, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT member_id, (answered_at + $1) / $2 AS day, CAST(SUM(correct) AS BIGINT) AS right_answers \
-         FROM drill_answers WHERE answered_at >= $3 AND answered_at < $4 AND ($5 = '' OR member_id = $5) \
-         GROUP BY member_id, (answered_at + $1) / $2",
-    )
-    .bind(DAY_OFFSET_MS)
-    .bind(DAY_MS)
-    .bind(from)
-    .bind(to)
-    .bind(member.unwrap_or(""))
-    .fetch_all(&db.pool)
-    .await?)
+    const ALL: &str = "SELECT member_id, (answered_at + $1) / $2 AS day, CAST(SUM(correct) AS BIGINT) AS right_answers \
+         FROM drill_answers WHERE answered_at >= $3 AND answered_at < $4 GROUP BY member_id, (answered_at + $1) / $2";
+    const ONE: &str = "SELECT member_id, (answered_at + $1) / $2 AS day, CAST(SUM(correct) AS BIGINT) AS right_answers \
+         FROM drill_answers WHERE member_id = $5 AND answered_at >= $3 AND answered_at < $4 GROUP BY member_id, (answered_at + $1) / $2";
+    let q = sqlx::query_as(if member.is_some() { ONE } else { ALL })
+        .bind(DAY_OFFSET_MS)
+        .bind(DAY_MS)
+        .bind(from)
+        .bind(to);
+    let q = match member {
+        Some(m) => q.bind(m.to_string()),
+        None => q,
+    };
+    Ok(q.fetch_all(&db.pool).await?)
 }
 
 /// Days (UTC+8) on which the member answered drill questions, newest first.

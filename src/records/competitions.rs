@@ -1,7 +1,7 @@
 //! Competitions in the records: setup, the room's phase (so a restart resumes it),
 //! participants, answers (written in group commits), rulings, awards and the report.
 
-use super::{Db, new_id, now_ms};
+use super::{Db, new_id, now_ms, placeholders};
 use crate::domain::Question;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
@@ -280,17 +280,6 @@ pub struct AnswerRow {
     pub answered_at: i64,
 }
 
-/// `($1, …, $n), (…)` for multi-row inserts.
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Inserts a batch of answers in one transaction (the group commit).
 pub async fn insert_answers(db: &Db, rows: &[AnswerRow]) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
@@ -347,6 +336,15 @@ pub async fn regrade(db: &Db, changes: &[(String, i64, i64)]) -> anyhow::Result<
 /// Final standings: (participant, rank, points, total ms). Written at the podium.
 pub async fn save_standings(db: &Db, standings: &[(String, u64, i64, i64)]) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    write_standings(&mut tx, standings).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn write_standings(
+    conn: &mut AnyConnection,
+    standings: &[(String, u64, i64, i64)],
+) -> anyhow::Result<()> {
     for (participant, rank, points, ms) in standings {
         sqlx::query(
             "UPDATE participants SET final_rank = $1, final_points = $2, final_time_ms = $3 WHERE id = $4",
@@ -355,10 +353,9 @@ pub async fn save_standings(db: &Db, standings: &[(String, u64, i64, i64)]) -> a
         .bind(*points)
         .bind(*ms)
         .bind(participant)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -380,17 +377,7 @@ pub async fn confirm_awards(
             .fetch_one(&mut *tx)
             .await?;
     anyhow::ensure!(already == 0, "本场比武的表彰已经确认过");
-    for (participant, rank, points, ms) in standings {
-        sqlx::query(
-            "UPDATE participants SET final_rank = $1, final_points = $2, final_time_ms = $3 WHERE id = $4",
-        )
-        .bind(*rank as i64)
-        .bind(*points)
-        .bind(*ms)
-        .bind(participant)
-        .execute(&mut *tx)
-        .await?;
-    }
+    write_standings(&mut tx, standings).await?;
     let mut ids = Vec::new();
     for (member_id, title, rank, points) in awards {
         let id = new_id();

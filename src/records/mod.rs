@@ -132,6 +132,19 @@ impl Db {
     }
 }
 
+/// `($1, $2), ($3, $4)…` for a multi-row INSERT of `rows` rows of `cols` columns. Written out
+/// by hand: `$n` is the placeholder both databases accept, and `QueryBuilder` under `Any`
+/// would write `?`, which PostgreSQL rejects.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -4,7 +4,7 @@
 //! content hash), questions no longer in the bank are retired — kept, never drawn again.
 //! Old versions stay, so every recorded answer still reads the question as it was asked.
 
-use super::{Db, now_ms};
+use super::{Db, now_ms, placeholders};
 use crate::domain::Question;
 use sqlx::AssertSqlSafe;
 use std::collections::{HashMap, HashSet};
@@ -15,18 +15,6 @@ pub struct SyncReport {
     pub updated: usize,
     pub retired: usize,
     pub unchanged: usize,
-}
-
-/// `($1, $2), ($3, $4)…` for a multi-row INSERT. Written out by hand because `$n` is the
-/// placeholder both databases accept, whatever the driver behind `Any` would pick.
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Rows per multi-row INSERT: well under both databases' limits on bound parameters.

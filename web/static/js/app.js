@@ -2,15 +2,28 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
+/** JSON call; a body makes it a POST. Errors carry `status` (0: network) and the server's `code`. */
 export async function api(path, body) {
-  const res = await fetch(path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
+  let res;
+  try {
+    res = await fetch(path, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch (_) {
+    const err = new Error("网络异常，请检查网络后重试");
+    err.status = 0;
+    throw err;
+  }
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.message || res.statusText);
+  if (!res.ok) {
+    const err = new Error(data.message || `请求失败（${res.status}）`);
+    err.status = res.status;
+    err.code = data.error;
+    throw err;
+  }
   return data;
 }
 

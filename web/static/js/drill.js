@@ -4,6 +4,7 @@
 // API: docs/api.md, “Drills (岗位练兵), notebook (错题本), member home”. The server owns the
 // clock of a timed drill; this page only animates remaining_ms. User and server text is only
 // ever inserted with textContent.
+import { api } from "/static/js/app.js";
 
 const TOPICS = {
   "party-constitution": "党章",
@@ -26,32 +27,7 @@ const LETTERS = "ABCDEFGH";
 const STORE_KEY = "biwu.drill.current";
 
 // ---------- small helpers ----------
-const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
-/** JSON call in the manner of app.js api(); a body makes it a POST. Errors carry status and code. */
-async function api(path, body) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-  } catch (_) {
-    const err = new Error("网络异常，请检查网络后重试");
-    err.status = 0;
-    throw err;
-  }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(data.message || `请求失败（${res.status}）`);
-    err.status = res.status;
-    err.code = data.error;
-    throw err;
-  }
-  return data;
-}
 
 const $ = (id) => document.getElementById(id);
 

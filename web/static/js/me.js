@@ -3,6 +3,7 @@
 // the drill leaderboards (本周/本月/本季度 × 本处/全局).
 // API: docs/api.md (GET /api/me/home, GET /api/leaderboards/drills). Text goes in with
 // textContent only.
+import { api } from "/static/js/app.js";
 
 const TOPICS = {
   "party-constitution": "党章",
@@ -17,25 +18,7 @@ const PERIODS = { week: "本周", month: "本月", quarter: "本季度" };
 const SCOPES = { section: "本处", agency: "全局" };
 const SVG = "http://www.w3.org/2000/svg";
 
-const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
-/** JSON call in the manner of app.js api(); a body makes it a POST. */
-async function api(path, body) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-  } catch (_) {
-    throw Object.assign(new Error("网络异常，请检查网络后重试"), { status: 0 });
-  }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(data.message || `请求失败（${res.status}）`), { status: res.status, code: data.error });
-  return data;
-}
 
 const $ = (id) => document.getElementById(id);
 

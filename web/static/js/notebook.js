@@ -1,6 +1,7 @@
 // 错题本 (/notebook): the member's wrong-answer notebook, filtered by topic, tag and due;
 // “复习到期错题” starts a drill in mode notebook and goes to /drill?id=….
 // API: docs/api.md (GET /api/notebook, POST /api/drills). Text goes in with textContent only.
+import { api } from "/static/js/app.js";
 
 const TOPICS = {
   "party-constitution": "党章",
@@ -13,25 +14,7 @@ const TOPICS = {
 const ORIGINS = { drill: "练兵", competition: "比武" };
 const DRILL_KEY = "biwu.drill.current";
 
-const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
-/** JSON call in the manner of app.js api(); a body makes it a POST. */
-async function api(path, body) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-  } catch (_) {
-    throw Object.assign(new Error("网络异常，请检查网络后重试"), { status: 0 });
-  }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(data.message || `请求失败（${res.status}）`), { status: res.status, code: data.error });
-  return data;
-}
 
 const $ = (id) => document.getElementById(id);
 

@@ -35,25 +35,9 @@ export const STATUS = { lobby: "筹备中", running: "进行中", ended: "已结
 
 export const LETTERS = "ABCDEFGH";
 
-export const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
-/** JSON call; a body makes it a POST. Throws an Error with the server's message. */
-export async function api(path, body) {
-  const res = await fetch(path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(data.message || `请求失败（${res.status}）`);
-    err.code = data.error;
-    err.status = res.status;
-    throw err;
-  }
-  return data;
-}
+/** JSON calls with the CSRF header: the one helper all pages share. */
+export { api } from "/static/js/app.js";
 
 /** Creates an element; `text` goes in with textContent. */
 export function el(tag, attrs = {}, text) {

@@ -1212,17 +1212,18 @@ impl Room {
         }
     }
 
-    fn result_frame(&self, p: &Player, position: u32, players: u32, reveal: &ServerMsg) -> Frame {
-        let answered = p.answers.contains_key(&position);
-        let given = self.given(p);
-        let correct = given
-            .get(position as usize)
-            .copied()
-            .flatten()
-            .is_some_and(|g| g.correct);
+    /// A player's one frame at the reveal: their result with the shared reveal spliced in
+    /// (`reveal_json` is serialised once for everyone), so a question costs 3 frames a player.
+    fn result_frame(&self, p: &Player, position: u32, players: u32, reveal_json: &str) -> Frame {
+        let asked = &self.questions[position as usize];
+        let answer = p.answers.get(&position);
+        let correct = answer.is_some_and(|a| {
+            competition::grade_with(&asked.question, &asked.also_accepted, &a.response)
+                .unwrap_or(false)
+        });
         let result = ServerMsg::Result {
             position,
-            answered,
+            answered: answer.is_some(),
             correct,
             points: p.tally.points.get(position as usize).copied().unwrap_or(0),
             total: p.tally.total,
@@ -1230,14 +1231,13 @@ impl Room {
             players,
             streak: p.tally.streak,
         };
-        // A player's one frame at the reveal carries the reveal too: 3 frames a question.
-        let mut v = serde_json::to_value(&result).expect("serialises");
-        if let (Some(obj), Ok(serde_json::Value::Object(r))) =
-            (v.as_object_mut(), serde_json::to_value(reveal))
-        {
-            obj.insert("reveal".into(), serde_json::Value::Object(r));
-        }
-        ByteString::from(v.to_string())
+        let mut json = serde_json::to_string(&result).expect("ServerMsg serialises");
+        // `{…}` → `{…,"reveal":{…}}`
+        json.pop();
+        json.push_str(",\"reveal\":");
+        json.push_str(reveal_json);
+        json.push('}');
+        ByteString::from(json)
     }
 
     async fn reveal(&mut self) -> anyhow::Result<()> {
@@ -1321,17 +1321,18 @@ impl Room {
 
     /// Builds the reveal frame and every player's result frame for `position`.
     async fn rebuild_reveal(&mut self, position: u32) -> anyhow::Result<()> {
-        let reveal = self.reveal_msg(position);
+        let reveal = frame(&self.reveal_msg(position));
+        let reveal_json: &str = &reveal;
         let players = self.active_players();
         let results: Vec<Option<Frame>> = self
             .players
             .iter()
-            .map(|p| (!p.removed).then(|| self.result_frame(p, position, players, &reveal)))
+            .map(|p| (!p.removed).then(|| self.result_frame(p, position, players, &reveal_json)))
             .collect();
         for (p, r) in self.players.iter_mut().zip(results) {
             p.last_result = r;
         }
-        self.last_reveal = Some(frame(&reveal));
+        self.last_reveal = Some(reveal);
         let standings = self.board.top(&self.board_key(), 10).await?;
         let top = self.lines(&standings, 10, false);
         self.last_leaderboard = Some(frame(&ServerMsg::Leaderboard { top, players }));

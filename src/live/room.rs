@@ -1327,7 +1327,7 @@ impl Room {
         let results: Vec<Option<Frame>> = self
             .players
             .iter()
-            .map(|p| (!p.removed).then(|| self.result_frame(p, position, players, &reveal_json)))
+            .map(|p| (!p.removed).then(|| self.result_frame(p, position, players, reveal_json)))
             .collect();
         for (p, r) in self.players.iter_mut().zip(results) {
             p.last_result = r;

@@ -240,17 +240,16 @@ pub async fn answer(
     if d.finished_at.is_some() {
         return Err(AppError::Conflict("这次练习已经结束".into()));
     }
-    let answered = rec::answered_count(db, &d.id).await?;
-    if position != answered {
-        return Err(AppError::Conflict(if position < answered {
-            format!("第 {} 题已经作答", position + 1)
-        } else {
-            format!("请先回答第 {} 题", answered + 1)
-        }));
-    }
-    let item = rec::item(db, &d.id, position)
+    let item = rec::current_item(db, &d.id)
         .await?
         .ok_or_else(|| AppError::Conflict("这次练习已经结束".into()))?;
+    if position != item.position {
+        return Err(AppError::Conflict(if position < item.position {
+            format!("第 {} 题已经作答", position + 1)
+        } else {
+            format!("请先回答第 {} 题", item.position + 1)
+        }));
+    }
     let now = now_ms();
     let shown = match item.shown_at {
         Some(s) => s,

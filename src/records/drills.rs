@@ -87,25 +87,16 @@ pub async fn items(db: &Db, drill_id: &str) -> anyhow::Result<Vec<Item>> {
     .await?)
 }
 
-/// One item of a drill, with its question text.
-pub async fn item(db: &Db, drill_id: &str, position: i64) -> anyhow::Result<Option<Item>> {
+/// The first unanswered item of a drill (answers come in order), in one statement.
+pub async fn current_item(db: &Db, drill_id: &str) -> anyhow::Result<Option<Item>> {
     Ok(sqlx::query_as::<_, Item>(
         "SELECT i.position, i.question_id, i.question_version, v.body, i.shown_at FROM drill_items i \
-         JOIN question_versions v ON v.version = i.question_version WHERE i.drill_id = $1 AND i.position = $2",
+         JOIN question_versions v ON v.version = i.question_version WHERE i.drill_id = $1 \
+         AND i.position = (SELECT COUNT(*) FROM drill_answers a WHERE a.drill_id = $1)",
     )
     .bind(drill_id)
-    .bind(position)
     .fetch_optional(&db.pool)
     .await?)
-}
-
-pub async fn answered_count(db: &Db, drill_id: &str) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM drill_answers WHERE drill_id = $1")
-            .bind(drill_id)
-            .fetch_one(&db.pool)
-            .await?,
-    )
 }
 
 /// Starts a question's clock, once.

@@ -245,22 +245,25 @@ pub async fn create_session(
     Ok(())
 }
 
-/// The active member of a live session, and the session's CSRF token.
+/// The active member of a live session, and the session's CSRF token (one statement: this
+/// runs on every authenticated request).
 pub async fn session(db: &Db, token_hash: &str) -> anyhow::Result<Option<(Member, String)>> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT member_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        member: Member,
+        csrf_token: String,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT m.id, m.staff_no, m.name, m.section_id, m.role, m.password_hash, m.must_change_password, \
+         m.active, s.csrf_token FROM sessions s JOIN members m ON m.id = s.member_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND m.active = 1",
     )
     .bind(token_hash)
     .bind(now_ms())
     .fetch_optional(&db.pool)
     .await?;
-    let Some((member_id, csrf)) = row else {
-        return Ok(None);
-    };
-    Ok(by_id(db, &member_id)
-        .await?
-        .filter(|m| m.active == 1)
-        .map(|m| (m, csrf)))
+    Ok(row.map(|r| (r.member, r.csrf_token)))
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> anyhow::Result<()> {

@@ -2,7 +2,8 @@
 //! notebook (from drills and live competitions), access rules and leaderboards.
 
 use crate::helpers::*;
-use biwu::domain::{AnswerKey, Kind, Question};
+use crate::helpers::{right_answer as right, wrong_answer as wrong};
+use biwu::domain::{Kind, Question};
 use biwu::records::{drills as rec, members, questions};
 use serde_json::{Value, json};
 
@@ -29,29 +30,6 @@ async fn newcomer(app: &TestApp, staff_no: &str) -> Session {
     .await
     .unwrap();
     app.session_with(staff_no, "newcomer-pass").await
-}
-
-fn right(q: &Question) -> Value {
-    match &q.answer {
-        AnswerKey::Choice(_) => json!({"type":"choice","value": q.answer.display()}),
-        AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": b}),
-        AnswerKey::Fill(v) => json!({"type":"text","value": format!(" {} ", v[0])}),
-        AnswerKey::Numeric { value, .. } => json!({"type":"number","value": value}),
-        AnswerKey::Date(d) => json!({"type":"date","value": d.replace('-', "/")}),
-    }
-}
-
-fn wrong(q: &Question) -> Value {
-    match &q.answer {
-        AnswerKey::Choice(ix) => {
-            let other = (0..q.options.len()).find(|i| !ix.contains(i)).unwrap();
-            json!({"type":"choice","value": ((b'A' + other as u8) as char).to_string()})
-        }
-        AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": !b}),
-        AnswerKey::Fill(_) => json!({"type":"text","value":"不是这个"}),
-        AnswerKey::Numeric { value, .. } => json!({"type":"number","value": value + 1.0}),
-        AnswerKey::Date(_) => json!({"type":"date","value":"1999-01-01"}),
-    }
 }
 
 /// One question of each kind, twice: the drill answers the first of each right, the second wrong.

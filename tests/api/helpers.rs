@@ -223,3 +223,30 @@ pub const ADMIN: &str = "d406";
 pub const HOST: &str = "d205";
 pub const HEAD: &str = "d101";
 pub const MEMBER: &str = "d102";
+
+/// The right answer to `q` in the protocol's shape (text and dates written loosely, as people do).
+pub fn right_answer(q: &biwu::domain::Question) -> Value {
+    match &q.answer {
+        biwu::domain::AnswerKey::Choice(_) => json!({"type":"choice","value": q.answer.display()}),
+        biwu::domain::AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": b}),
+        biwu::domain::AnswerKey::Fill(v) => json!({"type":"text","value": format!(" {} ", v[0])}),
+        biwu::domain::AnswerKey::Numeric { value, .. } => json!({"type":"number","value": value}),
+        biwu::domain::AnswerKey::Date(d) => json!({"type":"date","value": d.replace('-', "/")}),
+    }
+}
+
+/// A wrong answer to `q`, of the right shape.
+pub fn wrong_answer(q: &biwu::domain::Question) -> Value {
+    match &q.answer {
+        biwu::domain::AnswerKey::Choice(ix) => {
+            let other = (0..q.options.len()).find(|i| !ix.contains(i)).unwrap();
+            json!({"type":"choice","value": ((b'A' + other as u8) as char).to_string()})
+        }
+        biwu::domain::AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": !b}),
+        biwu::domain::AnswerKey::Fill(_) => json!({"type":"text","value":"不是这个"}),
+        biwu::domain::AnswerKey::Numeric { value, .. } => {
+            json!({"type":"number","value": value + 1.0})
+        }
+        biwu::domain::AnswerKey::Date(_) => json!({"type":"date","value":"1999-01-01"}),
+    }
+}

@@ -1,8 +1,9 @@
 //! Live competitions end to end: real WebSocket clients play whole games.
 
 use crate::helpers::*;
+use crate::helpers::{right_answer as right, wrong_answer as wrong};
 use crate::ws::Ws;
-use biwu::domain::{AnswerKey, Kind, Question};
+use biwu::domain::{Kind, Question};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -14,25 +15,6 @@ fn picks() -> Vec<Question> {
         out.push(bank.questions().find(|q| q.kind == kind).unwrap().clone());
     }
     out
-}
-
-fn right(q: &Question) -> Value {
-    match &q.answer {
-        AnswerKey::Choice(_) => json!({"type":"choice","value": q.answer.display()}),
-        AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": b}),
-        _ => unreachable!(),
-    }
-}
-
-fn wrong(q: &Question) -> Value {
-    match &q.answer {
-        AnswerKey::Choice(ix) => {
-            let other = (0..q.options.len()).find(|i| !ix.contains(i)).unwrap();
-            json!({"type":"choice","value": ((b'A' + other as u8) as char).to_string()})
-        }
-        AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": !b}),
-        _ => unreachable!(),
-    }
 }
 
 async fn create(app: &TestApp, host: &Session, qs: &[Question], extra: Value) -> (String, String) {

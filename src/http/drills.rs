@@ -5,7 +5,7 @@ use crate::domain::drill::{MASTERY_STREAK, Mode};
 use crate::domain::{Question, Response, Topic};
 use crate::drill::{self as service, Period, StartRequest};
 use crate::error::{AppError, Result};
-use crate::http::pages::{Viewer, other_lang, render, viewer_of};
+use crate::http::pages::{Viewer, login_redirect, other_lang, render, viewer_of};
 use crate::i18n::Messages;
 use crate::records::{drills as rec, now_ms};
 use crate::startup::AppState;
@@ -229,17 +229,7 @@ macro_rules! member_page {
             id: MaybeIdentity,
         ) -> Result<HttpResponse> {
             if id.0.is_none() {
-                let next = req
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
-                return Ok(HttpResponse::SeeOther()
-                    .insert_header((
-                        "Location",
-                        format!("/login?next={}", crate::http::live::encode_uri(next)),
-                    ))
-                    .finish());
+                return Ok(login_redirect(&req));
             }
             let (t, lang, remember) = crate::http::pages::messages(&state, &req);
             let (viewer, csrf) = viewer_of(&id);

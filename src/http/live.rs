@@ -5,7 +5,7 @@ use crate::auth::{Identity, MaybeIdentity};
 use crate::domain::competition::{self, AwardRule, Settings};
 use crate::domain::{Role, Topic};
 use crate::error::{AppError, Result};
-use crate::http::pages::{Viewer, other_lang, render, viewer_of};
+use crate::http::pages::{Viewer, login_redirect, other_lang, render, viewer_of};
 use crate::i18n::Messages;
 use crate::live::report;
 use crate::records::{audit, competitions as rec, questions};
@@ -385,28 +385,6 @@ struct HonorsPage<'a> {
     csrf: String,
     other_lang: &'static str,
     awards: Vec<HonorRow>,
-}
-
-fn login_redirect(req: &HttpRequest) -> HttpResponse {
-    let next = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/login?next={}", encode_uri(next))))
-        .finish()
-}
-
-pub fn encode_uri(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn host_page(

@@ -137,9 +137,7 @@ async fn account(
     id: MaybeIdentity,
 ) -> Result<HttpResponse> {
     if id.0.is_none() {
-        return Ok(HttpResponse::SeeOther()
-            .insert_header(("Location", "/login?next=/account"))
-            .finish());
+        return Ok(login_redirect(&req));
     }
     let (lang, remember) = language(&req);
     let t = state.i18n.messages(&lang);
@@ -151,4 +149,27 @@ async fn account(
         t,
     };
     render(page, &lang, remember)
+}
+
+/// Sends a visitor to log in, and back to this page afterwards.
+pub fn login_redirect(req: &HttpRequest) -> HttpResponse {
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/login?next={}", encode_uri(next))))
+        .finish()
+}
+
+fn encode_uri(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -26,6 +26,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Live rooms of this instance.
     pub rooms: crate::live::Rooms,
+    /// Sessions read recently (see `auth::sessions`).
+    pub sessions: crate::auth::Sessions,
+    /// Drills in progress on this instance, and their writer.
+    pub drills: crate::drill::Drills,
 }
 
 /// Why the server would not start on this bank: every problem, named.
@@ -77,8 +81,11 @@ impl Application {
             .questions_active
             .set(questions::count_active(&db).await?);
         let rooms = crate::live::Rooms::new(db.clone(), board.clone());
+        let drills = crate::drill::Drills::new(db.clone(), board.clone());
         let state = web::Data::new(AppState {
             rooms,
+            drills,
+            sessions: crate::auth::Sessions::default(),
             db,
             board,
             bus,

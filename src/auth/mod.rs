@@ -3,6 +3,7 @@
 //! `X-CSRF-Token` header), the role checks, and login rate limiting.
 
 pub mod limiter;
+pub mod sessions;
 
 use crate::domain::Role;
 use crate::error::AppError;
@@ -13,6 +14,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::RngExt;
+pub use sessions::Sessions;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
@@ -135,7 +137,9 @@ impl FromRequest for Identity {
                 .clone();
             let token = session_token(&req).ok_or(AppError::Unauthorized)?;
             let token_hash = hash_token(&token);
-            let (member, csrf) = members::session(&state.db, &token_hash)
+            let (member, csrf) = state
+                .sessions
+                .get(&state.db, &token_hash)
                 .await?
                 .ok_or(AppError::Unauthorized)?;
             let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");

@@ -2,9 +2,13 @@
 //! question on the server's clock, recording answers with their notebook effect, summaries,
 //! the member's home and the drill leaderboards (kept on the board, rebuilt from records).
 
+pub mod engine;
+
+pub use engine::Drills;
+
 use crate::board::{Board, Leaderboard};
-use crate::domain::drill::{self, Accuracy, Candidate, DrawInput, Mode, NotebookChange};
-use crate::domain::{Question, Response, Topic};
+use crate::domain::drill::{self, Accuracy, Candidate, DrawInput, Mode};
+use crate::domain::{Question, Topic};
 use crate::error::AppError;
 use crate::records::drills::{self as rec, DAY_MS, DAY_OFFSET_MS};
 use crate::records::{Db, members, now_ms, questions};
@@ -140,132 +144,6 @@ pub async fn owned(db: &Db, member_id: &str, drill_id: &str) -> Result<rec::Dril
     Ok(d)
 }
 
-fn question_of(item: &rec::Item) -> Result<Question, AppError> {
-    Ok(serde_json::from_str(&item.body).map_err(anyhow::Error::from)?)
-}
-
-/// The drill's state, as `GET /api/drills/{id}` answers. Serving the current question starts
-/// its clock; a timed question whose time ran out while nobody answered is recorded as timed
-/// out, and the drill moves on.
-pub async fn state(db: &Db, board: &Board, d: &rec::Drill) -> Result<Value, AppError> {
-    let items = rec::items(db, &d.id).await?;
-    let mut answers = rec::answers(db, &d.id).await?;
-    let mut finished = d.finished_at.is_some();
-    let mut current = Value::Null;
-    while !finished {
-        let pos = answers.len();
-        let Some(item) = items.get(pos) else {
-            rec::finish(db, &d.id).await?;
-            finished = true;
-            break;
-        };
-        let now = now_ms();
-        let shown = rec::mark_shown(db, &d.id, item.position, now).await?;
-        if let Some(limit) = d.time_limit_ms
-            && now - shown > limit + GRACE_MS
-        {
-            record(db, board, d, item, None, now - shown).await?;
-            answers = rec::answers(db, &d.id).await?;
-            finished = answers.len() >= items.len();
-            continue;
-        }
-        let q = question_of(item)?;
-        current = json!({
-            "position": item.position, "total": items.len(), "kind": q.kind, "topic": q.topic,
-            "topic_name": q.topic.name_zh(), "tags": q.tags, "stem": q.stem, "options": q.options,
-            "unit": q.unit,
-            "remaining_ms": d.time_limit_ms.map(|l| (l - (now - shown)).max(0)),
-        });
-        break;
-    }
-    Ok(json!({
-        "id": d.id, "mode": d.mode, "count": d.question_count, "time_limit_ms": d.time_limit_ms,
-        "answered": answers.len(), "correct": answers.iter().filter(|a| a.correct == 1).count(),
-        "finished": finished, "started_at": d.started_at, "current": current,
-    }))
-}
-
-/// Records one answer (`None`: timed out without one) and updates notebook and boards.
-async fn record(
-    db: &Db,
-    board: &Board,
-    d: &rec::Drill,
-    item: &rec::Item,
-    response: Option<&Response>,
-    elapsed_ms: i64,
-) -> Result<(bool, bool, Option<NotebookChange>, bool), AppError> {
-    let q = question_of(item)?;
-    let timed_out =
-        response.is_none() || d.time_limit_ms.is_some_and(|l| elapsed_ms > l + GRACE_MS);
-    let correct = match (response, timed_out) {
-        (Some(r), false) => q.grade(r).map_err(AppError::Unprocessable)?,
-        (Some(r), true) => {
-            // The shape is still checked: a malformed late answer is an error, not a timeout.
-            q.grade(r).map_err(AppError::Unprocessable)?;
-            false
-        }
-        (None, _) => false,
-    };
-    let finishes = item.position + 1 >= d.question_count;
-    let change = rec::record_answer(
-        db,
-        rec::NewAnswer {
-            drill_id: &d.id,
-            member_id: &d.member_id,
-            position: item.position,
-            question_id: &item.question_id,
-            question_version: &item.question_version,
-            response: response
-                .map(|r| serde_json::to_string(r).unwrap_or_default())
-                .unwrap_or_else(|| "null".into()),
-            correct,
-            timed_out,
-            elapsed_ms: elapsed_ms.max(0),
-            finishes,
-        },
-    )
-    .await?
-    .ok_or_else(|| AppError::Conflict("这道题已经作答".into()))?;
-    update_boards(db, board, &d.member_id).await?;
-    Ok((correct, timed_out, change, finishes))
-}
-
-pub async fn answer(
-    db: &Db,
-    board: &Board,
-    d: &rec::Drill,
-    position: i64,
-    response: &Response,
-) -> Result<Value, AppError> {
-    if d.finished_at.is_some() {
-        return Err(AppError::Conflict("这次练习已经结束".into()));
-    }
-    let item = rec::current_item(db, &d.id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("这次练习已经结束".into()))?;
-    if position != item.position {
-        return Err(AppError::Conflict(if position < item.position {
-            format!("第 {} 题已经作答", position + 1)
-        } else {
-            format!("请先回答第 {} 题", item.position + 1)
-        }));
-    }
-    let now = now_ms();
-    let shown = match item.shown_at {
-        Some(s) => s,
-        None => rec::mark_shown(db, &d.id, item.position, now).await?,
-    };
-    let (correct, timed_out, change, finished) =
-        record(db, board, d, &item, Some(response), now - shown).await?;
-    let q = question_of(&item)?;
-    Ok(json!({
-        "position": position, "correct": correct, "timed_out": timed_out,
-        "answer": q.answer.display(), "explanation": q.explanation, "source": q.source,
-        "notebook": change, "finished": finished,
-        "next": (!finished).then_some(position + 1),
-    }))
-}
-
 pub async fn summary(db: &Db, d: &rec::Drill) -> Result<Value, AppError> {
     let items = rec::items(db, &d.id).await?;
     let answers = rec::answers(db, &d.id).await?;
@@ -274,7 +152,7 @@ pub async fn summary(db: &Db, d: &rec::Drill) -> Result<Value, AppError> {
     let mut added = Vec::new();
     let mut stems = HashMap::new();
     for item in &items {
-        let q = question_of(item)?;
+        let q: Question = serde_json::from_str(&item.body).map_err(anyhow::Error::from)?;
         stems.insert(item.question_id.clone(), q.stem.clone());
         let Some(a) = answers.iter().find(|a| a.position == item.position) else {
             continue;
@@ -405,7 +283,8 @@ impl Period {
     }
 }
 
-fn board_key(p: Period, from: i64) -> String {
+/// The board of a period, by its first day.
+pub fn board_key(p: Period, from: i64) -> String {
     format!("drills:{}:{}", p.name(), (from + DAY_OFFSET_MS) / DAY_MS)
 }
 
@@ -428,26 +307,6 @@ async fn period_scores(
             (m, (drill::period_points(&days), right, days.len() as i64))
         })
         .collect())
-}
-
-/// Brings one member's entries on the current week's, month's and quarter's boards up to date.
-pub async fn update_boards(db: &Db, board: &Board, member_id: &str) -> anyhow::Result<()> {
-    let now = now_ms();
-    for p in [Period::Week, Period::Month, Period::Quarter] {
-        let (from, _) = p.bounds(now);
-        let key = board_key(p, from);
-        if board.len(&key).await? == 0 {
-            rebuild(db, board, p, now).await?;
-            continue;
-        }
-        if let Some((points, _, _)) = period_scores(db, p, now, Some(member_id))
-            .await?
-            .get(member_id)
-        {
-            board.set(&key, member_id, *points, 0).await?;
-        }
-    }
-    Ok(())
 }
 
 /// Rebuilds a period's board from the records (after a Redis restart, or the first read).
@@ -475,15 +334,24 @@ pub async fn leaderboard(
     let (from, to) = p.bounds(now);
     let key = board_key(p, from);
     let scores = period_scores(db, p, now, None).await?;
-    if board.len(&key).await? as usize != scores.len() {
-        rebuild(db, board, p, now).await?;
-    }
     let people: HashMap<String, members::Listed> = members::list(db, None)
         .await?
         .into_iter()
         .map(|m| (m.id.clone(), m))
         .collect();
-    let all = board.all(&key).await?;
+    // The board is rebuildable state: when it disagrees with the records (a Redis restart, a
+    // new period, answers taken by another instance), the records win.
+    let mut all = board.all(&key).await?;
+    let agrees = all.len() == scores.len()
+        && all.iter().all(|s| {
+            scores
+                .get(&s.member)
+                .is_some_and(|(points, _, _)| *points == s.points)
+        });
+    if !agrees {
+        rebuild(db, board, p, now).await?;
+        all = board.all(&key).await?;
+    }
     let mut top = Vec::new();
     let mut mine = Value::Null;
     let mut rank = 0u64;

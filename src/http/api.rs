@@ -133,6 +133,7 @@ async fn login(
 
 async fn logout(state: web::Data<AppState>, id: Identity) -> Result<HttpResponse> {
     members::delete_session(&state.db, &id.token_hash).await?;
+    state.sessions.forget(&id.token_hash);
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
     Ok(HttpResponse::Ok().cookie(gone).json(json!({ "ok": true })))
@@ -175,6 +176,7 @@ async fn change_password(
         .map_err(|e| anyhow::anyhow!("hash task: {e}"))??;
     members::set_password(&state.db, &id.member.id, &new_hash, false).await?;
     members::delete_other_sessions(&state.db, &id.member.id, &id.token_hash).await?;
+    state.sessions.forget_member(&id.member.id);
     audit::record(
         &state.db,
         Some(&id.member.id),
@@ -201,6 +203,7 @@ async fn admin_reset_password(
         .await?
         .ok_or_else(|| AppError::NotFound("没有这个成员".into()))?;
     let password = accounts::reset_password(&state.db, &id.member.id, &member.id).await?;
+    state.sessions.forget_member(&member.id);
     Ok(HttpResponse::Ok()
         .json(json!({ "staff_no": member.staff_no, "one_time_password": password })))
 }

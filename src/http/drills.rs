@@ -72,8 +72,7 @@ async fn start(
         },
     )
     .await?;
-    let d = service::owned(&state.db, &id.member.id, &drill_id).await?;
-    Ok(HttpResponse::Created().json(service::state(&state.db, &state.board, &d).await?))
+    Ok(HttpResponse::Created().json(state.drills.state(&id.member.id, &drill_id).await?))
 }
 
 #[derive(Deserialize)]
@@ -95,8 +94,7 @@ async fn get(
     id: Identity,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let d = service::owned(&state.db, &id.member.id, &path).await?;
-    Ok(HttpResponse::Ok().json(service::state(&state.db, &state.board, &d).await?))
+    Ok(HttpResponse::Ok().json(state.drills.state(&id.member.id, &path).await?))
 }
 
 #[derive(Deserialize)]
@@ -112,8 +110,10 @@ async fn answer(
     path: web::Path<String>,
     body: web::Json<AnswerBody>,
 ) -> Result<HttpResponse> {
-    let d = service::owned(&state.db, &id.member.id, &path).await?;
-    let out = service::answer(&state.db, &state.board, &d, body.position, &body.answer).await?;
+    let out = state
+        .drills
+        .answer(&id.member.id, &path, body.position, &body.answer)
+        .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -122,8 +122,7 @@ async fn finish(
     id: Identity,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let d = service::owned(&state.db, &id.member.id, &path).await?;
-    rec::finish(&state.db, &d.id).await?;
+    state.drills.finish(&id.member.id, &path).await?;
     let d = service::owned(&state.db, &id.member.id, &path).await?;
     Ok(HttpResponse::Ok().json(service::summary(&state.db, &d).await?))
 }

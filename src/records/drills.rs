@@ -3,7 +3,8 @@
 use super::{Db, new_id, now_ms};
 use crate::domain::drill::{Entry, NotebookChange, Schedule};
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, AssertSqlSafe};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct Drill {
@@ -87,37 +88,6 @@ pub async fn items(db: &Db, drill_id: &str) -> anyhow::Result<Vec<Item>> {
     .await?)
 }
 
-/// The first unanswered item of a drill (answers come in order), in one statement.
-pub async fn current_item(db: &Db, drill_id: &str) -> anyhow::Result<Option<Item>> {
-    Ok(sqlx::query_as::<_, Item>(
-        "SELECT i.position, i.question_id, i.question_version, v.body, i.shown_at FROM drill_items i \
-         JOIN question_versions v ON v.version = i.question_version WHERE i.drill_id = $1 \
-         AND i.position = (SELECT COUNT(*) FROM drill_answers a WHERE a.drill_id = $1)",
-    )
-    .bind(drill_id)
-    .fetch_optional(&db.pool)
-    .await?)
-}
-
-/// Starts a question's clock, once.
-pub async fn mark_shown(db: &Db, drill_id: &str, position: i64, at: i64) -> anyhow::Result<i64> {
-    sqlx::query("UPDATE drill_items SET shown_at = $1 WHERE drill_id = $2 AND position = $3 AND shown_at IS NULL")
-        .bind(at)
-        .bind(drill_id)
-        .bind(position)
-        .execute(&db.pool)
-        .await?;
-    Ok(
-        sqlx::query_scalar(
-            "SELECT shown_at FROM drill_items WHERE drill_id = $1 AND position = $2",
-        )
-        .bind(drill_id)
-        .bind(position)
-        .fetch_one(&db.pool)
-        .await?,
-    )
-}
-
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct AnswerRow {
     pub position: i64,
@@ -139,75 +109,102 @@ pub async fn answers(db: &Db, drill_id: &str) -> anyhow::Result<Vec<AnswerRow>> 
     .await?)
 }
 
-pub struct NewAnswer<'a> {
-    pub drill_id: &'a str,
-    pub member_id: &'a str,
-    pub position: i64,
-    pub question_id: &'a str,
-    pub question_version: &'a str,
-    pub response: String,
-    pub correct: bool,
-    pub timed_out: bool,
-    pub elapsed_ms: i64,
-    pub finishes: bool,
-}
-
-/// Records a drill answer and its notebook effect in one transaction. `Ok(None)` when that
-/// position was answered meanwhile (a double submit): nothing changes.
-pub async fn record_answer(
-    db: &Db,
-    a: NewAnswer<'_>,
-) -> anyhow::Result<Option<Option<NotebookChange>>> {
-    let now = now_ms();
-    let mut tx = db.pool.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO drill_answers (drill_id, position, member_id, question_id, question_version, response, correct, timed_out, elapsed_ms, answered_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (drill_id, position) DO NOTHING",
-    )
-    .bind(a.drill_id)
-    .bind(a.position)
-    .bind(a.member_id)
-    .bind(a.question_id)
-    .bind(a.question_version)
-    .bind(&a.response)
-    .bind(a.correct as i64)
-    .bind(a.timed_out as i64)
-    .bind(a.elapsed_ms)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(None);
-    }
-    let change =
-        notebook_review(&mut tx, a.member_id, a.question_id, a.correct, "drill", now).await?;
-    if a.finishes {
-        sqlx::query("UPDATE drills SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL")
-            .bind(now)
-            .bind(a.drill_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(Some(change))
-}
-
-pub async fn finish(db: &Db, drill_id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE drills SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL")
-        .bind(now_ms())
-        .bind(drill_id)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
-}
-
 fn to_utc(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
-/// Applies one answer to the member's notebook: a wrong answer adds the question (or resets
-/// its streak), a right one counts as a review of an entry that exists. Returns the change.
+/// One notebook entry as stored: its schedule plus where and when it came from.
+#[derive(Debug, Clone)]
+struct Stored {
+    entry: Entry,
+    origin: String,
+    added_at: i64,
+}
+
+/// The effect of one answer on a notebook entry: a wrong answer adds the question (or resets
+/// its streak), a right one counts as a review of an entry that exists; a right answer to a
+/// question not in the notebook, or already mastered, changes nothing (`None`).
+fn review(
+    existing: Option<&Stored>,
+    right: bool,
+    origin: &str,
+    now: i64,
+) -> Option<(Stored, NotebookChange)> {
+    match existing {
+        None if right => None,
+        None => Some((
+            Stored {
+                entry: Entry::new(to_utc(now)),
+                origin: origin.to_string(),
+                added_at: now,
+            },
+            NotebookChange::Added,
+        )),
+        Some(s) if s.entry.mastered && right => None,
+        Some(s) => {
+            let mut next = s.clone();
+            let change = next.entry.review(right, to_utc(now));
+            Some((next, change))
+        }
+    }
+}
+
+type StoredRow = (String, String, String, i64, String, i64, Option<i64>, i64);
+
+fn stored_of(row: StoredRow) -> anyhow::Result<((String, String), Stored)> {
+    let (member, question, origin, added_at, schedule, streak, mastered, due) = row;
+    let schedule: Schedule = serde_json::from_str(&schedule)?;
+    Ok((
+        (member, question),
+        Stored {
+            entry: Entry {
+                schedule,
+                due_at: to_utc(due),
+                right_streak: streak,
+                mastered: mastered.is_some(),
+            },
+            origin,
+            added_at,
+        },
+    ))
+}
+
+const STORED_COLUMNS: &str =
+    "member_id, question_id, origin, added_at, schedule, right_streak, mastered_at, due_at";
+
+/// Writes notebook entries (one statement per 100): new ones are inserted, existing ones get
+/// their schedule, streak and mastery replaced.
+async fn upsert_entries(
+    conn: &mut AnyConnection,
+    entries: &[(&(String, String), &Stored)],
+    now: i64,
+) -> anyhow::Result<()> {
+    for chunk in entries.chunks(100) {
+        let sql = format!(
+            "INSERT INTO notebook (member_id, question_id, origin, added_at, due_at, right_streak, schedule, mastered_at) \
+             VALUES {} ON CONFLICT (member_id, question_id) DO UPDATE SET due_at = excluded.due_at, \
+             right_streak = excluded.right_streak, schedule = excluded.schedule, mastered_at = excluded.mastered_at",
+            super::placeholders(chunk.len(), 8)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for ((member, question), s) in chunk {
+            q = q
+                .bind(member.as_str())
+                .bind(question.as_str())
+                .bind(s.origin.as_str())
+                .bind(s.added_at)
+                .bind(s.entry.due_at.timestamp_millis())
+                .bind(s.entry.right_streak)
+                .bind(serde_json::to_string(&s.entry.schedule)?)
+                .bind(s.entry.mastered.then_some(now));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Applies one answer to the member's notebook (see [`review`]) and returns the change.
+/// Live competitions and the demo history use it; drills go through [`apply`].
 pub async fn notebook_review(
     conn: &mut AnyConnection,
     member_id: &str,
@@ -216,47 +213,260 @@ pub async fn notebook_review(
     origin: &str,
     now: i64,
 ) -> anyhow::Result<Option<NotebookChange>> {
-    let row: Option<(String, i64, Option<i64>, i64)> = sqlx::query_as(
-        "SELECT schedule, right_streak, mastered_at, due_at FROM notebook WHERE member_id = $1 AND question_id = $2",
-    )
+    let row: Option<StoredRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {STORED_COLUMNS} FROM notebook WHERE member_id = $1 AND question_id = $2"
+    )))
     .bind(member_id)
     .bind(question_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let (entry, change) = match row {
-        None if right => return Ok(None),
-        None => (Entry::new(to_utc(now)), NotebookChange::Added),
-        Some((schedule, streak, mastered, due)) => {
-            let schedule: Schedule = serde_json::from_str(&schedule)?;
-            let mut e = Entry {
-                schedule,
-                due_at: to_utc(due),
-                right_streak: streak,
-                mastered: mastered.is_some(),
-            };
-            if e.mastered && right {
-                return Ok(None);
-            }
-            let c = e.review(right, to_utc(now));
-            (e, c)
-        }
+    let existing = row.map(stored_of).transpose()?;
+    let Some((next, change)) = review(existing.as_ref().map(|(_, s)| s), right, origin, now) else {
+        return Ok(None);
     };
-    sqlx::query(
-        "INSERT INTO notebook (member_id, question_id, origin, added_at, due_at, right_streak, schedule, mastered_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (member_id, question_id) DO UPDATE SET due_at = $5, right_streak = $6, schedule = $7, mastered_at = $8",
-    )
-    .bind(member_id)
-    .bind(question_id)
-    .bind(origin)
-    .bind(now)
-    .bind(entry.due_at.timestamp_millis())
-    .bind(entry.right_streak)
-    .bind(serde_json::to_string(&entry.schedule)?)
-    .bind(entry.mastered.then_some(now))
-    .execute(conn)
-    .await?;
+    let key = (member_id.to_string(), question_id.to_string());
+    upsert_entries(conn, &[(&key, &next)], now).await?;
     Ok(Some(change))
+}
+
+/// One write of the drill engine, applied with others in one transaction by [`apply`].
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// An answer (or a time-out: `response` is `"null"`), with its notebook effect; `finishes`
+    /// closes the drill.
+    Answer(NewAnswer),
+    /// A question was served: its clock starts now, unless it had started already.
+    Shown {
+        drill_id: String,
+        position: i64,
+        question_id: String,
+        question_version: String,
+        at: i64,
+    },
+    /// The member ended the drill (or it ran out of questions).
+    Finish { drill_id: String, at: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAnswer {
+    pub drill_id: String,
+    pub member_id: String,
+    pub position: i64,
+    pub question_id: String,
+    pub question_version: String,
+    pub response: String,
+    pub correct: bool,
+    pub timed_out: bool,
+    pub elapsed_ms: i64,
+    pub answered_at: i64,
+    pub finishes: bool,
+}
+
+/// What a [`Write`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The answer is stored, with its effect on the notebook.
+    Answered(Option<NotebookChange>),
+    /// That position was answered already (by another request or another instance):
+    /// nothing changed.
+    Duplicate,
+    /// The question's clock: when it was first shown.
+    Shown(i64),
+    Finished,
+}
+
+/// Applies writes in one transaction, in a handful of statements whatever their number:
+/// the answers in multi-row inserts that skip positions answered already, the notebook read
+/// once and written once, clocks and finishes in one statement each. Answers to the same
+/// notebook entry are applied in order. All or nothing: on error no write took effect.
+pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
+    let mut tx = db.pool.begin().await?;
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; writes.len()];
+
+    // Answers: inserted unless their position is taken; RETURNING says which went in.
+    let answers: Vec<(usize, &NewAnswer)> = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            Write::Answer(a) => Some((i, a)),
+            _ => None,
+        })
+        .collect();
+    let mut inserted: HashSet<(String, i64)> = HashSet::new();
+    for chunk in answers.chunks(100) {
+        let sql = format!(
+            "INSERT INTO drill_answers (drill_id, position, member_id, question_id, question_version, response, correct, timed_out, elapsed_ms, answered_at) \
+             VALUES {} ON CONFLICT (drill_id, position) DO NOTHING RETURNING drill_id, position",
+            super::placeholders(chunk.len(), 10)
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+        for (_, a) in chunk {
+            q = q
+                .bind(a.drill_id.as_str())
+                .bind(a.position)
+                .bind(a.member_id.as_str())
+                .bind(a.question_id.as_str())
+                .bind(a.question_version.as_str())
+                .bind(a.response.as_str())
+                .bind(a.correct as i64)
+                .bind(a.timed_out as i64)
+                .bind(a.elapsed_ms)
+                .bind(a.answered_at);
+        }
+        inserted.extend(q.fetch_all(&mut *tx).await?);
+    }
+    // The same position twice in one batch: the insert kept the first, the rest are duplicates.
+    let mut first: HashSet<(&str, i64)> = HashSet::new();
+    let stored: Vec<(usize, &NewAnswer)> = answers
+        .into_iter()
+        .filter(|(i, a)| {
+            let went_in = inserted.contains(&(a.drill_id.clone(), a.position))
+                && first.insert((a.drill_id.as_str(), a.position));
+            if !went_in {
+                outcomes[*i] = Some(Outcome::Duplicate);
+            }
+            went_in
+        })
+        .collect();
+
+    // The notebook: the entries these answers touch, read in one statement.
+    let mut book: HashMap<(String, String), Stored> = HashMap::new();
+    if !stored.is_empty() {
+        let members: Vec<&str> = unique(stored.iter().map(|(_, a)| a.member_id.as_str()));
+        let questions: Vec<&str> = unique(stored.iter().map(|(_, a)| a.question_id.as_str()));
+        let sql = format!(
+            "SELECT {STORED_COLUMNS} FROM notebook WHERE member_id IN ({}) AND question_id IN ({})",
+            (1..=members.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            (members.len() + 1..=members.len() + questions.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        let mut q = sqlx::query_as::<_, StoredRow>(AssertSqlSafe(sql));
+        for m in &members {
+            q = q.bind(*m);
+        }
+        for qid in &questions {
+            q = q.bind(*qid);
+        }
+        for row in q.fetch_all(&mut *tx).await? {
+            let (key, s) = stored_of(row)?;
+            book.insert(key, s);
+        }
+    }
+    let mut dirty: Vec<(String, String)> = Vec::new();
+    for (i, a) in &stored {
+        let key = (a.member_id.clone(), a.question_id.clone());
+        let change = match review(book.get(&key), a.correct, "drill", a.answered_at) {
+            Some((next, change)) => {
+                book.insert(key.clone(), next);
+                if !dirty.contains(&key) {
+                    dirty.push(key);
+                }
+                Some(change)
+            }
+            None => None,
+        };
+        outcomes[*i] = Some(Outcome::Answered(change));
+    }
+    let now = now_ms();
+    let entries: Vec<(&(String, String), &Stored)> = dirty
+        .iter()
+        .filter_map(|k| book.get(k).map(|s| (k, s)))
+        .collect();
+    upsert_entries(&mut tx, &entries, now).await?;
+
+    // Clocks: set where not set yet; RETURNING gives the one that holds.
+    let shown: Vec<(usize, &str, i64, &str, &str, i64)> = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            Write::Shown {
+                drill_id,
+                position,
+                question_id,
+                question_version,
+                at,
+            } => Some((
+                i,
+                drill_id.as_str(),
+                *position,
+                question_id.as_str(),
+                question_version.as_str(),
+                *at,
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut clocks: HashMap<(String, i64), i64> = HashMap::new();
+    // One row per item: an upsert may not touch a row twice in one statement.
+    let mut once = HashSet::new();
+    let distinct: Vec<_> = shown.iter().filter(|s| once.insert((s.1, s.2))).collect();
+    for chunk in distinct.chunks(100) {
+        let sql = format!(
+            "INSERT INTO drill_items (drill_id, position, question_id, question_version, shown_at) VALUES {} \
+             ON CONFLICT (drill_id, position) DO UPDATE SET shown_at = COALESCE(drill_items.shown_at, excluded.shown_at) \
+             RETURNING drill_id, position, shown_at",
+            super::placeholders(chunk.len(), 5)
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(AssertSqlSafe(sql));
+        for (_, d, p, qid, v, at) in chunk {
+            q = q.bind(*d).bind(*p).bind(*qid).bind(*v).bind(*at);
+        }
+        for (d, p, at) in q.fetch_all(&mut *tx).await? {
+            clocks.insert((d, p), at);
+        }
+    }
+    for (i, d, p, _, _, at) in &shown {
+        let held = clocks.get(&(d.to_string(), *p)).copied().unwrap_or(*at);
+        outcomes[*i] = Some(Outcome::Shown(held));
+    }
+
+    // Finishes: the last answer of a drill, or the member's own end.
+    let finishing: Vec<(usize, &str, i64)> = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            Write::Finish { drill_id, at } => Some((i, drill_id.as_str(), *at)),
+            Write::Answer(a) if a.finishes && matches!(outcomes[i], Some(Outcome::Answered(_))) => {
+                Some((i, a.drill_id.as_str(), a.answered_at))
+            }
+            _ => None,
+        })
+        .collect();
+    for chunk in finishing.chunks(200) {
+        let sql = format!(
+            "UPDATE drills SET finished_at = $1 WHERE finished_at IS NULL AND id IN ({})",
+            (2..chunk.len() + 2)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let at = chunk.iter().map(|(_, _, at)| *at).max().unwrap_or(now);
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(at);
+        for (_, d, _) in chunk {
+            q = q.bind(*d);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for (i, _, _) in &finishing {
+        if outcomes[*i].is_none() {
+            outcomes[*i] = Some(Outcome::Finished);
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Finished))
+        .collect())
+}
+
+fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    items.filter(|s| seen.insert(*s)).collect()
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -247,23 +247,25 @@ pub async fn create_session(
 
 /// The active member of a live session, and the session's CSRF token (one statement: this
 /// runs on every authenticated request).
-pub async fn session(db: &Db, token_hash: &str) -> anyhow::Result<Option<(Member, String)>> {
+/// Returns the member, the CSRF token and when the session expires.
+pub async fn session(db: &Db, token_hash: &str) -> anyhow::Result<Option<(Member, String, i64)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         member: Member,
         csrf_token: String,
+        expires_at: i64,
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT m.id, m.staff_no, m.name, m.section_id, m.role, m.password_hash, m.must_change_password, \
-         m.active, s.csrf_token FROM sessions s JOIN members m ON m.id = s.member_id \
+         m.active, s.csrf_token, s.expires_at FROM sessions s JOIN members m ON m.id = s.member_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND m.active = 1",
     )
     .bind(token_hash)
     .bind(now_ms())
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.map(|r| (r.member, r.csrf_token)))
+    Ok(row.map(|r| (r.member, r.csrf_token, r.expires_at)))
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> anyhow::Result<()> {

@@ -104,6 +104,11 @@ impl Db {
                         sqlx::query("PRAGMA synchronous=NORMAL")
                             .execute(&mut *conn)
                             .await?;
+                        // Checkpoints run beside the writers (see `checkpoints`), not inside
+                        // whichever commit happens to fill the log.
+                        sqlx::query("PRAGMA wal_autocheckpoint=0")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -119,6 +124,9 @@ impl Db {
         }
         let db = Db { pool, backend };
         db.migrate().await?;
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoints(db.pool.clone()));
+        }
         Ok(db)
     }
 
@@ -129,6 +137,22 @@ impl Db {
         };
         migrator.run(&self.pool).await.context("数据库迁移失败")?;
         Ok(())
+    }
+}
+
+/// Copies SQLite's write-ahead log back into the database twice a second, on a connection of
+/// its own. Left to SQLite, the commit that fills the log would checkpoint it (and wait for
+/// the disk) while every answer behind it waits too. PASSIVE never blocks readers or writers.
+async fn checkpoints(pool: AnyPool) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    while !pool.is_closed() {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = ?e, "WAL checkpoint failed");
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 
 use crate::helpers::*;
 use crate::helpers::{right_answer as right, wrong_answer as wrong};
+use biwu::board::Leaderboard;
 use biwu::domain::{Kind, Question};
+use biwu::drill::Period;
 use biwu::records::{drills as rec, members, questions};
 use serde_json::{Value, json};
 
@@ -60,9 +62,32 @@ async fn drill_of(
         .unwrap()
 }
 
+/// A server on a fresh PostgreSQL database (and the Redis board), when those are available.
+async fn spawn_on_postgres() -> Option<TestApp> {
+    let pg = postgres_url()?;
+    Some(
+        spawn_app_with(Options {
+            database_url: Some(fresh_postgres(&pg).await),
+            redis_url: redis_url(),
+            demo: true,
+        })
+        .await,
+    )
+}
+
 #[tokio::test]
 async fn a_drill_of_every_kind_right_and_wrong_then_the_summary() {
-    let app = spawn_app().await;
+    every_kind_right_and_wrong(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn every_kind_right_and_wrong_on_postgres() {
+    if let Some(app) = spawn_on_postgres().await {
+        every_kind_right_and_wrong(app).await;
+    }
+}
+
+async fn every_kind_right_and_wrong(app: TestApp) {
     let me = newcomer(&app, "n001").await;
     let qs = every_kind();
     let id = drill_of(&app, me.member["id"].as_str().unwrap(), &qs, None).await;
@@ -235,6 +260,7 @@ async fn time_outs_and_resuming_where_the_member_stopped() {
     let rem = s["current"]["remaining_ms"].as_i64().unwrap();
     assert!(rem > 9_000 && rem <= 10_000, "{rem}");
     // The phone was locked for 20 s: the server counts the question as timed out and moves on.
+    // (The clock is moved back in the records; the server forgets its copy of the drill.)
     sqlx::query(
         "UPDATE drill_items SET shown_at = shown_at - 20000 WHERE drill_id = $1 AND position = 0",
     )
@@ -242,6 +268,7 @@ async fn time_outs_and_resuming_where_the_member_stopped() {
     .execute(&app.db.pool)
     .await
     .unwrap();
+    app.drills.forget(&id);
     let s: Value = me
         .get(&app, &format!("/api/drills/{id}"))
         .await
@@ -258,6 +285,7 @@ async fn time_outs_and_resuming_where_the_member_stopped() {
     .execute(&app.db.pool)
     .await
     .unwrap();
+    app.drills.forget(&id);
     let fb: Value = me
         .post(
             &app,
@@ -503,6 +531,21 @@ async fn leaderboards_match_the_records(opts: Options) {
         json!({"position":0,"answer": right(&q)}),
     )
     .await;
+    // The answer itself put the member's new points on the board (before any read rebuilt it).
+    let now = biwu::records::now_ms();
+    let key = biwu::drill::board_key(Period::Month, Period::Month.bounds(now).0);
+    let on_board = app
+        .board
+        .standing(&key, me.member["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let recomputed = expected_month(&app).await;
+    let mine = recomputed
+        .iter()
+        .find(|(m, _)| m == me.member["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(on_board.points, mine.1);
     let after: Value = me
         .get(&app, "/api/leaderboards/drills?period=month&scope=agency")
         .await
@@ -540,4 +583,200 @@ async fn drill_leaderboards_on_redis_match_too() {
         ..Options::default()
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_double_submit_is_taken_once() {
+    let app = spawn_app().await;
+    let me = newcomer(&app, "n005").await;
+    let qs = every_kind();
+    let id = drill_of(&app, me.member["id"].as_str().unwrap(), &qs[..2], None).await;
+    let url = format!("/api/drills/{id}/answers");
+    let (a, b) = tokio::join!(
+        me.post(&app, &url, json!({"position": 0, "answer": right(&qs[0])})),
+        me.post(&app, &url, json!({"position": 0, "answer": wrong(&qs[0])})),
+    );
+    let mut codes = [a.status().as_u16(), b.status().as_u16()];
+    codes.sort();
+    assert_eq!(codes, [200, 409]);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drill_answers WHERE drill_id = $1")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn wrong_answers_to_one_question_in_two_drills_make_one_notebook_entry() {
+    one_question_in_two_drills(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn one_question_in_two_drills_on_postgres() {
+    if let Some(app) = spawn_on_postgres().await {
+        one_question_in_two_drills(app).await;
+    }
+}
+
+async fn one_question_in_two_drills(app: TestApp) {
+    let me = newcomer(&app, "n006").await;
+    let mid = me.member["id"].as_str().unwrap().to_string();
+    let q = every_kind().remove(0);
+    let one = drill_of(&app, &mid, std::slice::from_ref(&q), None).await;
+    let two = drill_of(&app, &mid, std::slice::from_ref(&q), None).await;
+    let body = json!({"position": 0, "answer": wrong(&q)});
+    let (url_one, url_two) = (
+        format!("/api/drills/{one}/answers"),
+        format!("/api/drills/{two}/answers"),
+    );
+    let (a, b) = tokio::join!(
+        me.post(&app, &url_one, body.clone()),
+        me.post(&app, &url_two, body),
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let mut changes = [
+        a.json::<Value>().await.unwrap()["notebook"].clone(),
+        b.json::<Value>().await.unwrap()["notebook"].clone(),
+    ];
+    changes.sort_by_key(|c| c.to_string());
+    // The first adds the question, the second is a failed review of the same entry.
+    assert_eq!(changes, [json!("added"), json!("reviewed")]);
+    let book = rec::notebook(&app.db, &mid).await.unwrap();
+    assert_eq!(book.len(), 1);
+    assert_eq!(book[0].right_streak, 0);
+}
+
+/// Two servers on one database (a rolling restart, or instances without sticky routing): a
+/// position answered on one is refused on the other, which then catches up from the records.
+#[tokio::test]
+async fn two_instances_never_take_a_position_twice() {
+    let (_dir, url) = fresh_sqlite();
+    two_instances(url).await;
+}
+
+#[tokio::test]
+async fn two_instances_on_postgres() {
+    if let Some(pg) = postgres_url() {
+        two_instances(fresh_postgres(&pg).await).await;
+    }
+}
+
+async fn two_instances(url: String) {
+    let spawn = || {
+        spawn_app_with(Options {
+            database_url: Some(url.clone()),
+            demo: true,
+            ..Options::default()
+        })
+    };
+    let one = spawn().await;
+    let two = spawn().await;
+    let me = newcomer(&one, "n007").await;
+    let qs = every_kind();
+    let id = drill_of(&one, me.member["id"].as_str().unwrap(), &qs[..3], None).await;
+    // Both serve the first question.
+    for app in [&one, &two] {
+        let s: Value = me
+            .get(app, &format!("/api/drills/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(s["current"]["position"], 0);
+    }
+    let url = format!("/api/drills/{id}/answers");
+    let res = me
+        .post(&one, &url, json!({"position": 0, "answer": right(&qs[0])}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = me
+        .post(&two, &url, json!({"position": 0, "answer": wrong(&qs[0])}))
+        .await;
+    assert_eq!(res.status(), 409, "answered on the other instance");
+    let res = me
+        .post(&two, &url, json!({"position": 1, "answer": right(&qs[1])}))
+        .await;
+    assert_eq!(res.status(), 200, "the second instance caught up");
+    let stored = rec::answers(&one.db, &id).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].correct, 1, "the first answer stands");
+    let s: Value = me
+        .get(&two, &format!("/api/drills/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (s["answered"].as_u64(), s["correct"].as_u64()),
+        (Some(2), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn a_timed_drill_survives_a_restart_with_its_clock() {
+    let (_dir, url) = fresh_sqlite();
+    let spawn = || {
+        spawn_app_with(Options {
+            database_url: Some(url.clone()),
+            demo: true,
+            ..Options::default()
+        })
+    };
+    let app = spawn().await;
+    let me = newcomer(&app, "n008").await;
+    let qs = every_kind();
+    let id = drill_of(
+        &app,
+        me.member["id"].as_str().unwrap(),
+        &qs[..3],
+        Some(60_000),
+    )
+    .await;
+    let res = me
+        .post(
+            &app,
+            &format!("/api/drills/{id}/answers"),
+            json!({"position": 0, "answer": right(&qs[0])}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let s: Value = me
+        .get(&app, &format!("/api/drills/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["current"]["position"], 1);
+    let shown: i64 =
+        sqlx::query_scalar("SELECT shown_at FROM drill_items WHERE drill_id = $1 AND position = 1")
+            .bind(&id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    app.handle.stop(false).await;
+    drop(app);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+
+    let app = spawn().await;
+    let s: Value = me
+        .get(&app, &format!("/api/drills/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (s["answered"].as_u64(), s["correct"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        s["current"]["position"], 1,
+        "resumed at the second question"
+    );
+    let remaining = s["current"]["remaining_ms"].as_i64().unwrap();
+    let elapsed = biwu::records::now_ms() - shown;
+    assert!(
+        remaining <= 58_500 && remaining >= 60_000 - elapsed,
+        "the clock runs from when the question was first shown: {remaining} ms left after {elapsed} ms"
+    );
 }

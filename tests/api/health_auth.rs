@@ -287,6 +287,8 @@ async fn password_change_rules_and_effect() {
         .await;
     json_error(res, 422, "unprocessable").await;
     let other = app.session(MEMBER).await;
+    // Used once, so the server remembers it.
+    assert_eq!(other.get(&app, "/api/me").await.status(), 200);
     let res = s
         .post(
             &app,
@@ -450,4 +452,53 @@ async fn user_text_is_escaped_in_pages() {
         html.contains("&#60;script&#62;x") || html.contains("&lt;script&gt;x"),
         "{html}"
     );
+}
+
+/// A logged-out cookie is refused at once; a session ended behind the server's back (another
+/// instance, the command line) stops working within the time sessions are remembered.
+#[tokio::test]
+async fn ended_sessions_stop_working() {
+    let app = spawn_app().await;
+    let me = |cookie: String| {
+        let app = &app;
+        async move {
+            client()
+                .get(app.url("/api/me"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let cookie = app.cookie(MEMBER).await;
+    assert_eq!(me(cookie.clone()).await, 200);
+    let csrf: Value = client()
+        .get(app.url("/api/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = client()
+        .post(app.url("/api/logout"))
+        .header("cookie", &cookie)
+        .header("X-CSRF-Token", csrf["csrf"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(me(cookie).await, 401, "logged out: refused at once");
+
+    let cookie = app.cookie(MEMBER).await;
+    assert_eq!(me(cookie.clone()).await, 200);
+    sqlx::query("DELETE FROM sessions")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(biwu::auth::sessions::FRESH + std::time::Duration::from_millis(200)).await;
+    assert_eq!(me(cookie).await, 401, "ended in the records: refused");
 }

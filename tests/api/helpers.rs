@@ -78,6 +78,9 @@ pub struct TestApp {
     port: u16,
     pub client: reqwest::Client,
     pub db: Db,
+    /// The server's drills in memory (tests that edit the records make it forget them).
+    pub drills: biwu::drill::Drills,
+    pub board: biwu::board::Board,
     pub bootstrap_admin: Option<(String, String)>,
     /// Keeps the SQLite file alive for the test's duration.
     _dir: Option<tempfile::TempDir>,
@@ -119,6 +122,8 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
     let db = app.state.db.clone();
+    let drills = app.state.drills.clone();
+    let board = app.state.board.clone();
     let bootstrap_admin = app.bootstrap_admin.clone();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -128,6 +133,8 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         port,
         client: client(),
         db,
+        drills,
+        board,
         bootstrap_admin,
         _dir: dir,
     }

@@ -543,7 +543,7 @@ pub async fn list(db: &Db, member_id: &str, limit: i64) -> anyhow::Result<Vec<Li
     Ok(sqlx::query_as::<_, Listed>(
         "SELECT d.id, d.mode, d.question_count AS count, \
          (SELECT COUNT(*) FROM drill_answers a WHERE a.drill_id = d.id) AS answered, \
-         (SELECT COALESCE(SUM(a.correct), 0) FROM drill_answers a WHERE a.drill_id = d.id) AS correct, \
+         (SELECT CAST(COALESCE(SUM(a.correct), 0) AS BIGINT) FROM drill_answers a WHERE a.drill_id = d.id) AS correct, \
          d.started_at, d.finished_at FROM drills d WHERE d.member_id = $1 ORDER BY d.started_at DESC LIMIT $2",
     )
     .bind(member_id)

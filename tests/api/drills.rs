@@ -133,7 +133,7 @@ async fn every_kind_right_and_wrong(app: TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(s["correct"], expected_right);
+    assert_eq!(s["correct"], expected_right, "{s}");
     assert_eq!(s["answered"], qs.len());
     assert!((s["accuracy"].as_f64().unwrap() - 0.5).abs() < 1e-9);
     let topic_total: u64 = s["by_topic"]

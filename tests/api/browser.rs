@@ -598,3 +598,89 @@ async fn a_member_drills_on_a_phone_and_finds_the_mistake_in_the_notebook() {
     b.screenshot("me-phone").await;
     b.close().await;
 }
+
+/// The check a new member would make: a mistake lands in the notebook, "复习到期错题" drills it,
+/// three right answers in a row master it, and `/me` counts the day.
+#[tokio::test]
+async fn a_mistake_is_mastered_by_reviewing_it_on_a_phone() {
+    let Some(b) = Browser::start(360, 740).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    // A member with no history, so the notebook holds only today's mistake.
+    let section: String = sqlx::query_scalar("SELECT section_id FROM members WHERE staff_no = $1")
+        .bind(MEMBER)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let hash = biwu::auth::hash_password(biwu::demo::DEMO_PASSWORD).unwrap();
+    let mut conn = app.db.pool.acquire().await.unwrap();
+    let member_id = biwu::records::members::insert(
+        &mut conn,
+        biwu::records::members::NewMember {
+            staff_no: "n901",
+            name: "新同志",
+            section_id: Some(&section),
+            role: biwu::domain::Role::Member,
+            password_hash: Some(&hash),
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let bank = biwu::bank::load(&bank_dir());
+    let q = bank
+        .questions()
+        .find(|q| q.kind == biwu::domain::Kind::Single)
+        .unwrap()
+        .clone();
+    let version = biwu::records::questions::current(&app.db, &q.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    let drill = biwu::records::drills::create(
+        &app.db,
+        &member_id,
+        "topics",
+        "{}",
+        1,
+        None,
+        &[(q.id.clone(), version)],
+    )
+    .await
+    .unwrap();
+    let s = app.session("n901").await;
+    let res = s
+        .post(
+            &app,
+            &format!("/api/drills/{drill}/answers"),
+            serde_json::json!({"position": 0, "answer": crate::helpers::wrong_answer(&q)}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    login(&b, &app, "n901", "/notebook").await;
+    for round in 1..=3 {
+        b.client.goto(&app.url("/notebook")).await.unwrap();
+        b.wait_for_text("#entries", &q.stem).await;
+        b.wait_for_text("#count-mastered", "0").await;
+        click(&b, "#review-due").await;
+        b.wait_for_text("#stem", &q.stem).await;
+        answer_drill_question(&b, &q, true).await;
+        b.wait_for_text("#feedback", "回答正确").await;
+        let note = if round < 3 {
+            "错题复习：本次答对"
+        } else {
+            "已掌握，移出错题本"
+        };
+        b.wait_for_text("#nb-note", note).await;
+    }
+    b.client.goto(&app.url("/notebook")).await.unwrap();
+    b.wait_for_text("#count-mastered", "1").await;
+    b.wait_for_text("#count-due", "0").await;
+    b.client.goto(&app.url("/me")).await.unwrap();
+    b.wait_for_text("#streak", "连续练习 1 天").await;
+    b.close().await;
+}

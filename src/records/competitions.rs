@@ -1,7 +1,7 @@
 //! Competitions in the records: setup, the room's phase (so a restart resumes it),
 //! participants, answers (written in group commits), rulings, awards and the report.
 
-use super::{Db, new_id, now_ms, placeholders};
+use super::{Db, new_id, now_ms};
 use crate::domain::Question;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
@@ -286,7 +286,7 @@ pub async fn insert_answers(db: &Db, rows: &[AnswerRow]) -> anyhow::Result<()> {
     for chunk in rows.chunks(100) {
         let sql = format!(
             "INSERT INTO answers (id, competition_id, position, participant_id, question_version, response, correct, elapsed_ms, points, answered_at) VALUES {}",
-            placeholders(chunk.len(), 10)
+            db.placeholders(chunk.len(), 10)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {

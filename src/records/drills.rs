@@ -184,7 +184,7 @@ async fn upsert_entries(
             "INSERT INTO notebook (member_id, question_id, origin, added_at, due_at, right_streak, schedule, mastered_at) \
              VALUES {} ON CONFLICT (member_id, question_id) DO UPDATE SET due_at = excluded.due_at, \
              right_streak = excluded.right_streak, schedule = excluded.schedule, mastered_at = excluded.mastered_at",
-            super::placeholders(chunk.len(), 8)
+            super::placeholders(super::Backend::of(conn), chunk.len(), 8)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for ((member, question), s) in chunk {
@@ -297,7 +297,7 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
         let sql = format!(
             "INSERT INTO drill_answers (drill_id, position, member_id, question_id, question_version, response, correct, timed_out, elapsed_ms, answered_at) \
              VALUES {} ON CONFLICT (drill_id, position) DO NOTHING RETURNING drill_id, position",
-            super::placeholders(chunk.len(), 10)
+            db.placeholders(chunk.len(), 10)
         );
         let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
         for (_, a) in chunk {
@@ -410,7 +410,7 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
             "INSERT INTO drill_items (drill_id, position, question_id, question_version, shown_at) VALUES {} \
              ON CONFLICT (drill_id, position) DO UPDATE SET shown_at = COALESCE(drill_items.shown_at, excluded.shown_at) \
              RETURNING drill_id, position, shown_at",
-            super::placeholders(chunk.len(), 5)
+            db.placeholders(chunk.len(), 5)
         );
         let mut q = sqlx::query_as::<_, (String, i64, i64)>(AssertSqlSafe(sql));
         for (_, d, p, qid, v, at) in chunk {
@@ -439,7 +439,8 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
         .collect();
     for chunk in finishing.chunks(200) {
         let sql = format!(
-            "UPDATE drills SET finished_at = $1 WHERE finished_at IS NULL AND id IN ({})",
+            "UPDATE drills SET finished_at = {} WHERE finished_at IS NULL AND id IN ({})",
+            db.params(1, 1),
             (2..chunk.len() + 2)
                 .map(|i| format!("${i}"))
                 .collect::<Vec<_>>()

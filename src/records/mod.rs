@@ -156,17 +156,48 @@ async fn checkpoints(pool: AnyPool) {
     }
 }
 
-/// `($1, $2), ($3, $4)…` for a multi-row INSERT of `rows` rows of `cols` columns. Written out
-/// by hand: `$n` is the placeholder both databases accept, and `QueryBuilder` under `Any`
-/// would write `?`, which PostgreSQL rejects.
-pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+/// Parameters `first ..= first + n - 1` as a comma-separated list, for generated statements
+/// (multi-row inserts, `IN` lists). PostgreSQL gets `$n`; SQLite gets anonymous `?`, bound in
+/// order — with numbered ones sqlx looks up each parameter's name, which SQLite finds by a
+/// linear scan, so a statement of n parameters cost n² steps (a thousand-parameter insert
+/// spent more time there than inserting).
+pub(crate) fn params(backend: Backend, first: usize, n: usize) -> String {
+    let cells: Vec<String> = match backend {
+        Backend::Sqlite => vec!["?".to_string(); n],
+        Backend::Postgres => (first..first + n).map(|i| format!("${i}")).collect(),
+    };
+    cells.join(", ")
+}
+
+/// `($1, $2), ($3, $4)…` (or `(?, ?), (?, ?)…`) for a multi-row INSERT of `rows` rows of
+/// `cols` columns. Written out by hand: `QueryBuilder` under `Any` writes `?`, which
+/// PostgreSQL rejects.
+pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
     (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
-            format!("({})", cells.join(", "))
-        })
+        .map(|r| format!("({})", params(backend, r * cols + 1, cols)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl Db {
+    pub(crate) fn params(&self, first: usize, n: usize) -> String {
+        params(self.backend, first, n)
+    }
+
+    pub(crate) fn placeholders(&self, rows: usize, cols: usize) -> String {
+        placeholders(self.backend, rows, cols)
+    }
+}
+
+impl Backend {
+    /// The backend of a connection.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
 }
 
 /// The URL without its password, for messages.
@@ -195,5 +226,14 @@ mod tests {
             super::redact("sqlite://data/biwu.db"),
             "sqlite://data/biwu.db"
         );
+    }
+
+    #[test]
+    fn generated_parameters_suit_each_database() {
+        use super::{Backend, params, placeholders};
+        assert_eq!(placeholders(Backend::Postgres, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(params(Backend::Postgres, 3, 2), "$3, $4");
+        assert_eq!(params(Backend::Sqlite, 3, 2), "?, ?");
     }
 }

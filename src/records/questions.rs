@@ -4,7 +4,7 @@
 //! content hash), questions no longer in the bank are retired — kept, never drawn again.
 //! Old versions stay, so every recorded answer still reads the question as it was asked.
 
-use super::{Db, now_ms, placeholders};
+use super::{Db, now_ms};
 use crate::domain::Question;
 use sqlx::AssertSqlSafe;
 use std::collections::{HashMap, HashSet};
@@ -56,7 +56,7 @@ pub async fn sync(db: &Db, bank: &[Question]) -> anyhow::Result<SyncReport> {
     for chunk in new_questions.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO questions (id, topic, kind, difficulty, current_version, created_at, updated_at) VALUES {}",
-            placeholders(chunk.len(), 7)
+            db.placeholders(chunk.len(), 7)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (q, version) in chunk {
@@ -77,7 +77,7 @@ pub async fn sync(db: &Db, bank: &[Question]) -> anyhow::Result<SyncReport> {
         let sql = format!(
             "INSERT INTO question_versions (version, question_id, body, created_at) VALUES {} \
              ON CONFLICT (version) DO NOTHING",
-            placeholders(chunk.len(), 4)
+            db.placeholders(chunk.len(), 4)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (q, version) in chunk {
@@ -121,7 +121,7 @@ pub async fn sync(db: &Db, bank: &[Question]) -> anyhow::Result<SyncReport> {
     for chunk in tagged.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO question_tags (question_id, tag) VALUES {}",
-            placeholders(chunk.len(), 2)
+            db.placeholders(chunk.len(), 2)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (id, tag) in chunk {

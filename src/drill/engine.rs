@@ -429,6 +429,9 @@ impl Drills {
 
 /// Commits whatever writes are waiting, in one transaction, then answers each.
 async fn run_writer(db: Db, mut rx: mpsc::Receiver<Job>) {
+    // One connection kept for the writer's life (replaced after an error): its prepared
+    // statements are reused batch after batch.
+    let mut conn: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
     while let Some(first) = rx.recv().await {
         let mut writes = vec![first.0];
         let mut replies = vec![first.1];
@@ -441,7 +444,17 @@ async fn run_writer(db: Db, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match rec::apply(&db, &writes).await {
+        let result = match &mut conn {
+            Some(c) => rec::apply(c, &writes).await,
+            None => match db.pool.acquire().await {
+                Ok(c) => rec::apply(conn.insert(c), &writes).await,
+                Err(e) => Err(e.into()),
+            },
+        };
+        if result.is_err() {
+            conn = None;
+        }
+        match result {
             Ok(outcomes) => {
                 for (reply, o) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(o));

@@ -179,7 +179,7 @@ async fn upsert_entries(
     entries: &[(&(String, String), &Stored)],
     now: i64,
 ) -> anyhow::Result<()> {
-    for chunk in entries.chunks(100) {
+    for chunk in pow2_chunks(entries, 64) {
         let sql = format!(
             "INSERT INTO notebook (member_id, question_id, origin, added_at, due_at, right_streak, schedule, mastered_at) \
              VALUES {} ON CONFLICT (member_id, question_id) DO UPDATE SET due_at = excluded.due_at, \
@@ -279,8 +279,12 @@ pub enum Outcome {
 /// the answers in multi-row inserts that skip positions answered already, the notebook read
 /// once and written once, clocks and finishes in one statement each. Answers to the same
 /// notebook entry are applied in order. All or nothing: on error no write took effect.
-pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
-    let mut tx = db.pool.begin().await?;
+///
+/// The caller gives the connection: the drill writer keeps one, so the statements it prepares
+/// stay prepared.
+pub async fn apply(conn: &mut AnyConnection, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
+    let backend = super::Backend::of(conn);
+    let mut tx = sqlx::Connection::begin(conn).await?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; writes.len()];
 
     // Answers: inserted unless their position is taken; RETURNING says which went in.
@@ -293,11 +297,11 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
         })
         .collect();
     let mut inserted: HashSet<(String, i64)> = HashSet::new();
-    for chunk in answers.chunks(100) {
+    for chunk in pow2_chunks(&answers, 64) {
         let sql = format!(
             "INSERT INTO drill_answers (drill_id, position, member_id, question_id, question_version, response, correct, timed_out, elapsed_ms, answered_at) \
              VALUES {} ON CONFLICT (drill_id, position) DO NOTHING RETURNING drill_id, position",
-            db.placeholders(chunk.len(), 10)
+            super::placeholders(backend, chunk.len(), 10)
         );
         let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
         for (_, a) in chunk {
@@ -332,18 +336,12 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
     // The notebook: the entries these answers touch, read in one statement.
     let mut book: HashMap<(String, String), Stored> = HashMap::new();
     if !stored.is_empty() {
-        let members: Vec<&str> = unique(stored.iter().map(|(_, a)| a.member_id.as_str()));
-        let questions: Vec<&str> = unique(stored.iter().map(|(_, a)| a.question_id.as_str()));
+        let members = padded(unique(stored.iter().map(|(_, a)| a.member_id.as_str())));
+        let questions = padded(unique(stored.iter().map(|(_, a)| a.question_id.as_str())));
         let sql = format!(
             "SELECT {STORED_COLUMNS} FROM notebook WHERE member_id IN ({}) AND question_id IN ({})",
-            (1..=members.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            (members.len() + 1..=members.len() + questions.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            super::params(backend, 1, members.len()),
+            super::params(backend, members.len() + 1, questions.len()),
         );
         let mut q = sqlx::query_as::<_, StoredRow>(AssertSqlSafe(sql));
         for m in &members {
@@ -405,12 +403,12 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
     // One row per item: an upsert may not touch a row twice in one statement.
     let mut once = HashSet::new();
     let distinct: Vec<_> = shown.iter().filter(|s| once.insert((s.1, s.2))).collect();
-    for chunk in distinct.chunks(100) {
+    for chunk in pow2_chunks(&distinct, 64) {
         let sql = format!(
             "INSERT INTO drill_items (drill_id, position, question_id, question_version, shown_at) VALUES {} \
              ON CONFLICT (drill_id, position) DO UPDATE SET shown_at = COALESCE(drill_items.shown_at, excluded.shown_at) \
              RETURNING drill_id, position, shown_at",
-            db.placeholders(chunk.len(), 5)
+            super::placeholders(backend, chunk.len(), 5)
         );
         let mut q = sqlx::query_as::<_, (String, i64, i64)>(AssertSqlSafe(sql));
         for (_, d, p, qid, v, at) in chunk {
@@ -437,19 +435,17 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
             _ => None,
         })
         .collect();
-    for chunk in finishing.chunks(200) {
+    for chunk in finishing.chunks(128) {
+        let ids = padded(chunk.iter().map(|(_, d, _)| *d).collect());
         let sql = format!(
             "UPDATE drills SET finished_at = {} WHERE finished_at IS NULL AND id IN ({})",
-            db.params(1, 1),
-            (2..chunk.len() + 2)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::params(backend, 1, 1),
+            super::params(backend, 2, ids.len()),
         );
         let at = chunk.iter().map(|(_, _, at)| *at).max().unwrap_or(now);
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(at);
-        for (_, d, _) in chunk {
-            q = q.bind(*d);
+        for d in ids {
+            q = q.bind(d);
         }
         q.execute(&mut *tx).await?;
     }
@@ -463,6 +459,28 @@ pub async fn apply(db: &Db, writes: &[Write]) -> anyhow::Result<Vec<Outcome>> {
         .into_iter()
         .map(|o| o.unwrap_or(Outcome::Finished))
         .collect())
+}
+
+/// Statements are prepared once per text and kept per connection, so generated statements
+/// come in few shapes: rows in chunks of a power of two (13 rows: 8 + 4 + 1), `IN` lists
+/// padded to a power of two by repeating their last value.
+fn pow2_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let n = max.min(1 << rest.len().ilog2());
+        let (head, tail) = rest.split_at(n);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+fn padded<T: Copy>(mut items: Vec<T>) -> Vec<T> {
+    if let Some(&last) = items.last() {
+        items.resize(items.len().next_power_of_two(), last);
+    }
+    items
 }
 
 fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -602,4 +620,29 @@ pub async fn drills_since(db: &Db, member_id: &str, since: i64) -> anyhow::Resul
             .fetch_one(&db.pool)
             .await?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{padded, pow2_chunks};
+
+    #[test]
+    fn generated_statements_come_in_few_shapes() {
+        let rows: Vec<u32> = (0..100).collect();
+        let sizes: Vec<usize> = pow2_chunks(&rows, 64).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [64, 32, 4]);
+        let joined: Vec<u32> = pow2_chunks(&rows, 64).concat();
+        assert_eq!(joined, rows, "every row once, in order");
+        assert_eq!(
+            pow2_chunks(&rows[..13], 64)
+                .iter()
+                .map(|c| c.len())
+                .collect::<Vec<_>>(),
+            [8, 4, 1]
+        );
+        assert!(pow2_chunks::<u32>(&[], 64).is_empty());
+        assert_eq!(padded(vec![1, 2, 3]), [1, 2, 3, 3]);
+        assert_eq!(padded(vec![1, 2]), [1, 2]);
+        assert!(padded(Vec::<u8>::new()).is_empty());
+    }
 }

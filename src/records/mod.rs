@@ -180,10 +180,6 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String
 }
 
 impl Db {
-    pub(crate) fn params(&self, first: usize, n: usize) -> String {
-        params(self.backend, first, n)
-    }
-
     pub(crate) fn placeholders(&self, rows: usize, cols: usize) -> String {
         placeholders(self.backend, rows, cols)
     }

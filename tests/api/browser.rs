@@ -608,27 +608,7 @@ async fn a_mistake_is_mastered_by_reviewing_it_on_a_phone() {
     };
     let app = spawn_app().await;
     // A member with no history, so the notebook holds only today's mistake.
-    let section: String = sqlx::query_scalar("SELECT section_id FROM members WHERE staff_no = $1")
-        .bind(MEMBER)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap();
-    let hash = biwu::auth::hash_password(biwu::demo::DEMO_PASSWORD).unwrap();
-    let mut conn = app.db.pool.acquire().await.unwrap();
-    let member_id = biwu::records::members::insert(
-        &mut conn,
-        biwu::records::members::NewMember {
-            staff_no: "n901",
-            name: "新同志",
-            section_id: Some(&section),
-            role: biwu::domain::Role::Member,
-            password_hash: Some(&hash),
-            must_change_password: false,
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
+    let member_id = app.add_member("n901", biwu::demo::DEMO_PASSWORD).await;
     let bank = biwu::bank::load(&bank_dir());
     let q = bank
         .questions()

@@ -6,31 +6,12 @@ use crate::helpers::{right_answer as right, wrong_answer as wrong};
 use biwu::board::Leaderboard;
 use biwu::domain::{Kind, Question};
 use biwu::drill::Period;
-use biwu::records::{drills as rec, members, questions};
+use biwu::records::{drills as rec, questions};
 use serde_json::{Value, json};
 
 /// A fresh member with no history, logged in.
 async fn newcomer(app: &TestApp, staff_no: &str) -> Session {
-    let section: String =
-        sqlx::query_scalar("SELECT section_id FROM members WHERE staff_no = 'd102'")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
-    let hash = biwu::auth::hash_password("newcomer-pass").unwrap();
-    let mut conn = app.db.pool.acquire().await.unwrap();
-    members::insert(
-        &mut conn,
-        members::NewMember {
-            staff_no,
-            name: "新同志",
-            section_id: Some(&section),
-            role: biwu::domain::Role::Member,
-            password_hash: Some(&hash),
-            must_change_password: false,
-        },
-    )
-    .await
-    .unwrap();
+    app.add_member(staff_no, "newcomer-pass").await;
     app.session_with(staff_no, "newcomer-pass").await
 }
 
@@ -75,17 +56,28 @@ async fn spawn_on_postgres() -> Option<TestApp> {
     )
 }
 
-#[tokio::test]
-async fn a_drill_of_every_kind_right_and_wrong_then_the_summary() {
-    every_kind_right_and_wrong(spawn_app().await).await;
+/// Two tests of one flow: on SQLite with the in-process board, and on PostgreSQL with Redis.
+macro_rules! on_both_databases {
+    ($sqlite:ident, $postgres:ident, $flow:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $flow(spawn_app().await).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            if let Some(app) = spawn_on_postgres().await {
+                $flow(app).await;
+            }
+        }
+    };
 }
 
-#[tokio::test]
-async fn every_kind_right_and_wrong_on_postgres() {
-    if let Some(app) = spawn_on_postgres().await {
-        every_kind_right_and_wrong(app).await;
-    }
-}
+on_both_databases!(
+    a_drill_of_every_kind_right_and_wrong_then_the_summary,
+    every_kind_right_and_wrong_on_postgres,
+    every_kind_right_and_wrong
+);
 
 async fn every_kind_right_and_wrong(app: TestApp) {
     let me = newcomer(&app, "n001").await;
@@ -93,12 +85,7 @@ async fn every_kind_right_and_wrong(app: TestApp) {
     let id = drill_of(&app, me.member["id"].as_str().unwrap(), &qs, None).await;
     let mut expected_right = 0;
     for (i, q) in qs.iter().enumerate() {
-        let state: Value = me
-            .get(&app, &format!("/api/drills/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let state: Value = me.get_json(&app, &format!("/api/drills/{id}")).await;
         let cur = &state["current"];
         assert_eq!(cur["position"], i as u64);
         assert_eq!(cur["stem"], q.stem.as_str());
@@ -128,11 +115,8 @@ async fn every_kind_right_and_wrong(app: TestApp) {
         assert_eq!(fb["finished"], i + 1 == qs.len());
     }
     let s: Value = me
-        .get(&app, &format!("/api/drills/{id}/summary"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&app, &format!("/api/drills/{id}/summary"))
+        .await;
     assert_eq!(s["correct"], expected_right, "{s}");
     assert_eq!(s["answered"], qs.len());
     assert!((s["accuracy"].as_f64().unwrap() - 0.5).abs() < 1e-9);
@@ -160,7 +144,7 @@ async fn every_kind_right_and_wrong(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 409);
-    let book: Value = me.get(&app, "/api/notebook").await.json().await.unwrap();
+    let book: Value = me.get_json(&app, "/api/notebook").await;
     assert_eq!(book["entries"].as_array().unwrap().len(), 6);
     assert_eq!(book["mastery_streak"], 3);
 }
@@ -196,12 +180,7 @@ async fn bad_answers_change_nothing_and_drills_are_private() {
     assert_eq!(res.status(), 409, "not the current question");
     let res = me.post(&app, &url, json!({"position": 0})).await;
     assert_eq!(res.status(), 400);
-    let state: Value = me
-        .get(&app, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let state: Value = me.get_json(&app, &format!("/api/drills/{id}")).await;
     assert_eq!(state["answered"], 0, "nothing was recorded");
     // Someone else's drill: 403; nobody: 401; unknown: 404.
     assert_eq!(
@@ -251,12 +230,7 @@ async fn time_outs_and_resuming_where_the_member_stopped() {
         Some(10_000),
     )
     .await;
-    let s: Value = me
-        .get(&app, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = me.get_json(&app, &format!("/api/drills/{id}")).await;
     let rem = s["current"]["remaining_ms"].as_i64().unwrap();
     assert!(rem > 9_000 && rem <= 10_000, "{rem}");
     // The phone was locked for 20 s: the server counts the question as timed out and moves on.
@@ -269,12 +243,7 @@ async fn time_outs_and_resuming_where_the_member_stopped() {
     .await
     .unwrap();
     app.drills.forget(&id);
-    let s: Value = me
-        .get(&app, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = me.get_json(&app, &format!("/api/drills/{id}")).await;
     assert_eq!(s["answered"], 1);
     assert_eq!(s["current"]["position"], 1, "resumed at the next question");
     // An answer that arrives too late counts as timed out, wrong.
@@ -315,12 +284,7 @@ async fn time_outs_and_resuming_where_the_member_stopped() {
     assert_eq!(fb["correct"], true);
     // Leaving and coming back (a new session) resumes at question 4.
     let again = app.session_with("n003", "newcomer-pass").await;
-    let s: Value = again
-        .get(&app, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = again.get_json(&app, &format!("/api/drills/{id}")).await;
     assert_eq!(
         (s["answered"].as_u64(), s["current"]["position"].as_u64()),
         (Some(3), Some(3))
@@ -335,12 +299,7 @@ async fn time_outs_and_resuming_where_the_member_stopped() {
         (fin["answered"].as_u64(), fin["correct"].as_u64()),
         (Some(3), Some(1))
     );
-    let s: Value = again
-        .get(&app, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = again.get_json(&app, &format!("/api/drills/{id}")).await;
     assert_eq!(s["finished"], true);
     assert!(s["current"].is_null());
 }
@@ -380,20 +339,15 @@ async fn review_in_notebook_drills_masters_a_question() {
             .unwrap();
     }
     assert_eq!(last["notebook"], "mastered");
-    let book: Value = me.get(&app, "/api/notebook").await.json().await.unwrap();
+    let book: Value = me.get_json(&app, "/api/notebook").await;
     let e = &book["entries"][0];
     assert_eq!(
         (e["mastered"].as_bool(), e["right_streak"].as_i64()),
         (Some(true), Some(3))
     );
-    let due: Value = me
-        .get(&app, "/api/notebook?due=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let due: Value = me.get_json(&app, "/api/notebook?due=1").await;
     assert!(due["entries"].as_array().unwrap().is_empty());
-    let home: Value = me.get(&app, "/api/me/home").await.json().await.unwrap();
+    let home: Value = me.get_json(&app, "/api/me/home").await;
     assert_eq!(home["notebook"]["mastered"], 1);
     assert_eq!(home["streak_days"], 1, "practised today");
     assert_eq!(home["week"]["drills"], 4);
@@ -437,7 +391,7 @@ async fn a_wrong_answer_in_a_live_competition_enters_the_notebook() {
     p.until("result").await;
     let mut entries = Value::Null;
     for _ in 0..50 {
-        let book: Value = me.get(&app, "/api/notebook").await.json().await.unwrap();
+        let book: Value = me.get_json(&app, "/api/notebook").await;
         entries = book["entries"].clone();
         if !entries.as_array().unwrap().is_empty() {
             break;
@@ -477,11 +431,8 @@ async fn leaderboards_match_the_records(opts: Options) {
     let app = spawn_app_with(opts).await;
     let me = app.session(MEMBER).await;
     let board: Value = me
-        .get(&app, "/api/leaderboards/drills?period=month&scope=agency")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&app, "/api/leaderboards/drills?period=month&scope=agency")
+        .await;
     let expected = expected_month(&app).await;
     assert!(
         expected.len() > 10,
@@ -502,11 +453,8 @@ async fn leaderboards_match_the_records(opts: Options) {
         .1;
     assert_eq!(board["me"]["points"].as_i64(), Some(mine));
     let section: Value = me
-        .get(&app, "/api/leaderboards/drills?period=month&scope=section")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&app, "/api/leaderboards/drills?period=month&scope=section")
+        .await;
     assert!(
         section["top"]
             .as_array()
@@ -547,11 +495,8 @@ async fn leaderboards_match_the_records(opts: Options) {
         .unwrap();
     assert_eq!(on_board.points, mine.1);
     let after: Value = me
-        .get(&app, "/api/leaderboards/drills?period=month&scope=agency")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&app, "/api/leaderboards/drills?period=month&scope=agency")
+        .await;
     let gained = after["me"]["points"].as_i64().unwrap() - before;
     assert!(
         gained == 10 || gained == 40,
@@ -607,17 +552,11 @@ async fn a_double_submit_is_taken_once() {
     assert_eq!(rows, 1);
 }
 
-#[tokio::test]
-async fn wrong_answers_to_one_question_in_two_drills_make_one_notebook_entry() {
-    one_question_in_two_drills(spawn_app().await).await;
-}
-
-#[tokio::test]
-async fn one_question_in_two_drills_on_postgres() {
-    if let Some(app) = spawn_on_postgres().await {
-        one_question_in_two_drills(app).await;
-    }
-}
+on_both_databases!(
+    wrong_answers_to_one_question_in_two_drills_make_one_notebook_entry,
+    one_question_in_two_drills_on_postgres,
+    one_question_in_two_drills
+);
 
 async fn one_question_in_two_drills(app: TestApp) {
     let me = newcomer(&app, "n006").await;
@@ -663,13 +602,7 @@ async fn two_instances_on_postgres() {
 }
 
 async fn two_instances(url: String) {
-    let spawn = || {
-        spawn_app_with(Options {
-            database_url: Some(url.clone()),
-            demo: true,
-            ..Options::default()
-        })
-    };
+    let spawn = || spawn_demo_on(&url);
     let one = spawn().await;
     let two = spawn().await;
     let me = newcomer(&one, "n007").await;
@@ -677,12 +610,7 @@ async fn two_instances(url: String) {
     let id = drill_of(&one, me.member["id"].as_str().unwrap(), &qs[..3], None).await;
     // Both serve the first question.
     for app in [&one, &two] {
-        let s: Value = me
-            .get(app, &format!("/api/drills/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let s: Value = me.get_json(app, &format!("/api/drills/{id}")).await;
         assert_eq!(s["current"]["position"], 0);
     }
     let url = format!("/api/drills/{id}/answers");
@@ -701,12 +629,7 @@ async fn two_instances(url: String) {
     let stored = rec::answers(&one.db, &id).await.unwrap();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].correct, 1, "the first answer stands");
-    let s: Value = me
-        .get(&two, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = me.get_json(&two, &format!("/api/drills/{id}")).await;
     assert_eq!(
         (s["answered"].as_u64(), s["correct"].as_u64()),
         (Some(2), Some(2))
@@ -716,13 +639,7 @@ async fn two_instances(url: String) {
 #[tokio::test]
 async fn a_timed_drill_survives_a_restart_with_its_clock() {
     let (_dir, url) = fresh_sqlite();
-    let spawn = || {
-        spawn_app_with(Options {
-            database_url: Some(url.clone()),
-            demo: true,
-            ..Options::default()
-        })
-    };
+    let spawn = || spawn_demo_on(&url);
     let app = spawn().await;
     let me = newcomer(&app, "n008").await;
     let qs = every_kind();
@@ -741,12 +658,7 @@ async fn a_timed_drill_survives_a_restart_with_its_clock() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let s: Value = me
-        .get(&app, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = me.get_json(&app, &format!("/api/drills/{id}")).await;
     assert_eq!(s["current"]["position"], 1);
     let shown: i64 =
         sqlx::query_scalar("SELECT shown_at FROM drill_items WHERE drill_id = $1 AND position = 1")
@@ -759,12 +671,7 @@ async fn a_timed_drill_survives_a_restart_with_its_clock() {
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
 
     let app = spawn().await;
-    let s: Value = me
-        .get(&app, &format!("/api/drills/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = me.get_json(&app, &format!("/api/drills/{id}")).await;
     assert_eq!(
         (s["answered"].as_u64(), s["correct"].as_u64()),
         (Some(1), Some(1))

@@ -102,6 +102,17 @@ pub async fn spawn_app() -> TestApp {
     .await
 }
 
+/// A server with the demo organisation on the given database (two calls: two instances on
+/// one database, or a restart).
+pub async fn spawn_demo_on(url: &str) -> TestApp {
+    spawn_app_with(Options {
+        database_url: Some(url.to_string()),
+        demo: true,
+        ..Options::default()
+    })
+    .await
+}
+
 pub async fn spawn_app_with(opts: Options) -> TestApp {
     let (dir, url) = match opts.database_url {
         Some(url) => (None, url),
@@ -173,6 +184,32 @@ impl TestApp {
         set.split(';').next().unwrap().to_string()
     }
 
+    /// Adds a member with no history to the section of the demo member; returns its id.
+    pub async fn add_member(&self, staff_no: &str, password: &str) -> String {
+        use biwu::records::members;
+        let section: String =
+            sqlx::query_scalar("SELECT section_id FROM members WHERE staff_no = $1")
+                .bind(MEMBER)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+        let hash = biwu::auth::hash_password(password).unwrap();
+        let mut conn = self.db.pool.acquire().await.unwrap();
+        members::insert(
+            &mut conn,
+            members::NewMember {
+                staff_no,
+                name: "新同志",
+                section_id: Some(&section),
+                role: biwu::domain::Role::Member,
+                password_hash: Some(&hash),
+                must_change_password: false,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -212,6 +249,11 @@ impl TestApp {
 impl Session {
     pub async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
         self.client.get(app.url(path)).send().await.unwrap()
+    }
+
+    /// GET, and the body as JSON.
+    pub async fn get_json(&self, app: &TestApp, path: &str) -> Value {
+        self.get(app, path).await.json().await.unwrap()
     }
 
     pub async fn post(&self, app: &TestApp, path: &str, body: Value) -> reqwest::Response {

@@ -1,12 +1,29 @@
 //! Prometheus metrics for `/metrics`.
 
-use prometheus::{Encoder, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
 
 pub struct Metrics {
     registry: Registry,
     pub http_requests: IntCounterVec,
     pub logins: IntCounterVec,
     pub questions_active: IntGauge,
+    pub drills: DrillMetrics,
+}
+
+/// What the drill engine reports (handles share the registered series).
+#[derive(Clone)]
+pub struct DrillMetrics {
+    /// Answers stored (time-outs included).
+    pub answers: IntCounter,
+    /// Writes per commit of the drill writer: how much group commit is grouping.
+    pub commit_writes: Histogram,
+    /// How long each of those commits took.
+    pub commit_seconds: Histogram,
+    /// Drills held in memory, set when metrics are read.
+    pub active: IntGauge,
 }
 
 impl Metrics {
@@ -27,11 +44,32 @@ impl Metrics {
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(logins.clone()))?;
         registry.register(Box::new(questions_active.clone()))?;
+        let drills = DrillMetrics {
+            answers: IntCounter::new("drill_answers_total", "Drill answers stored")?,
+            commit_writes: Histogram::with_opts(
+                HistogramOpts::new("drill_commit_writes", "Writes per drill commit").buckets(vec![
+                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+                ]),
+            )?,
+            commit_seconds: Histogram::with_opts(
+                HistogramOpts::new("drill_commit_seconds", "Duration of drill commits").buckets(
+                    vec![
+                        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0,
+                    ],
+                ),
+            )?,
+            active: IntGauge::new("drills_active", "Drills held in memory")?,
+        };
+        registry.register(Box::new(drills.answers.clone()))?;
+        registry.register(Box::new(drills.commit_writes.clone()))?;
+        registry.register(Box::new(drills.commit_seconds.clone()))?;
+        registry.register(Box::new(drills.active.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
             logins,
             questions_active,
+            drills,
         })
     }
 

@@ -81,7 +81,7 @@ impl Application {
             .questions_active
             .set(questions::count_active(&db).await?);
         let rooms = crate::live::Rooms::new(db.clone(), board.clone());
-        let drills = crate::drill::Drills::new(db.clone(), board.clone());
+        let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
         let state = web::Data::new(AppState {
             rooms,
             drills,

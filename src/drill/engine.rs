@@ -18,6 +18,7 @@ use crate::board::{Board, Leaderboard};
 use crate::domain::drill::{self, NotebookChange};
 use crate::domain::{Question, Response};
 use crate::error::AppError;
+use crate::metrics::DrillMetrics;
 use crate::records::drills::{self as rec, DAY_MS, DAY_OFFSET_MS, Outcome, Write};
 use crate::records::{Db, now_ms};
 use serde_json::{Value, json};
@@ -87,9 +88,9 @@ fn earliest_day(now: i64) -> i64 {
 
 impl Drills {
     /// Starts the writer and the sweeper of idle drills (on the current tokio runtime).
-    pub fn new(db: Db, board: Board) -> Drills {
+    pub fn new(db: Db, board: Board, metrics: DrillMetrics) -> Drills {
         let (tx, rx) = mpsc::channel(20_000);
-        tokio::spawn(run_writer(db.clone(), rx));
+        tokio::spawn(run_writer(db.clone(), rx, metrics));
         let inner = Arc::new(Inner {
             db,
             board,
@@ -428,7 +429,7 @@ impl Drills {
 }
 
 /// Commits whatever writes are waiting, in one transaction, then answers each.
-async fn run_writer(db: Db, mut rx: mpsc::Receiver<Job>) {
+async fn run_writer(db: Db, mut rx: mpsc::Receiver<Job>, metrics: DrillMetrics) {
     // One connection kept for the writer's life (replaced after an error): its prepared
     // statements are reused batch after batch.
     let mut conn: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
@@ -444,6 +445,7 @@ async fn run_writer(db: Db, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
         let result = match &mut conn {
             Some(c) => rec::apply(c, &writes).await,
             None => match db.pool.acquire().await {
@@ -451,8 +453,18 @@ async fn run_writer(db: Db, mut rx: mpsc::Receiver<Job>) {
                 Err(e) => Err(e.into()),
             },
         };
-        if result.is_err() {
-            conn = None;
+        metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        metrics.commit_writes.observe(writes.len() as f64);
+        match &result {
+            Ok(outcomes) => metrics.answers.inc_by(
+                outcomes
+                    .iter()
+                    .filter(|o| matches!(o, Outcome::Answered(_)))
+                    .count() as u64,
+            ),
+            Err(_) => conn = None,
         }
         match result {
             Ok(outcomes) => {

@@ -50,6 +50,11 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state
+        .metrics
+        .drills
+        .active
+        .set(state.drills.active() as i64);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

@@ -550,6 +550,19 @@ async fn a_double_submit_is_taken_once() {
         .await
         .unwrap();
     assert_eq!(rows, 1);
+    // The metrics count what was stored, and show the commit that stored it.
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("biwu_drill_answers_total 1\n"), "{text}");
+    assert!(text.contains("biwu_drill_commit_writes_count"), "{text}");
+    assert!(text.contains("biwu_drills_active 1\n"), "{text}");
 }
 
 on_both_databases!(

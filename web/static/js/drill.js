@@ -5,53 +5,11 @@
 // clock of a timed drill; this page only animates remaining_ms. User and server text is only
 // ever inserted with textContent.
 import { api } from "/static/js/app.js";
+import { $, KINDS, LETTERS, MODES, TOPICS, clear, cst, el, show, toDate, truthOf } from "/static/js/dom.js";
 
-const TOPICS = {
-  "party-constitution": "党章",
-  "party-regulations": "党规",
-  "speeches": "系列讲话",
-  "petition-work": "信访业务",
-  "learning-plan": "学习方案",
-  "skills": "业务技能",
-};
-const KINDS = {
-  single: "单选题",
-  multiple: "多选题",
-  truefalse: "判断题",
-  fill: "填空题",
-  numeric: "数值题",
-  date: "日期题",
-};
-const MODES = { topics: "专题练习", weak: "薄弱点练习", notebook: "错题复习" };
-const LETTERS = "ABCDEFGH";
 const STORE_KEY = "biwu.drill.current";
 
 // ---------- small helpers ----------
-
-
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "dataset") Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? "" : String(v));
-  }
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
-function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-  return node;
-}
-
-function show(node, on = true) {
-  if (node) node.hidden = !on;
-}
-
 const store = {
   get() {
     try { return localStorage.getItem(STORE_KEY); } catch (_) { return null; }
@@ -69,16 +27,7 @@ const store = {
 const pct = (x) => (x === null || x === undefined || !Number.isFinite(Number(x)) ? "—" : `${Math.round(Number(x) * 100)}%`);
 const ratio = (right, total) => (Number(total) > 0 ? Number(right) / Number(total) : null);
 
-function toDate(v) {
-  if (v === null || v === undefined || v === "") return null;
-  const d = typeof v === "number" || /^\d+$/.test(String(v)) ? new Date(Number(v)) : new Date(v);
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
 const pad = (n) => String(n).padStart(2, "0");
-
-/** Dates on the users' clock (UTC+8), as the server counts days. */
-const cst = (d) => new Date(d.getTime() + 8 * 3600 * 1000);
 
 function fmtDateTime(v) {
   const d0 = toDate(v);
@@ -489,13 +438,6 @@ function rightText(kind, text) {
   }
   if (kind === "numeric" && q?.unit && !String(text).endsWith(q.unit)) return `${text} ${q.unit}`;
   return String(text);
-}
-
-function truthOf(s) {
-  const v = String(s ?? "").trim().toLowerCase();
-  if (["正确", "对", "是", "true", "√", "✓"].includes(v)) return true;
-  if (["错误", "错", "否", "false", "×", "✗"].includes(v)) return false;
-  return null;
 }
 
 const NOTEBOOK_NOTES = {

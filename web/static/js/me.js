@@ -4,35 +4,11 @@
 // API: docs/api.md (GET /api/me/home, GET /api/leaderboards/drills). Text goes in with
 // textContent only.
 import { api } from "/static/js/app.js";
+import { $, MODES, TOPICS, clear, el, show } from "/static/js/dom.js";
 
-const TOPICS = {
-  "party-constitution": "党章",
-  "party-regulations": "党规",
-  "speeches": "系列讲话",
-  "petition-work": "信访业务",
-  "learning-plan": "学习方案",
-  "skills": "业务技能",
-};
-const MODES = { topics: "专题练习", weak: "薄弱点练习", notebook: "错题复习" };
 const PERIODS = { week: "本周", month: "本月", quarter: "本季度" };
 const SCOPES = { section: "本处", agency: "全局" };
 const SVG = "http://www.w3.org/2000/svg";
-
-
-
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "dataset") Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? "" : String(v));
-  }
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
 
 function svg(tag, attrs = {}, text) {
   const e = document.createElementNS(SVG, tag);
@@ -41,12 +17,6 @@ function svg(tag, attrs = {}, text) {
   return e;
 }
 
-function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-  return node;
-}
-
-const show = (node, on = true) => { if (node) node.hidden = !on; };
 const pct = (r) => (r === null || r === undefined ? "—" : `${Math.round(r * 100)}%`);
 
 /** Dates on the users' clock (UTC+8), as the server counts days. */

@@ -2,49 +2,10 @@
 // “复习到期错题” starts a drill in mode notebook and goes to /drill?id=….
 // API: docs/api.md (GET /api/notebook, POST /api/drills). Text goes in with textContent only.
 import { api } from "/static/js/app.js";
+import { $, TOPICS, clear, cst, el, show, toDate } from "/static/js/dom.js";
 
-const TOPICS = {
-  "party-constitution": "党章",
-  "party-regulations": "党规",
-  "speeches": "系列讲话",
-  "petition-work": "信访业务",
-  "learning-plan": "学习方案",
-  "skills": "业务技能",
-};
 const ORIGINS = { drill: "练兵", competition: "比武" };
 const DRILL_KEY = "biwu.drill.current";
-
-
-
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "dataset") Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? "" : String(v));
-  }
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
-function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-  return node;
-}
-
-const show = (node, on = true) => { if (node) node.hidden = !on; };
-
-function toDate(v) {
-  if (v === null || v === undefined || v === "") return null;
-  const d = typeof v === "number" || /^\d+$/.test(String(v)) ? new Date(Number(v)) : new Date(v);
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-/** Dates on the users' clock (UTC+8), as the server counts days. */
-const cst = (d) => new Date(d.getTime() + 8 * 3600 * 1000);
 
 function fmtDate(v) {
   const d0 = toDate(v);

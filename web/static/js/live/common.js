@@ -2,25 +2,9 @@
 // (docs/protocol.md, version 1), a server-driven countdown, Chinese labels and DOM helpers.
 // User-provided text is only ever inserted with textContent.
 
+import { el, truthOf } from "/static/js/dom.js";
+
 export const PROTOCOL = 1;
-
-export const TOPICS = {
-  "party-constitution": "党章",
-  "party-regulations": "党规",
-  "speeches": "系列讲话",
-  "petition-work": "信访业务",
-  "learning-plan": "学习方案",
-  "skills": "业务技能",
-};
-
-export const KINDS = {
-  single: "单选题",
-  multiple: "多选题",
-  truefalse: "判断题",
-  fill: "填空题",
-  numeric: "数值题",
-  date: "日期题",
-};
 
 export const PHASES = {
   connecting: "正在连接",
@@ -33,49 +17,17 @@ export const PHASES = {
 
 export const STATUS = { lobby: "筹备中", running: "进行中", ended: "已结束" };
 
-export const LETTERS = "ABCDEFGH";
-
-
 /** JSON calls with the CSRF header: the one helper all pages share. */
 export { api } from "/static/js/app.js";
 
-/** Creates an element; `text` goes in with textContent. */
-export function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "dataset") Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? "" : String(v));
-  }
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
-export const $ = (id) => document.getElementById(id);
-
-export function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-  return node;
-}
-
-export function show(node, on = true) {
-  if (node) node.hidden = !on;
-}
+/** Labels and DOM helpers shared with the other pages. */
+export { $, KINDS, LETTERS, TOPICS, clear, el, show, truthOf } from "/static/js/dom.js";
 
 export const fmtPoints = (n) => (Number(n) || 0).toLocaleString("zh-CN");
 
 /** Letters of a choice answer as a set ("ACD" → {A,C,D}). */
 export function letterSet(s) {
   return new Set(String(s ?? "").toUpperCase().replace(/[^A-H]/g, "").split("").filter(Boolean));
-}
-
-/** A revealed true/false answer as a boolean (the server sends 正确/错误). */
-export function truthOf(s) {
-  const v = String(s ?? "").trim().toLowerCase();
-  if (["正确", "对", "是", "true", "√", "✓", "t", "1"].includes(v)) return true;
-  if (["错误", "错", "否", "false", "×", "✗", "f", "0"].includes(v)) return false;
-  return null;
 }
 
 /** The answer object for a kind, from what a person typed (host rulings). */

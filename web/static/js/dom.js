@@ -1,0 +1,66 @@
+// What every page script shares: the Chinese labels of the bank's topics and kinds, DOM
+// helpers (text only ever goes in with textContent), and dates on the users' clock.
+
+export const TOPICS = {
+  "party-constitution": "党章",
+  "party-regulations": "党规",
+  "speeches": "系列讲话",
+  "petition-work": "信访业务",
+  "learning-plan": "学习方案",
+  "skills": "业务技能",
+};
+
+export const KINDS = {
+  single: "单选题",
+  multiple: "多选题",
+  truefalse: "判断题",
+  fill: "填空题",
+  numeric: "数值题",
+  date: "日期题",
+};
+
+export const MODES = { topics: "专题练习", weak: "薄弱点练习", notebook: "错题复习" };
+
+export const LETTERS = "ABCDEFGH";
+
+export const $ = (id) => document.getElementById(id);
+
+/** Creates an element; `text` goes in with textContent. */
+export function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+export function show(node, on = true) {
+  if (node) node.hidden = !on;
+}
+
+/** A time from the API (epoch ms, as a number or digits, or an ISO string) as a Date. */
+export function toDate(v) {
+  if (v === null || v === undefined || v === "") return null;
+  const d = typeof v === "number" || /^\d+$/.test(String(v)) ? new Date(Number(v)) : new Date(v);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** A Date moved to the users' clock (UTC+8), read with the getUTC… methods. */
+export const cst = (d) => new Date(d.getTime() + 8 * 3600 * 1000);
+
+/** A true/false answer as a boolean (the server shows 正确/错误); null when it is neither. */
+export function truthOf(s) {
+  const v = String(s ?? "").trim().toLowerCase();
+  if (["正确", "对", "是", "true", "√", "✓", "t", "1"].includes(v)) return true;
+  if (["错误", "错", "否", "false", "×", "✗", "f", "0"].includes(v)) return false;
+  return null;
+}

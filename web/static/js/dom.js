@@ -64,3 +64,34 @@ export function truthOf(s) {
   if (["错误", "错", "否", "false", "×", "✗", "f", "0"].includes(v)) return false;
   return null;
 }
+
+/**
+ * The choice and true/false buttons of an answer pad (the drill and live phone pages share its
+ * markup: `#options` of `button[data-letter]`, `#tf-true`, `#tf-false`, `#submit`). Single
+ * choice and true/false are sent at once; multiple choice toggles letters in `state.selected`
+ * until submitted. `state.q` is the question on screen.
+ */
+export function bindAnswerButtons(state, canAnswer, send) {
+  $("options").addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-letter]");
+    if (!b || b.disabled || !canAnswer()) return;
+    const letter = b.dataset.letter;
+    if (state.q.kind === "single") {
+      for (const o of $("options").children) o.setAttribute("aria-pressed", String(o === b));
+      send({ type: "choice", value: letter });
+    } else {
+      if (state.selected.has(letter)) state.selected.delete(letter);
+      else state.selected.add(letter);
+      b.setAttribute("aria-pressed", String(state.selected.has(letter)));
+      $("submit").disabled = state.selected.size === 0;
+    }
+  });
+  for (const [id, value] of [["tf-true", true], ["tf-false", false]]) {
+    $(id).addEventListener("click", () => {
+      if (!canAnswer()) return;
+      $("tf-true").setAttribute("aria-pressed", String(value));
+      $("tf-false").setAttribute("aria-pressed", String(!value));
+      send({ type: "truefalse", value });
+    });
+  }
+}

@@ -5,7 +5,9 @@
 // clock of a timed drill; this page only animates remaining_ms. User and server text is only
 // ever inserted with textContent.
 import { api } from "/static/js/app.js";
-import { $, KINDS, LETTERS, MODES, TOPICS, clear, cst, el, show, toDate, truthOf } from "/static/js/dom.js";
+import {
+  $, KINDS, LETTERS, MODES, TOPICS, bindAnswerButtons, clear, cst, el, show, toDate, truthOf,
+} from "/static/js/dom.js";
 
 const STORE_KEY = "biwu.drill.current";
 
@@ -567,29 +569,7 @@ function onTimeUp() {
   }
 }
 
-$("options").addEventListener("click", (e) => {
-  const b = e.target.closest("button[data-letter]");
-  if (!b || b.disabled || !canAnswer()) return;
-  const letter = b.dataset.letter;
-  if (state.q.kind === "single") {
-    for (const o of $("options").children) o.setAttribute("aria-pressed", String(o === b));
-    send({ type: "choice", value: letter });
-  } else {
-    if (state.selected.has(letter)) state.selected.delete(letter);
-    else state.selected.add(letter);
-    b.setAttribute("aria-pressed", String(state.selected.has(letter)));
-    $("submit").disabled = state.selected.size === 0;
-  }
-});
-
-for (const [id, value] of [["tf-true", true], ["tf-false", false]]) {
-  $(id).addEventListener("click", () => {
-    if (!canAnswer()) return;
-    $("tf-true").setAttribute("aria-pressed", String(value));
-    $("tf-false").setAttribute("aria-pressed", String(!value));
-    send({ type: "truefalse", value });
-  });
-}
+bindAnswerButtons(state, canAnswer, send);
 
 $("answer-form").addEventListener("submit", (e) => {
   e.preventDefault();

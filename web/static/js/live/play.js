@@ -2,7 +2,7 @@
 // question, see the result and rank. The rejoin token is kept per PIN in localStorage, so a
 // refresh or a network blip lands the player back where the room is.
 import {
-  $, answerText, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
+  $, answerText, bindAnswerButtons, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
   PHASES, PROTOCOL, rulingText, show, truthOf,
 } from "./common.js";
 
@@ -197,29 +197,7 @@ function renderQuestion(q) {
   }
 }
 
-$("options").addEventListener("click", (e) => {
-  const b = e.target.closest("button[data-letter]");
-  if (!b || b.disabled || !canAnswer()) return;
-  const letter = b.dataset.letter;
-  if (state.q.kind === "single") {
-    for (const o of $("options").children) o.setAttribute("aria-pressed", String(o === b));
-    send({ type: "choice", value: letter });
-  } else {
-    if (state.selected.has(letter)) state.selected.delete(letter);
-    else state.selected.add(letter);
-    b.setAttribute("aria-pressed", String(state.selected.has(letter)));
-    $("submit").disabled = state.selected.size === 0;
-  }
-});
-
-for (const [id, value] of [["tf-true", true], ["tf-false", false]]) {
-  $(id).addEventListener("click", () => {
-    if (!canAnswer()) return;
-    $("tf-true").setAttribute("aria-pressed", String(value));
-    $("tf-false").setAttribute("aria-pressed", String(!value));
-    send({ type: "truefalse", value });
-  });
-}
+bindAnswerButtons(state, canAnswer, send);
 
 $("answer-form").addEventListener("submit", (e) => {
   e.preventDefault();

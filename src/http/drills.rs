@@ -1,16 +1,14 @@
 //! Drills, the notebook, the member's home and drill leaderboards: JSON API and pages.
 
-use crate::auth::{Identity, MaybeIdentity};
+use crate::auth::Identity;
 use crate::domain::drill::{MASTERY_STREAK, Mode};
 use crate::domain::{Question, Response, Topic};
 use crate::drill::{self as service, Period, StartRequest};
 use crate::error::{AppError, Result};
-use crate::http::pages::{Viewer, login_redirect, other_lang, render, viewer_of};
-use crate::i18n::Messages;
+use crate::http::pages::member_page;
 use crate::records::{drills as rec, now_ms};
 use crate::startup::AppState;
-use actix_web::{HttpRequest, HttpResponse, web};
-use askama::Template;
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -210,41 +208,6 @@ async fn leaderboard(
 }
 
 // ---- pages ----
-
-macro_rules! member_page {
-    ($name:ident, $file:literal, $handler:ident) => {
-        #[derive(Template)]
-        #[template(path = $file)]
-        struct $name<'a> {
-            t: Messages<'a>,
-            viewer: Option<Viewer>,
-            csrf: String,
-            other_lang: &'static str,
-        }
-
-        async fn $handler(
-            state: web::Data<AppState>,
-            req: HttpRequest,
-            id: MaybeIdentity,
-        ) -> Result<HttpResponse> {
-            if id.0.is_none() {
-                return Ok(login_redirect(&req));
-            }
-            let (t, lang, remember) = crate::http::pages::messages(&state, &req);
-            let (viewer, csrf) = viewer_of(&id);
-            render(
-                $name {
-                    other_lang: other_lang(&t.lang),
-                    t,
-                    viewer,
-                    csrf,
-                },
-                &lang,
-                remember,
-            )
-        }
-    };
-}
 
 member_page!(DrillPage, "drill.html", drill_page);
 member_page!(NotebookPage, "notebook.html", notebook_page);

@@ -122,34 +122,46 @@ async fn login(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
     render(page, &lang, remember)
 }
 
-#[derive(Template)]
-#[template(path = "account.html")]
-struct Account<'a> {
-    t: Messages<'a>,
-    viewer: Option<Viewer>,
-    csrf: String,
-    other_lang: &'static str,
-}
+/// A page for logged-in members that the server renders with only the layout's data (its
+/// script fetches the rest): visitors are sent to log in first.
+macro_rules! member_page {
+    ($name:ident, $file:literal, $handler:ident) => {
+        #[derive(askama::Template)]
+        #[template(path = $file)]
+        struct $name<'a> {
+            t: $crate::i18n::Messages<'a>,
+            viewer: Option<$crate::http::pages::Viewer>,
+            csrf: String,
+            other_lang: &'static str,
+        }
 
-async fn account(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: MaybeIdentity,
-) -> Result<HttpResponse> {
-    if id.0.is_none() {
-        return Ok(login_redirect(&req));
-    }
-    let (lang, remember) = language(&req);
-    let t = state.i18n.messages(&lang);
-    let (viewer, csrf) = viewer_of(&id);
-    let page = Account {
-        other_lang: other_lang(&t.lang),
-        viewer,
-        csrf,
-        t,
+        async fn $handler(
+            state: actix_web::web::Data<$crate::startup::AppState>,
+            req: actix_web::HttpRequest,
+            id: $crate::auth::MaybeIdentity,
+        ) -> $crate::error::Result<actix_web::HttpResponse> {
+            use $crate::http::pages as p;
+            if id.0.is_none() {
+                return Ok(p::login_redirect(&req));
+            }
+            let (t, lang, remember) = p::messages(&state, &req);
+            let (viewer, csrf) = p::viewer_of(&id);
+            p::render(
+                $name {
+                    other_lang: p::other_lang(&t.lang),
+                    t,
+                    viewer,
+                    csrf,
+                },
+                &lang,
+                remember,
+            )
+        }
     };
-    render(page, &lang, remember)
 }
+pub(crate) use member_page;
+
+member_page!(Account, "account.html", account);
 
 /// Sends a visitor to log in, and back to this page afterwards.
 pub fn login_redirect(req: &HttpRequest) -> HttpResponse {

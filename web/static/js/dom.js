@@ -66,12 +66,13 @@ export function truthOf(s) {
 }
 
 /**
- * The choice and true/false buttons of an answer pad (the drill and live phone pages share its
- * markup: `#options` of `button[data-letter]`, `#tf-true`, `#tf-false`, `#submit`). Single
- * choice and true/false are sent at once; multiple choice toggles letters in `state.selected`
- * until submitted. `state.q` is the question on screen.
+ * The answer pad the drill and live phone pages share (`#options` of `button[data-letter]`,
+ * `#tf-true`, `#tf-false`, `#text-answer`, `#number-answer`, `#date-answer`, `#submit`).
+ * Binds the buttons: single choice and true/false are sent at once, multiple choice toggles
+ * letters in `state.selected` until submitted (`state.q` is the question on screen). Returns
+ * `lock` and `unlock` for every control.
  */
-export function bindAnswerButtons(state, canAnswer, send) {
+export function answerPad(state, canAnswer, send) {
   $("options").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-letter]");
     if (!b || b.disabled || !canAnswer()) return;
@@ -94,4 +95,17 @@ export function bindAnswerButtons(state, canAnswer, send) {
       send({ type: "truefalse", value });
     });
   }
+  const controls = () => [
+    ...$("options").querySelectorAll("button"),
+    $("tf-true"), $("tf-false"), $("text-answer"), $("number-answer"), $("date-answer"), $("submit"),
+  ];
+  return {
+    lock() {
+      for (const c of controls()) c.disabled = true;
+    },
+    unlock() {
+      for (const c of controls()) c.disabled = false;
+      if (state.q && state.q.kind === "multiple") $("submit").disabled = state.selected.size === 0;
+    },
+  };
 }

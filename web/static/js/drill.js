@@ -6,7 +6,7 @@
 // ever inserted with textContent.
 import { api } from "/static/js/app.js";
 import {
-  $, KINDS, LETTERS, MODES, TOPICS, bindAnswerButtons, clear, cst, el, show, toDate, truthOf,
+  $, KINDS, LETTERS, MODES, TOPICS, answerPad, clear, cst, el, show, toDate, truthOf,
 } from "/static/js/dom.js";
 
 const STORE_KEY = "biwu.drill.current";
@@ -121,6 +121,8 @@ const state = {
   answered: 0,
   correct: 0,
 };
+// The answer pad: its buttons send through `send`; lock/unlock every control.
+const { lock, unlock } = answerPad(state, canAnswer, send);
 
 const countdown = new Countdown(onTimeUp);
 
@@ -288,20 +290,6 @@ function updateTally(total) {
   const n = Number(total) || Number(state.drill?.count) || 0;
   $("tally").textContent = `已答 ${state.answered} · 答对 ${state.correct}`;
   $("progress-fill").style.transform = `scaleX(${n ? Math.min(1, state.answered / n) : 0})`;
-}
-
-const answerControls = () => [
-  ...$("options").querySelectorAll("button"),
-  $("tf-true"), $("tf-false"), $("text-answer"), $("number-answer"), $("date-answer"), $("submit"),
-];
-
-function lock() {
-  for (const c of answerControls()) c.disabled = true;
-}
-
-function unlock() {
-  for (const c of answerControls()) c.disabled = false;
-  if (state.q && state.q.kind === "multiple") $("submit").disabled = state.selected.size === 0;
 }
 
 function status(text, cls = "") {
@@ -568,8 +556,6 @@ function onTimeUp() {
     renderSettled("时间到", "本题未作答，按超时处理，记入错题本。点“下一题”继续。");
   }
 }
-
-bindAnswerButtons(state, canAnswer, send);
 
 $("answer-form").addEventListener("submit", (e) => {
   e.preventDefault();

@@ -2,7 +2,7 @@
 // question, see the result and rank. The rejoin token is kept per PIN in localStorage, so a
 // refresh or a network blip lands the player back where the room is.
 import {
-  $, answerText, bindAnswerButtons, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
+  $, answerText, answerPad, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
   PHASES, PROTOCOL, rulingText, show, truthOf,
 } from "./common.js";
 
@@ -38,6 +38,8 @@ const state = {
   rank: null,
   players: 0,
 };
+// The answer pad: its buttons send through `send`; lock/unlock every control.
+const { lock, unlock } = answerPad(state, canAnswer, send);
 
 const countdown = new Countdown($("countdown"), {
   onZero() {
@@ -106,19 +108,6 @@ function showJoin(on) {
 }
 
 // ---------- answering ----------
-const answerControls = () => [
-  ...$("options").querySelectorAll("button"),
-  $("tf-true"), $("tf-false"), $("text-answer"), $("number-answer"), $("date-answer"), $("submit"),
-];
-
-function lock() {
-  for (const c of answerControls()) c.disabled = true;
-}
-
-function unlock() {
-  for (const c of answerControls()) c.disabled = false;
-  if (state.q && state.q.kind === "multiple") $("submit").disabled = state.selected.size === 0;
-}
 
 function canAnswer() {
   return state.phase === "question" && state.q && !state.answered && !state.pending;
@@ -196,8 +185,6 @@ function renderQuestion(q) {
     status(q.paused ? "主持人已暂停计时" : q.kind === "multiple" ? "请选择全部正确选项后提交" : "请作答");
   }
 }
-
-bindAnswerButtons(state, canAnswer, send);
 
 $("answer-form").addEventListener("submit", (e) => {
   e.preventDefault();

@@ -48,6 +48,7 @@ impl Rooms {
         let h = Room::spawn(
             self.db.clone(),
             self.board.clone(),
+            self.writer.clone(),
             &self.runtime,
             competition_id,
         )

@@ -11,6 +11,7 @@
 use super::protocol::{
     ClientRole, ErrorCode, Line, PhaseName, PlayerInfo, QuestionView, ServerMsg, You,
 };
+use super::writer::{Job, Writer};
 use crate::board::{Board, Leaderboard};
 use crate::domain::Response;
 use crate::domain::competition::{self, Asked as AskedRule, Final, Given, Settings, Tally};
@@ -58,16 +59,18 @@ pub enum Command {
     Leave {
         client: u64,
     },
+    /// A player's answer. The reply goes to the socket's queue: an `ack` from the writer
+    /// once the answer is durable, or an `error` from the room.
     Answer {
         client: u64,
         position: u32,
         response: Response,
-        reply: oneshot::Sender<Result<AnswerRow, Refusal>>,
     },
-    /// The group commit failed: forget the answer so the player can send it again.
-    AnswerLost {
-        participant: String,
-        position: u32,
+    /// From the writer: this many of the room's answers are settled; `lost` (participant,
+    /// position) were not stored and are forgotten, so those players can send them again.
+    Settled {
+        answers: u32,
+        lost: Vec<(String, u32)>,
     },
     Host {
         actor: String,
@@ -192,6 +195,13 @@ pub struct Room {
     next_client: u64,
     db: Db,
     board: Board,
+    writer: Writer,
+    /// This room's own command channel, for the writer's `Settled` (weak: the room still
+    /// stops when every handle is gone).
+    me: mpsc::WeakSender<Command>,
+    /// Answers accepted but not yet settled by the writer. A question is revealed only when
+    /// this is zero, so every `ack` is queued before the `result`.
+    unsettled: u32,
     join_url: Option<String>,
     /// Host/screen need a fresh count or player list; sent at most every THROTTLE.
     dirty: bool,
@@ -220,6 +230,7 @@ impl Room {
     pub async fn spawn(
         db: Db,
         board: Board,
+        writer: Writer,
         runtime: &tokio::runtime::Handle,
         competition_id: &str,
     ) -> anyhow::Result<RoomHandle> {
@@ -310,6 +321,7 @@ impl Room {
             }
         };
         let (tx, rx) = mpsc::channel(4096);
+        let me = tx.downgrade();
         let handle = RoomHandle {
             tx,
             competition_id: c.id.clone(),
@@ -332,6 +344,9 @@ impl Room {
             next_client: 1,
             db,
             board,
+            writer,
+            me,
+            unsettled: 0,
             join_url: None,
             dirty: false,
             last_flush: now,
@@ -378,7 +393,8 @@ impl Room {
 
     fn deadline(&self) -> Option<Instant> {
         match &self.phase {
-            Phase::Question(l) if l.paused_at.is_none() => {
+            // While answers are in flight the reveal waits for them (see `unsettled`).
+            Phase::Question(l) if l.paused_at.is_none() && self.unsettled == 0 => {
                 let q = &self.questions[l.position as usize];
                 Some(l.shown_at + l.paused_total + limit(q) + l.extra + GRACE)
             }
@@ -576,24 +592,18 @@ impl Room {
                 client,
                 position,
                 response,
-                reply,
             } => {
-                let result = self.answer(client, position, response);
-                let _ = reply.send(result);
-                if self.everyone_answered() {
-                    self.reveal().await?;
+                if let Err((code, message)) = self.answer(client, position, response) {
+                    self.send(client, frame(&ServerMsg::Error { code, message }));
                 }
             }
-            Command::AnswerLost {
-                participant,
-                position,
-            } => {
-                if let Some(&i) = self.by_id.get(&participant)
-                    && self.players[i].answers.remove(&position).is_some()
-                    && let Phase::Question(l) = &mut self.phase
-                    && l.position == position
-                {
-                    l.answered = l.answered.saturating_sub(1);
+            Command::Settled { answers, lost } => {
+                self.unsettled = self.unsettled.saturating_sub(answers);
+                for (participant, position) in lost {
+                    self.unanswer(&participant, position);
+                }
+                if self.unsettled == 0 && self.everyone_answered() {
+                    self.reveal().await?;
                 }
             }
             Command::Host { actor, cmd, reply } => {
@@ -778,16 +788,12 @@ impl Room {
         idx
     }
 
-    fn answer(
-        &mut self,
-        client: u64,
-        position: u32,
-        response: Response,
-    ) -> Result<AnswerRow, Refusal> {
-        let pid = self
+    /// Grades an answer and hands it to the writer, which acks it once it is durable.
+    fn answer(&mut self, client: u64, position: u32, response: Response) -> Result<(), Refusal> {
+        let (pid, tx) = self
             .clients
             .get(&client)
-            .and_then(|c| c.participant.clone())
+            .and_then(|c| Some((c.participant.clone()?, c.tx.clone())))
             .ok_or((ErrorCode::NotAllowed, "只有选手可以答题".to_string()))?;
         let Phase::Question(l) = &self.phase else {
             return Err(match self.phase {
@@ -837,6 +843,10 @@ impl Room {
                 points += competition::streak_bonus(prior.streak + 1);
             }
         }
+        let me = self
+            .me
+            .upgrade()
+            .ok_or((ErrorCode::Internal, "比赛房间已关闭".to_string()))?;
         let row = AnswerRow {
             id: new_id(),
             competition_id: self.id.clone(),
@@ -860,7 +870,31 @@ impl Room {
             l.answered += 1;
         }
         self.dirty = true;
-        Ok(row)
+        let job = Job {
+            row,
+            client: tx,
+            room: me,
+        };
+        if self.writer.submit(job).is_err() {
+            self.unanswer(&pid, position);
+            return Err((
+                ErrorCode::Internal,
+                "服务器繁忙，答案未能保存，请重新提交".into(),
+            ));
+        }
+        self.unsettled += 1;
+        Ok(())
+    }
+
+    /// Forgets an answer that was not stored, so the player can send it again.
+    fn unanswer(&mut self, participant: &str, position: u32) {
+        if let Some(&i) = self.by_id.get(participant)
+            && self.players[i].answers.remove(&position).is_some()
+            && let Phase::Question(l) = &mut self.phase
+            && l.position == position
+        {
+            l.answered = l.answered.saturating_sub(1);
+        }
     }
 
     fn everyone_answered(&self) -> bool {

@@ -31,7 +31,7 @@ fn error(code: ErrorCode, message: impl Into<String>) -> Frame {
     })
 }
 
-async fn refuse(mut session: Session, code: ErrorCode, message: &str) {
+async fn refuse<T>(mut session: Session, code: ErrorCode, message: &str) -> Option<T> {
     let _ = session.text(error(code, message)).await;
     let _ = session
         .close(Some(CloseReason {
@@ -39,6 +39,19 @@ async fn refuse(mut session: Session, code: ErrorCode, message: &str) {
             description: Some(message.to_string()),
         }))
         .await;
+    None
+}
+
+/// The socket's stream of incoming messages, continuations put together.
+type Incoming = actix_ws::AggregatedMessageStream;
+
+/// A socket that said hello and joined its room.
+struct Joined {
+    room: RoomHandle,
+    client: u64,
+    role: ClientRole,
+    actor: String,
+    rx: mpsc::Receiver<Frame>,
 }
 
 /// Runs a socket until it closes.
@@ -46,15 +59,29 @@ pub async fn run(
     state: web::Data<AppState>,
     identity: Option<Identity>,
     base_url: String,
-    mut session: Session,
+    session: Session,
     stream: MessageStream,
 ) {
-    let mut stream = stream
+    let stream = stream
         .max_frame_size(64 * 1024)
         .aggregate_continuations()
         .max_continuation_size(64 * 1024);
+    // The handshake's state (database lookups, the join) lives on the heap only while it
+    // runs: the future kept for every idle socket is the loop's alone.
+    let opened = Box::pin(open(&state, identity.as_ref(), base_url, session, stream)).await;
+    if let Some((joined, session, stream)) = opened {
+        serve(joined, session, stream).await;
+    }
+}
 
-    // ---- hello ----
+/// Hello, admission and joining the room; `None` when the socket was refused (and closed).
+async fn open(
+    state: &AppState,
+    identity: Option<&Identity>,
+    base_url: String,
+    session: Session,
+    mut stream: Incoming,
+) -> Option<(Joined, Session, Incoming)> {
     let first = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
         Ok(Some(Ok(AggregatedMessage::Text(t)))) => t,
         _ => return refuse(session, ErrorCode::BadFrame, "第一帧必须是 hello").await,
@@ -86,21 +113,11 @@ pub async fn run(
         let msg = format!("协议版本 {protocol} 不受支持（应为 {PROTOCOL_VERSION}）");
         return refuse(session, ErrorCode::Version, &msg).await;
     }
-    let (room, player) = match admit(
-        &state,
-        identity.as_ref(),
-        role,
-        pin,
-        competition,
-        name,
-        token,
-    )
-    .await
-    {
+    let (room, player) = match admit(state, identity, role, pin, competition, name, token).await {
         Ok(x) => x,
         Err((code, msg)) => return refuse(session, code, &msg).await,
     };
-    let (tx, mut rx) = mpsc::channel::<Frame>(CLIENT_QUEUE);
+    let (tx, rx) = mpsc::channel::<Frame>(CLIENT_QUEUE);
     let (reply, joined) = oneshot::channel();
     let join_url = (role != ClientRole::Player).then(|| {
         let pin = room.1.clone();
@@ -125,15 +142,30 @@ pub async fn run(
         Ok(Err((code, msg))) => return refuse(session, code, &msg).await,
         Err(_) => return refuse(session, ErrorCode::Internal, "比赛房间不可用").await,
     };
-    let actor = identity
-        .as_ref()
-        .map(|i| i.member.id.clone())
-        .unwrap_or_default();
+    let actor = identity.map(|i| i.member.id.clone()).unwrap_or_default();
+    let joined = Joined {
+        room,
+        client,
+        role,
+        actor,
+        rx,
+    };
+    Some((joined, session, stream))
+}
 
-    // ---- the loop ----
+/// Forwards frames both ways until the socket closes.
+async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
+    let Joined {
+        room,
+        client,
+        role,
+        actor,
+        mut rx,
+    } = joined;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
+    // Errors this socket caused, whether the session or the room found them.
     let mut errors = 0u32;
     let mut window = (Instant::now(), 0u32);
     let close_reason = loop {
@@ -157,7 +189,7 @@ pub async fn run(
                             Some(error(ErrorCode::TooLarge, format!("消息超过 {MAX_FRAME} 字节")))
                         } else {
                             match serde_json::from_str::<ClientMsg>(&text) {
-                                Ok(m) => handle(&state, &room, client, role, &actor, m).await,
+                                Ok(m) => handle(&room, client, role, &actor, m).await,
                                 Err(e) => Some(error(ErrorCode::BadFrame, format!("无法解析消息：{e}"))),
                             }
                         }
@@ -171,18 +203,18 @@ pub async fn run(
                     AggregatedMessage::Close(_) => break None,
                 };
                 if let Some(f) = reply {
-                    let is_error = f.contains("\"type\":\"error\"");
-                    if is_error {
+                    if is_error(&f) {
                         errors += 1;
                     }
                     if session.text(f).await.is_err() { break None; }
-                    if errors > MAX_ERRORS {
-                        break Some(CloseReason { code: CloseCode::Policy, description: Some("错误消息过多".into()) });
-                    }
                 }
             }
             out = rx.recv() => match out {
                 Some(f) => {
+                    // Only this socket's own frames are errors (a refused answer, say).
+                    if is_error(&f) {
+                        errors += 1;
+                    }
                     let removed = f.contains("\"type\":\"removed\"");
                     if session.text(f).await.is_err() { break None; }
                     if removed {
@@ -199,9 +231,19 @@ pub async fn run(
                 if session.ping(b"").await.is_err() { break None; }
             }
         }
+        if errors > MAX_ERRORS {
+            break Some(CloseReason {
+                code: CloseCode::Policy,
+                description: Some("错误消息过多".into()),
+            });
+        }
     };
     let _ = room.send(Command::Leave { client }).await;
     let _ = session.close(close_reason).await;
+}
+
+fn is_error(f: &Frame) -> bool {
+    f.starts_with("{\"type\":\"error\"")
 }
 
 type Admitted = ((RoomHandle, String), Option<PlayerAuth>);
@@ -282,7 +324,6 @@ async fn admit(
 
 /// One frame after hello: the reply to send back, if any.
 async fn handle(
-    state: &AppState,
     room: &RoomHandle,
     client: u64,
     role: ClientRole,
@@ -314,32 +355,18 @@ async fn handle(
             if role != ClientRole::Player {
                 return Some(error(ErrorCode::NotAllowed, "只有选手可以答题"));
             }
-            let (reply, done) = oneshot::channel();
-            room.send(Command::Answer {
-                client,
-                position,
-                response: answer,
-                reply,
-            })
-            .await
-            .ok()?;
-            let row = match done.await {
-                Ok(Ok(row)) => row,
-                Ok(Err((code, m))) => return Some(error(code, m)),
-                Err(_) => return Some(error(ErrorCode::Internal, "比赛房间不可用")),
-            };
-            let participant = row.participant_id.clone();
-            match state.rooms.writer.commit(row).await {
-                Ok(()) => Some(frame(&ServerMsg::Ack { position })),
-                Err(m) => {
-                    let _ = room
-                        .send(Command::AnswerLost {
-                            participant,
-                            position,
-                        })
-                        .await;
-                    Some(error(ErrorCode::Internal, m))
-                }
+            // The reply (an `ack` once the answer is durable, or an `error`) comes
+            // through this socket's queue.
+            match room
+                .send(Command::Answer {
+                    client,
+                    position,
+                    response: answer,
+                })
+                .await
+            {
+                Ok(()) => None,
+                Err((code, m)) => Some(error(code, m)),
             }
         }
         ClientMsg::Start {} => host(HostCmd::Start).await,

@@ -1,18 +1,32 @@
 //! Group commit of answers: one task batches the answers that arrive within a few
-//! milliseconds into one transaction, then tells each sender its answer is durable. A
-//! player's `ack` is sent only after that.
+//! milliseconds into one transaction. Once a batch is durable it queues each player's `ack`
+//! on that player's socket itself, then tells each room how many of its answers are settled
+//! (and which were lost, if the commit failed). A room reveals a question only when none of
+//! its answers is still in flight, so on every socket the `ack` comes before the `result`.
 
+use super::protocol::{ErrorCode, ServerMsg};
+use super::room::{Command, Frame, frame};
 use crate::records::Db;
 use crate::records::competitions::{self, AnswerRow};
+use std::collections::HashMap;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// How long the writer waits for more answers before committing a batch.
 const WINDOW: Duration = Duration::from_millis(2);
 /// Most answers in one commit.
 const MAX_BATCH: usize = 2000;
+/// Answers waiting for the writer; beyond this a player is told to send again.
+const QUEUE: usize = 20_000;
 
-type Job = (AnswerRow, oneshot::Sender<Result<(), String>>);
+/// An accepted answer on its way to the records.
+pub struct Job {
+    pub row: AnswerRow,
+    /// The answering socket's queue, for its `ack` (or the error).
+    pub client: mpsc::Sender<Frame>,
+    /// The room, told when the answer is settled.
+    pub room: mpsc::Sender<Command>,
+}
 
 #[derive(Clone)]
 pub struct Writer {
@@ -21,23 +35,22 @@ pub struct Writer {
 
 impl Writer {
     pub fn spawn(db: Db) -> Writer {
-        let (tx, rx) = mpsc::channel(20_000);
+        let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(db, rx));
         Writer { tx }
     }
 
-    /// Returns once the answer is committed.
-    pub async fn commit(&self, row: AnswerRow) -> Result<(), String> {
-        let (reply, done) = oneshot::channel();
-        self.tx
-            .send((row, reply))
-            .await
-            .map_err(|_| "记录写入任务已停止".to_string())?;
-        done.await.map_err(|_| "记录写入任务已停止".to_string())?
+    /// Queues an accepted answer without waiting; gives it back when the writer is saturated
+    /// or stopped (the room then refuses the answer and the player sends it again).
+    pub fn submit(&self, job: Job) -> Result<(), Box<Job>> {
+        self.tx.try_send(job).map_err(|e| Box::new(e.into_inner()))
     }
 }
 
 async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+    // One connection kept for the writer's life (replaced after an error): its prepared
+    // statements are reused batch after batch.
+    let mut conn: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let until = tokio::time::Instant::now() + WINDOW;
@@ -53,13 +66,59 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
             }
         }
-        let rows: Vec<AnswerRow> = batch.iter().map(|(r, _)| r.clone()).collect();
-        let result = competitions::insert_answers(&db, &rows).await.map_err(|e| {
+        let rows: Vec<AnswerRow> = batch.iter().map(|j| j.row.clone()).collect();
+        let result = match &mut conn {
+            Some(c) => competitions::insert_answers(c, &rows).await,
+            None => match db.pool.acquire().await {
+                Ok(c) => competitions::insert_answers(conn.insert(c), &rows).await,
+                Err(e) => Err(e.into()),
+            },
+        };
+        if let Err(e) = &result {
             tracing::error!(error = ?e, n = rows.len(), "answer batch failed");
-            "答案未能保存，请重新提交".to_string()
-        });
-        for (_, reply) in batch {
-            let _ = reply.send(result.clone());
+            conn = None;
         }
+        settle(batch, result.is_ok()).await;
+    }
+}
+
+/// Tells each player and each room how the batch went.
+async fn settle(batch: Vec<Job>, stored: bool) {
+    let mut acks: HashMap<i64, Frame> = HashMap::new();
+    let lost_frame = || {
+        frame(&ServerMsg::Error {
+            code: ErrorCode::Internal,
+            message: "答案未能保存，请重新提交".into(),
+        })
+    };
+    // Per room (by competition): the room's sender, answers settled, answers lost.
+    type Settled = (mpsc::Sender<Command>, u32, Vec<(String, u32)>);
+    let mut rooms: HashMap<String, Settled> = HashMap::new();
+    for job in batch {
+        let f = if stored {
+            acks.entry(job.row.position)
+                .or_insert_with(|| {
+                    frame(&ServerMsg::Ack {
+                        position: job.row.position as u32,
+                    })
+                })
+                .clone()
+        } else {
+            lost_frame()
+        };
+        // A full queue means a stalled socket, which its room drops anyway.
+        let _ = job.client.try_send(f);
+        let entry = rooms
+            .entry(job.row.competition_id)
+            .or_insert_with(|| (job.room, 0, Vec::new()));
+        entry.1 += 1;
+        if !stored {
+            entry
+                .2
+                .push((job.row.participant_id, job.row.position as u32));
+        }
+    }
+    for (_, (room, answers, lost)) in rooms {
+        let _ = room.send(Command::Settled { answers, lost }).await;
     }
 }

@@ -280,13 +280,15 @@ pub struct AnswerRow {
     pub answered_at: i64,
 }
 
-/// Inserts a batch of answers in one transaction (the group commit).
-pub async fn insert_answers(db: &Db, rows: &[AnswerRow]) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
-    for chunk in rows.chunks(100) {
+/// Stores a batch of live answers in one transaction. The caller gives the connection: the
+/// live writer keeps one, so its statements stay prepared.
+pub async fn insert_answers(conn: &mut AnyConnection, rows: &[AnswerRow]) -> anyhow::Result<()> {
+    let backend = super::Backend::of(conn);
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    for chunk in super::pow2_chunks(rows, 64) {
         let sql = format!(
             "INSERT INTO answers (id, competition_id, position, participant_id, question_version, response, correct, elapsed_ms, points, answered_at) VALUES {}",
-            db.placeholders(chunk.len(), 10)
+            super::placeholders(backend, chunk.len(), 10)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {

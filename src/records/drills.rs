@@ -1,6 +1,6 @@
 //! Drills, their answers, the notebook, and the aggregates members and section heads read.
 
-use super::{Db, new_id, now_ms};
+use super::{Db, new_id, now_ms, pow2_chunks};
 use crate::domain::drill::{Entry, NotebookChange, Schedule};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -462,20 +462,8 @@ pub async fn apply(conn: &mut AnyConnection, writes: &[Write]) -> anyhow::Result
 }
 
 /// Statements are prepared once per text and kept per connection, so generated statements
-/// come in few shapes: rows in chunks of a power of two (13 rows: 8 + 4 + 1), `IN` lists
-/// padded to a power of two by repeating their last value.
-fn pow2_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let mut rest = items;
-    while !rest.is_empty() {
-        let n = max.min(1 << rest.len().ilog2());
-        let (head, tail) = rest.split_at(n);
-        out.push(head);
-        rest = tail;
-    }
-    out
-}
-
+/// come in few shapes: rows in chunks of a power of two (13 rows: 8 + 4 + 1, see
+/// [`pow2_chunks`]), `IN` lists padded to a power of two by repeating their last value.
 fn padded<T: Copy>(mut items: Vec<T>) -> Vec<T> {
     if let Some(&last) = items.last() {
         items.resize(items.len().next_power_of_two(), last);

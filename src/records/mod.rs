@@ -179,6 +179,20 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String
         .join(", ")
 }
 
+/// `items` in chunks of powers of two (at most `max`): a batch of any size is written with
+/// few distinct statements, so they stay prepared (PostgreSQL) and cached (both).
+pub(crate) fn pow2_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let n = max.min(1 << rest.len().ilog2());
+        let (head, tail) = rest.split_at(n);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
 impl Db {
     pub(crate) fn placeholders(&self, rows: usize, cols: usize) -> String {
         placeholders(self.backend, rows, cols)

@@ -1,12 +1,13 @@
-//! What the machine alone allows for a WebSocket fan-out, without biwu: a minimal server
-//! (tokio + tungstenite, one task and one bounded queue per socket, one shared frame) and a
-//! client process holding N sockets. The client says `go` on its first socket, the server
-//! queues one ~300-byte text frame for every socket, and the client measures the spread
-//! between the first and the last socket receiving it. It is the floor under the live
-//! room's "question spread" on the same machine (see docs/benchmarks.md). After the
-//! broadcasts every socket sends one small frame at a random moment within one second and
-//! the server answers it at once from the socket's task (no records, no room): the floor
-//! under "answer→ack" with N answers arriving within a second.
+//! What the machine alone allows for the live room's traffic, without biwu: a minimal
+//! server (tokio + tungstenite, one task and one bounded queue per socket, one shared
+//! frame) and a client process holding N sockets, used as the load generator uses biwu.
+//! Each round a control socket says `go`, the server queues one ~300-byte text frame for
+//! every socket, and every socket, once it has the frame, waits a uniform random delay in
+//! [0, 1 s) and sends an answer, which the server replies to at once from the socket's task
+//! (no records, no room). The client reports the spread between the first and the last
+//! socket receiving the broadcast, and answer→reply latency with N answers arriving within
+//! a second: the floors under the live room's "question spread" and "answer→ack" on the
+//! same machine (see docs/benchmarks.md).
 //!
 //! ```text
 //! ulimit -n 20000
@@ -107,113 +108,107 @@ async fn serve(bind: &str) -> anyhow::Result<()> {
 
 async fn load(server: &str, clients: usize, rounds: usize) -> anyhow::Result<()> {
     let url = format!("ws://{server}/");
+    // Broadcast receive times and answer→reply latencies (ms) of the current round.
     let received: Arc<Mutex<Vec<Instant>>> = Arc::default();
-    // Each socket's last receive time, for the replies.
-    let last: Arc<Vec<Mutex<Option<Instant>>>> =
-        Arc::new((0..clients).map(|_| Mutex::new(None)).collect());
+    let replies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let gate = Arc::new(Semaphore::new(256));
-    let mut first = None;
-    let mut sinks = Vec::new();
+    let (control, _) =
+        tokio_tungstenite::client_async(url.as_str(), TcpStream::connect(server).await?).await?;
+    let mut control = control;
     let mut tasks = Vec::new();
     for i in 0..clients {
         let _permit = gate.clone().acquire_owned().await?;
         let stream = TcpStream::connect(server).await?;
-        let (ws, _) = tokio_tungstenite::client_async(url.as_str(), stream).await?;
-        let (sink, mut stream) = ws.split();
-        if i == 0 {
-            first = Some(sink);
-        } else {
-            sinks.push(sink);
-        }
-        let (received, last) = (received.clone(), last.clone());
+        let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), stream).await?;
+        let (received, replies) = (received.clone(), replies.clone());
+        // A xorshift per socket: the delays need to be spread, not unpredictable.
+        let mut seed = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         tasks.push(tokio::spawn(async move {
-            while let Some(Ok(m)) = stream.next().await {
-                if m.is_text() {
-                    let now = Instant::now();
-                    received.lock().unwrap().push(now);
-                    *last[i].lock().unwrap() = Some(now);
+            let mut answer_at: Option<tokio::time::Instant> = None;
+            let mut sent_at: Option<Instant> = None;
+            loop {
+                tokio::select! {
+                    m = ws.next() => match m {
+                        Some(Ok(m)) if m.is_text() => {
+                            let now = Instant::now();
+                            match sent_at.take() {
+                                Some(t) => replies.lock().unwrap().push(ms(now - t)),
+                                None => {
+                                    received.lock().unwrap().push(now);
+                                    seed ^= seed << 13;
+                                    seed ^= seed >> 7;
+                                    seed ^= seed << 17;
+                                    let delay = Duration::from_micros(seed % 1_000_000);
+                                    answer_at = Some(tokio::time::Instant::now() + delay);
+                                }
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                    _ = tokio::time::sleep_until(answer_at.unwrap_or_else(tokio::time::Instant::now)), if answer_at.is_some() => {
+                        answer_at = None;
+                        sent_at = Some(Instant::now());
+                        if ws.send(Message::text("{\"type\":\"answer\"}")).await.is_err() {
+                            break;
+                        }
+                    }
                 }
             }
         }));
     }
-    let mut first = first.ok_or_else(|| anyhow::anyhow!("no clients"))?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut spreads = Vec::new();
+    let (mut spreads, mut all_replies) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         received.lock().unwrap().clear();
-        first.send(Message::text("go")).await?;
+        replies.lock().unwrap().clear();
+        control.send(Message::text("go")).await?;
         let deadline = Instant::now() + Duration::from_secs(30);
-        while received.lock().unwrap().len() < clients && Instant::now() < deadline {
+        while replies.lock().unwrap().len() < clients && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let got = received.lock().unwrap().clone();
         let (Some(min), Some(max)) = (got.iter().min(), got.iter().max()) else {
             anyhow::bail!("round {round}: nothing received");
         };
-        let spread = max.duration_since(*min).as_secs_f64() * 1000.0;
+        let spread = ms(*max - *min);
+        let mut lat = replies.lock().unwrap().clone();
+        lat.sort_by(f64::total_cmp);
         println!(
-            "round {}: {} of {clients} received, spread {spread:.1} ms",
+            "round {}: {} of {clients} received, spread {spread:.1} ms; {} replies p50 {:.1} ms p99 {:.1} ms",
             round + 1,
-            got.len()
+            got.len(),
+            lat.len(),
+            pct(&lat, 50),
+            pct(&lat, 99)
         );
         spreads.push(spread);
+        all_replies.extend(lat);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     spreads.sort_by(f64::total_cmp);
+    all_replies.sort_by(f64::total_cmp);
     println!(
-        "{clients} sockets: spread median {:.1} ms, max {:.1} ms",
-        spreads[spreads.len() / 2],
-        spreads[spreads.len() - 1]
+        "{clients} sockets, {rounds} rounds: broadcast spread median {:.1} ms, max {:.1} ms; answer→reply p50 {:.1} ms, p99 {:.1} ms",
+        pct(&spreads, 50),
+        spreads[spreads.len() - 1],
+        pct(&all_replies, 50),
+        pct(&all_replies, 99)
     );
-
-    // Every other socket sends one frame within one second; the time to its reply.
-    received.lock().unwrap().clear();
-    let start = Instant::now();
-    let mut sends = Vec::new();
-    for (i, mut sink) in sinks.into_iter().enumerate() {
-        let at = start + Duration::from_micros((i as u64 * 1_000_000) / clients as u64);
-        sends.push(tokio::spawn(async move {
-            tokio::time::sleep_until(at.into()).await;
-            let sent = Instant::now();
-            let ok = sink
-                .send(Message::text("{\"type\":\"answer\"}"))
-                .await
-                .is_ok();
-            (i + 1, ok.then_some(sent), sink)
-        }));
-    }
-    let mut sent_at = Vec::new();
-    let mut open = Vec::new();
-    for s in sends {
-        let (i, sent, sink) = s.await?;
-        open.push(sink);
-        if let Some(t) = sent {
-            sent_at.push((i, t));
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while received.lock().unwrap().len() < sent_at.len() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let mut lat: Vec<f64> = sent_at
-        .iter()
-        .filter_map(|(i, sent)| {
-            let got = (*last[*i].lock().unwrap())?;
-            (got > *sent).then(|| got.duration_since(*sent).as_secs_f64() * 1000.0)
-        })
-        .collect();
-    lat.sort_by(f64::total_cmp);
-    if !lat.is_empty() {
-        println!(
-            "{} of {} answers within 1 s replied: p50 {:.1} ms, p99 {:.1} ms",
-            lat.len(),
-            sent_at.len(),
-            lat[lat.len() / 2],
-            lat[lat.len() * 99 / 100]
-        );
-    }
     for t in tasks {
         t.abort();
     }
     Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The p-th percentile of sorted values (0 when there are none).
+fn pct(sorted: &[f64], p: usize) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
 }

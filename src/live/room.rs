@@ -17,8 +17,12 @@ use crate::domain::Response;
 use crate::domain::competition::{self, Asked as AskedRule, Final, Given, Settings, Tally};
 use crate::records::competitions::{self as rec, AnswerRow, Asked};
 use crate::records::{Db, audit, new_id, now_ms};
+use actix_ws::{CloseCode, CloseReason, Session};
 use bytestring::ByteString;
+use futures_util::FutureExt;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -28,8 +32,6 @@ pub type Frame = ByteString;
 
 /// Answers are accepted this long after the time is up, for network latency.
 pub const GRACE: Duration = Duration::from_millis(500);
-/// Frames a client may have queued before it counts as stalled and is dropped.
-pub const CLIENT_QUEUE: usize = 256;
 /// Live counts and lobby lists go to host and screen at most this often.
 const THROTTLE: Duration = Duration::from_millis(250);
 
@@ -39,6 +41,48 @@ pub fn frame(msg: &ServerMsg) -> Frame {
 }
 
 pub type Refusal = (ErrorCode, String);
+
+/// Where the room and the writer put a socket's frames: straight into the socket's actix-ws
+/// session, whose bounded channel the HTTP worker drains onto the wire. No task of ours
+/// stands in between, so a broadcast wakes one task per socket, not two. A full channel
+/// (32 frames) means a client that stopped reading: it is dropped, not waited for.
+#[derive(Clone)]
+pub struct Outbox {
+    session: Session,
+    /// Error frames sent to this socket, by the room, the writer or the socket's own task;
+    /// the socket's task closes it when there are too many.
+    errors: Arc<AtomicU32>,
+}
+
+impl Outbox {
+    pub fn new(session: Session) -> Outbox {
+        Outbox {
+            session,
+            errors: Arc::default(),
+        }
+    }
+
+    /// Queues a frame without waiting; `false` when the socket is closed or stalled.
+    pub fn push(&mut self, f: Frame) -> bool {
+        // Unconstrained: a broadcast queues thousands of frames in one go, and tokio's
+        // cooperative budget would otherwise report a channel with room as not ready.
+        let send = tokio::task::unconstrained(self.session.text(f));
+        matches!(send.now_or_never(), Some(Ok(())))
+    }
+
+    /// Queues an error frame and counts it against the socket.
+    pub fn push_error(&mut self, code: ErrorCode, message: String) -> bool {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.push(frame(&ServerMsg::Error { code, message }))
+    }
+
+    pub fn errors(&self) -> &AtomicU32 {
+        &self.errors
+    }
+}
+
+/// Tells a socket's task to close it, and why.
+pub type Kick = oneshot::Sender<CloseReason>;
 
 /// Who a joining player is, as the session established it.
 pub enum PlayerAuth {
@@ -53,7 +97,8 @@ pub enum Command {
         player: Option<PlayerAuth>,
         /// Where phones join, as the host's browser reaches this server.
         join_url: Option<String>,
-        tx: mpsc::Sender<Frame>,
+        out: Outbox,
+        kick: Kick,
         reply: oneshot::Sender<Result<u64, Refusal>>,
     },
     Leave {
@@ -123,7 +168,8 @@ impl RoomHandle {
 struct Client {
     role: ClientRole,
     participant: Option<String>,
-    tx: mpsc::Sender<Frame>,
+    out: Outbox,
+    kick: Kick,
 }
 
 struct Answer {
@@ -424,8 +470,18 @@ impl Room {
     // ---- sending ----
 
     fn send(&mut self, client: u64, f: Frame) {
-        let dead = match self.clients.get(&client) {
-            Some(c) => c.tx.try_send(f).is_err(),
+        let dead = match self.clients.get_mut(&client) {
+            Some(c) => !c.out.push(f),
+            None => false,
+        };
+        if dead {
+            self.drop_client(client);
+        }
+    }
+
+    fn send_error(&mut self, client: u64, (code, message): Refusal) {
+        let dead = match self.clients.get_mut(&client) {
+            Some(c) => !c.out.push_error(code, message),
             None => false,
         };
         if dead {
@@ -436,8 +492,8 @@ impl Room {
     /// Queues one frame for every client that `to` selects; stalled clients are dropped.
     fn broadcast(&mut self, f: &Frame, to: impl Fn(ClientRole) -> bool) {
         let mut dead = Vec::new();
-        for (id, c) in &self.clients {
-            if to(c.role) && c.tx.try_send(f.clone()).is_err() {
+        for (id, c) in self.clients.iter_mut() {
+            if to(c.role) && !c.out.push(f.clone()) {
                 dead.push(*id);
             }
         }
@@ -446,10 +502,26 @@ impl Room {
         }
     }
 
+    /// Drops a client that stopped reading (or is gone); it may rejoin with its token.
     fn drop_client(&mut self, id: u64) {
-        if self.forget(id) {
+        let reason = CloseReason {
+            code: CloseCode::Again,
+            description: Some("客户端处理过慢，请重新连接".into()),
+        };
+        if self.kick(id, reason) {
             tracing::debug!(room = %self.id, client = id, "client dropped (queue full or closed)");
             self.dirty = true;
+        }
+    }
+
+    /// Forgets a client and tells its socket's task to close the socket.
+    fn kick(&mut self, id: u64, reason: CloseReason) -> bool {
+        match self.forget(id) {
+            Some(c) => {
+                let _ = c.kick.send(reason);
+                true
+            }
+            None => false,
         }
     }
 
@@ -467,16 +539,14 @@ impl Room {
     }
 
     /// Forgets a client; keeps the per-participant socket count right.
-    fn forget(&mut self, id: u64) -> bool {
-        let Some(c) = self.clients.remove(&id) else {
-            return false;
-        };
-        if let Some(pid) = c.participant
-            && let Some(n) = self.sockets.get_mut(&pid)
+    fn forget(&mut self, id: u64) -> Option<Client> {
+        let c = self.clients.remove(&id)?;
+        if let Some(pid) = &c.participant
+            && let Some(n) = self.sockets.get_mut(pid)
         {
             *n = n.saturating_sub(1);
         }
-        true
+        Some(c)
     }
 
     fn flush_counts(&mut self) {
@@ -569,13 +639,14 @@ impl Room {
                 role,
                 player,
                 join_url,
-                tx,
+                out,
+                kick,
                 reply,
             } => {
                 if join_url.is_some() {
                     self.join_url = join_url;
                 }
-                let result = self.join(role, player, tx).await;
+                let result = self.join(role, player, out, kick).await;
                 if let Err(refusal) = &result
                     && refusal.0 == ErrorCode::Internal
                 {
@@ -584,7 +655,7 @@ impl Room {
                 let _ = reply.send(result);
             }
             Command::Leave { client } => {
-                if self.forget(client) {
+                if self.forget(client).is_some() {
                     self.dirty = true;
                 }
             }
@@ -593,8 +664,8 @@ impl Room {
                 position,
                 response,
             } => {
-                if let Err((code, message)) = self.answer(client, position, response) {
-                    self.send(client, frame(&ServerMsg::Error { code, message }));
+                if let Err(refusal) = self.answer(client, position, response) {
+                    self.send_error(client, refusal);
                 }
             }
             Command::Settled { answers, lost } => {
@@ -618,7 +689,8 @@ impl Room {
         &mut self,
         role: ClientRole,
         player: Option<PlayerAuth>,
-        tx: mpsc::Sender<Frame>,
+        out: Outbox,
+        kick: Kick,
     ) -> Result<u64, Refusal> {
         let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
         let mut you = None;
@@ -704,7 +776,8 @@ impl Room {
             Client {
                 role,
                 participant: participant.clone(),
-                tx,
+                out,
+                kick,
             },
         );
         self.dirty = true;
@@ -793,7 +866,7 @@ impl Room {
         let (pid, tx) = self
             .clients
             .get(&client)
-            .and_then(|c| Some((c.participant.clone()?, c.tx.clone())))
+            .and_then(|c| Some((c.participant.clone()?, c.out.clone())))
             .ok_or((ErrorCode::NotAllowed, "只有选手可以答题".to_string()))?;
         let Phase::Question(l) = &self.phase else {
             return Err(match self.phase {
@@ -1007,7 +1080,11 @@ impl Room {
                 let removed = frame(&ServerMsg::Removed);
                 for id in theirs {
                     self.send(id, removed.clone());
-                    self.forget(id);
+                    let reason = CloseReason {
+                        code: CloseCode::Normal,
+                        description: Some("removed".into()),
+                    };
+                    self.kick(id, reason);
                 }
                 self.dirty = true;
                 if self.everyone_answered() {
@@ -1290,7 +1367,7 @@ impl Room {
         let f = self.last_reveal.clone().expect("just built");
         self.broadcast(&f, Self::staff);
         let mut dead = Vec::new();
-        for (id, c) in &self.clients {
+        for (id, c) in self.clients.iter_mut() {
             let Some(pid) = &c.participant else { continue };
             let Some(f) = self
                 .by_id
@@ -1299,7 +1376,7 @@ impl Room {
             else {
                 continue;
             };
-            if c.tx.try_send(f).is_err() {
+            if !c.out.push(f) {
                 dead.push(*id);
             }
         }
@@ -1571,7 +1648,7 @@ impl Room {
             self.broadcast(&f, |_| true);
         }
         let mut dead = Vec::new();
-        for (id, c) in &self.clients {
+        for (id, c) in self.clients.iter_mut() {
             let Some(&i) = c.participant.as_ref().and_then(|pid| self.by_id.get(pid)) else {
                 continue;
             };
@@ -1581,7 +1658,7 @@ impl Room {
                 rank: p.rank,
                 players,
             });
-            if c.tx.try_send(f).is_err() {
+            if !c.out.push(f) {
                 dead.push(*id);
             }
         }

@@ -3,7 +3,7 @@
 //! frames, and abuse (too many bad frames, floods).
 
 use super::protocol::{ClientMsg, ClientRole, ErrorCode, PROTOCOL_VERSION, ServerMsg};
-use super::room::{CLIENT_QUEUE, Command, Frame, HostCmd, PlayerAuth, RoomHandle, frame};
+use super::room::{Command, Frame, HostCmd, Outbox, PlayerAuth, RoomHandle, frame};
 use crate::auth::Identity;
 use crate::domain::Role;
 use crate::records::competitions;
@@ -11,8 +11,9 @@ use crate::startup::AppState;
 use actix_web::web;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
 use futures_util::StreamExt;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Text frames longer than this get `too_large`.
 pub const MAX_FRAME: usize = 4096;
@@ -51,7 +52,9 @@ struct Joined {
     client: u64,
     role: ClientRole,
     actor: String,
-    rx: mpsc::Receiver<Frame>,
+    out: Outbox,
+    /// The room's word to close the socket (removed, or too slow to keep up).
+    kicked: oneshot::Receiver<CloseReason>,
 }
 
 /// Runs a socket until it closes.
@@ -117,7 +120,8 @@ async fn open(
         Ok(x) => x,
         Err((code, msg)) => return refuse(session, code, &msg).await,
     };
-    let (tx, rx) = mpsc::channel::<Frame>(CLIENT_QUEUE);
+    let out = Outbox::new(session.clone());
+    let (kick, kicked) = oneshot::channel();
     let (reply, joined) = oneshot::channel();
     let join_url = (role != ClientRole::Player).then(|| {
         let pin = room.1.clone();
@@ -129,7 +133,8 @@ async fn open(
             role,
             player,
             join_url,
-            tx,
+            out: out.clone(),
+            kick,
             reply,
         })
         .await
@@ -148,7 +153,8 @@ async fn open(
         client,
         role,
         actor,
-        rx,
+        out,
+        kicked,
     };
     Some((joined, session, stream))
 }
@@ -160,13 +166,12 @@ async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
         client,
         role,
         actor,
-        mut rx,
+        out,
+        mut kicked,
     } = joined;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();
-    // Errors this socket caused, whether the session or the room found them.
-    let mut errors = 0u32;
     let mut window = (Instant::now(), 0u32);
     let close_reason = loop {
         tokio::select! {
@@ -204,38 +209,27 @@ async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
                 };
                 if let Some(f) = reply {
                     if is_error(&f) {
-                        errors += 1;
+                        out.errors().fetch_add(1, Ordering::Relaxed);
                     }
                     if session.text(f).await.is_err() { break None; }
+                }
+                // Errors this socket caused, whether this task, the room or the writer
+                // found them.
+                if out.errors().load(Ordering::Relaxed) > MAX_ERRORS {
+                    break Some(CloseReason { code: CloseCode::Policy, description: Some("错误消息过多".into()) });
                 }
             }
-            out = rx.recv() => match out {
-                Some(f) => {
-                    // Only this socket's own frames are errors (a refused answer, say).
-                    if is_error(&f) {
-                        errors += 1;
-                    }
-                    let removed = f.contains("\"type\":\"removed\"");
-                    if session.text(f).await.is_err() { break None; }
-                    if removed {
-                        break Some(CloseReason { code: CloseCode::Normal, description: Some("removed".into()) });
-                    }
-                }
-                // The conductor dropped us: our queue was full (a stalled client).
-                None => break Some(CloseReason { code: CloseCode::Again, description: Some("客户端处理过慢，请重新连接".into()) }),
-            },
+            reason = &mut kicked => break Some(reason.unwrap_or_else(|_| CloseReason {
+                // The room is gone.
+                code: CloseCode::Again,
+                description: Some("比赛房间已关闭，请重新连接".into()),
+            })),
             _ = heartbeat.tick() => {
                 if last_seen.elapsed() > SILENCE {
                     break Some(CloseReason { code: CloseCode::Away, description: Some("心跳超时".into()) });
                 }
                 if session.ping(b"").await.is_err() { break None; }
             }
-        }
-        if errors > MAX_ERRORS {
-            break Some(CloseReason {
-                code: CloseCode::Policy,
-                description: Some("错误消息过多".into()),
-            });
         }
     };
     let _ = room.send(Command::Leave { client }).await;

@@ -5,7 +5,7 @@
 //! its answers is still in flight, so on every socket the `ack` comes before the `result`.
 
 use super::protocol::{ErrorCode, ServerMsg};
-use super::room::{Command, Frame, frame};
+use super::room::{Command, Frame, Outbox, frame};
 use crate::records::Db;
 use crate::records::competitions::{self, AnswerRow};
 use std::collections::HashMap;
@@ -22,8 +22,8 @@ const QUEUE: usize = 20_000;
 /// An accepted answer on its way to the records.
 pub struct Job {
     pub row: AnswerRow,
-    /// The answering socket's queue, for its `ack` (or the error).
-    pub client: mpsc::Sender<Frame>,
+    /// The answering socket, for its `ack` (or the error).
+    pub client: Outbox,
     /// The room, told when the answer is settled.
     pub room: mpsc::Sender<Command>,
 }
@@ -85,29 +85,22 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
 /// Tells each player and each room how the batch went.
 async fn settle(batch: Vec<Job>, stored: bool) {
     let mut acks: HashMap<i64, Frame> = HashMap::new();
-    let lost_frame = || {
-        frame(&ServerMsg::Error {
-            code: ErrorCode::Internal,
-            message: "答案未能保存，请重新提交".into(),
-        })
-    };
     // Per room (by competition): the room's sender, answers settled, answers lost.
     type Settled = (mpsc::Sender<Command>, u32, Vec<(String, u32)>);
     let mut rooms: HashMap<String, Settled> = HashMap::new();
-    for job in batch {
-        let f = if stored {
-            acks.entry(job.row.position)
-                .or_insert_with(|| {
-                    frame(&ServerMsg::Ack {
-                        position: job.row.position as u32,
-                    })
+    for mut job in batch {
+        // A stalled socket is dropped by its room at the next frame it misses.
+        if stored {
+            let ack = acks.entry(job.row.position).or_insert_with(|| {
+                frame(&ServerMsg::Ack {
+                    position: job.row.position as u32,
                 })
-                .clone()
+            });
+            job.client.push(ack.clone());
         } else {
-            lost_frame()
-        };
-        // A full queue means a stalled socket, which its room drops anyway.
-        let _ = job.client.try_send(f);
+            job.client
+                .push_error(ErrorCode::Internal, "答案未能保存，请重新提交".into());
+        }
         let entry = rooms
             .entry(job.row.competition_id)
             .or_insert_with(|| (job.room, 0, Vec::new()));

@@ -345,6 +345,79 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_open() {
 }
 
 #[tokio::test]
+async fn every_one_of_hundreds_of_phones_gets_each_frame() {
+    // The conductor queues a broadcast for every socket in one go: nobody may be taken for
+    // a stalled client because the room is large (frames go straight into each socket's
+    // session; tokio's cooperative budget once made most of them look full).
+    const PHONES: usize = 300;
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({})).await;
+    let host_cookie = app.cookie(HOST).await;
+    let (mut console, _) = Ws::hello_staff(&app, &host_cookie, "host", &cid).await;
+    let mut phones = Vec::new();
+    for i in 0..PHONES {
+        let (ws, w) = Ws::hello_player(&app, None, &pin, Some(&format!("选手{i}")), None).await;
+        assert_eq!(w["type"], "welcome");
+        phones.push(ws);
+    }
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    for p in &mut phones {
+        assert_eq!(p.until("question").await["position"], 0);
+    }
+    for (i, p) in phones.iter_mut().enumerate() {
+        let answer = if i % 2 == 0 {
+            right(&qs[0])
+        } else {
+            wrong(&qs[0])
+        };
+        assert_eq!(p.answer(0, answer).await["type"], "ack", "phone {i}");
+    }
+    for (i, p) in phones.iter_mut().enumerate() {
+        let r = p.until("result").await;
+        assert_eq!(r["correct"], i % 2 == 0, "phone {i}");
+        assert_eq!(r["players"], PHONES);
+        assert!(!p.closed, "phone {i} was dropped");
+    }
+}
+
+#[tokio::test]
+async fn refusals_from_the_room_count_as_abuse_too() {
+    // A duplicate answer is refused by the conductor, not by the socket's task; both kinds
+    // of error count towards closing an abusive socket.
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({})).await;
+    let host_cookie = app.cookie(HOST).await;
+    let (mut console, _) = Ws::hello_staff(&app, &host_cookie, "host", &cid).await;
+    let (mut p, _) = Ws::hello_player(&app, None, &pin, Some("重复"), None).await;
+    let (mut other, _) = Ws::hello_player(&app, None, &pin, Some("旁观"), None).await;
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    p.until("question").await;
+    assert_eq!(p.answer(0, right(&qs[0])).await["type"], "ack");
+    let mut refused = 0;
+    while refused < 40 {
+        let again = json!({"type":"answer","position":0,"answer":right(&qs[0])});
+        p.send(again).await;
+        match p.next_within(Duration::from_secs(5)).await {
+            Some(f) if f["code"] == "duplicate_answer" => refused += 1,
+            Some(f) => panic!("unexpected frame {f}"),
+            None => break,
+        }
+    }
+    assert!(p.closed, "repeated refused answers close the socket");
+    assert!(
+        (20..=22).contains(&refused),
+        "closed after {refused} refusals"
+    );
+    // The room goes on for the others.
+    other.until("question").await;
+    assert_eq!(other.answer(0, wrong(&qs[0])).await["type"], "ack");
+}
+
+#[tokio::test]
 async fn guests_are_refused_where_the_host_did_not_allow_them() {
     let app = spawn_app().await;
     let host = app.session(HOST).await;

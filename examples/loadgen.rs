@@ -10,7 +10,8 @@
 //! host console socket, connects N guests (at most `--connect-concurrency` handshakes at a
 //! time), then plays `--questions` questions: the host sends `start`/`next`, each player
 //! answers after a uniform random delay in `[0, --answer-spread-ms)`, the room reveals once
-//! everyone answered. It measures answer→ack latency, how spread out the delivery of each
+//! everyone answered. It measures answer→ack latency (also apart for answers sent while the
+//! question was still being delivered to other phones), how spread out the delivery of each
 //! `question` and `result` frame is over the players, frames per player per question, and
 //! (with `--server-pid`) the server's resident memory per idle player.
 //!
@@ -94,6 +95,8 @@ struct PerQ {
     question_at: Option<u64>,
     ack_at: Option<u64>,
     ack_latency_us: Option<u64>,
+    /// When the acked answer was sent.
+    answered_at: Option<u64>,
     result_at: Option<u64>,
     frames: u64,
     errors: u64,
@@ -256,7 +259,9 @@ async fn play(
                     "ack" => {
                         per_q[pos].ack_at = Some(now);
                         if let Some((p, at)) = sent_at.take() && p == pos {
-                            per_q[pos].ack_latency_us = Some(at.elapsed().as_micros() as u64);
+                            let latency = at.elapsed().as_micros() as u64;
+                            per_q[pos].ack_latency_us = Some(latency);
+                            per_q[pos].answered_at = Some(now.saturating_sub(latency));
                         }
                     }
                     "result" => {
@@ -587,6 +592,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // ---- statistics ----
     let mut qstats = Vec::new();
     let mut all_ack: Vec<u64> = Vec::new();
+    // Answer→ack split by whether the answer went out while the question was still being
+    // delivered to other phones (it then competes with that fan-out) or after.
+    let (mut ack_during, mut ack_after): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     let mut total_frames = 0u64;
     for q in 0..nq {
         let col: Vec<&PerQ> = outs.iter().map(|o| &o.per_q[q]).collect();
@@ -596,6 +604,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let mut lat: Vec<u64> = col.iter().filter_map(|p| p.ack_latency_us).collect();
         lat.sort_unstable();
         all_ack.extend(&lat);
+        if let Some(&last_question) = qa.iter().max() {
+            for p in &col {
+                if let (Some(sent), Some(l)) = (p.answered_at, p.ack_latency_us) {
+                    if sent <= last_question {
+                        ack_during.push(l);
+                    } else {
+                        ack_after.push(l);
+                    }
+                }
+            }
+        }
         let frames: u64 = col.iter().map(|p| p.frames).sum();
         total_frames += frames;
         let spread = |v: &[u64]| Some(v.iter().max()? - v.iter().min()?);
@@ -625,6 +644,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         });
     }
     all_ack.sort_unstable();
+    ack_during.sort_unstable();
+    ack_after.sort_unstable();
     let played = qstats
         .iter()
         .filter(|s| s.received_question > 0)
@@ -723,6 +744,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
     );
+    let _ = writeln!(
+        t,
+        "answer→ack p99 for answers sent during a question's fan-out {} ms ({} answers), after it {} ms ({} answers)",
+        fmt_ms(pct(&ack_during, 99.0)),
+        ack_during.len(),
+        fmt_ms(pct(&ack_after, 99.0)),
+        ack_after.len(),
+    );
     for (why, count) in &closes {
         let _ = writeln!(t, "closed by server/network: {count} × {why}");
     }
@@ -749,6 +778,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             })).collect::<Vec<_>>(),
             "overall": {
                 "ack_ms": {"p50": ms(pct(&all_ack, 50.0)), "p99": ms(pct(&all_ack, 99.0)), "max": ms(all_ack.last().copied())},
+                "ack_during_fan_out_ms": {"answers": ack_during.len(), "p99": ms(pct(&ack_during, 99.0))},
+                "ack_after_fan_out_ms": {"answers": ack_after.len(), "p99": ms(pct(&ack_after, 99.0))},
                 "question_spread_ms": {"p50": ms(pct(&qspreads, 50.0)), "p99": ms(pct(&qspreads, 99.0))},
                 "result_spread_ms": {"p50": ms(pct(&rspreads, 50.0)), "p99": ms(pct(&rspreads, 99.0))},
                 "last_ack_to_last_result_ms": {"p50": ms(pct(&ack2res, 50.0)), "p99": ms(pct(&ack2res, 99.0))},

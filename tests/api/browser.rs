@@ -365,6 +365,24 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
         };
         phone_b.wait_for_text("#result", b_result).await;
         screen.wait_for_text("#reveal", &q.answer.display()).await;
+        // The answer, the explanation and the source are all on the projector, none cut off.
+        let fits = screen
+            .client
+            .execute(
+                "const ex = document.querySelector('#reveal .explain');
+                 const main = document.querySelector('.screen-main').getBoundingClientRect();
+                 const r = ex ? ex.getBoundingClientRect() : null;
+                 return r !== null && ex.textContent.includes('出处')
+                     && r.top >= main.top && r.bottom <= main.bottom + 1;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            fits.as_bool(),
+            Some(true),
+            "question {i}: the explanation fits the projector"
+        );
         if i == 0 {
             screen.screenshot("live-reveal").await;
             phone_a.screenshot("phone-result").await;

@@ -72,6 +72,7 @@ function renderQuestion(q) {
   stem.classList.toggle("long", String(q.stem).length > 60);
   const list = clear($("screen-options"));
   list.classList.remove("revealed");
+  $("view-question").classList.remove("revealing");
   const opts = q.kind === "truefalse" ? ["正确", "错误"] : Array.isArray(q.options) ? q.options : [];
   const longest = opts.reduce((n, o) => Math.max(n, String(o).length), 0);
   list.classList.toggle("one-col", q.kind === "truefalse" ? false : longest > 14);
@@ -179,7 +180,26 @@ function renderReveal(m) {
   }
   show(box, true);
   show($("countdown"), false);
+  // The question has been read: it steps back so that the answer, the explanation and the
+  // source fit on the projector, however long the explanation.
+  $("view-question").classList.add("revealing");
+  fitReveal();
 }
+
+/** Shrinks the explanation until the question view fits the screen (not below 22 px). */
+function fitReveal() {
+  const view = $("view-question");
+  const ex = $("reveal").querySelector(".explain");
+  if (!ex || !view.classList.contains("revealing")) return;
+  ex.style.fontSize = "";
+  const room = view.parentElement.clientHeight;
+  let size = parseFloat(getComputedStyle(ex).fontSize);
+  while (view.scrollHeight > room && size > 22) {
+    size -= 2;
+    ex.style.fontSize = `${size}px`;
+  }
+}
+window.addEventListener("resize", fitReveal);
 
 // ---------- leaderboard ----------
 function changeLabel(c) {

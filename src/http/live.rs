@@ -53,9 +53,7 @@ async fn ws(
 ) -> Result<HttpResponse, actix_web::Error> {
     let (res, session, stream) = actix_ws::handle(&req, body)?;
     let base = base_url(&req);
-    actix_web::rt::spawn(crate::live::session::run(
-        state, id.0, base, session, stream,
-    ));
+    crate::live::session::run(state, id.0, base, session, stream);
     Ok(res)
 }
 

@@ -57,8 +57,10 @@ struct Joined {
     kicked: oneshot::Receiver<CloseReason>,
 }
 
-/// Runs a socket until it closes.
-pub async fn run(
+/// Runs a socket until it closes. Two tasks, one after the other: the handshake's (hello,
+/// admission, joining the room — database lookups included) ends once the socket is in its
+/// room, and only the loop's task, a fraction of the size, stays for every idle socket.
+pub fn run(
     state: web::Data<AppState>,
     identity: Option<Identity>,
     base_url: String,
@@ -69,12 +71,13 @@ pub async fn run(
         .max_frame_size(64 * 1024)
         .aggregate_continuations()
         .max_continuation_size(64 * 1024);
-    // The handshake's state (database lookups, the join) lives on the heap only while it
-    // runs: the future kept for every idle socket is the loop's alone.
-    let opened = Box::pin(open(&state, identity.as_ref(), base_url, session, stream)).await;
-    if let Some((joined, session, stream)) = opened {
-        serve(joined, session, stream).await;
-    }
+    actix_web::rt::spawn(async move {
+        if let Some((joined, session, stream)) =
+            open(&state, identity.as_ref(), base_url, session, stream).await
+        {
+            actix_web::rt::spawn(serve(joined, session, stream));
+        }
+    });
 }
 
 /// Hello, admission and joining the room; `None` when the socket was refused (and closed).
@@ -159,7 +162,9 @@ async fn open(
     Some((joined, session, stream))
 }
 
-/// Forwards frames both ways until the socket closes.
+/// Turns the socket's frames into commands until it closes. This future is kept for every
+/// idle socket, so whatever it awaits only now and then (handling a frame, a reply, the
+/// heartbeat, the goodbye) is boxed: on the heap while it runs, not in every socket's state.
 async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
     let Joined {
         room,
@@ -194,14 +199,14 @@ async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
                             Some(error(ErrorCode::TooLarge, format!("消息超过 {MAX_FRAME} 字节")))
                         } else {
                             match serde_json::from_str::<ClientMsg>(&text) {
-                                Ok(m) => handle(&room, client, role, &actor, m).await,
+                                Ok(m) => Box::pin(handle(&room, client, role, &actor, m)).await,
                                 Err(e) => Some(error(ErrorCode::BadFrame, format!("无法解析消息：{e}"))),
                             }
                         }
                     }
                     AggregatedMessage::Binary(_) => Some(error(ErrorCode::BadFrame, "只接受 JSON 文本帧")),
                     AggregatedMessage::Ping(p) => {
-                        if session.pong(&p).await.is_err() { break None; }
+                        if Box::pin(session.pong(&p)).await.is_err() { break None; }
                         None
                     }
                     AggregatedMessage::Pong(_) => None,
@@ -211,7 +216,7 @@ async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
                     if is_error(&f) {
                         out.errors().fetch_add(1, Ordering::Relaxed);
                     }
-                    if session.text(f).await.is_err() { break None; }
+                    if Box::pin(session.text(f)).await.is_err() { break None; }
                 }
                 // Errors this socket caused, whether this task, the room or the writer
                 // found them.
@@ -228,12 +233,15 @@ async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
                 if last_seen.elapsed() > SILENCE {
                     break Some(CloseReason { code: CloseCode::Away, description: Some("心跳超时".into()) });
                 }
-                if session.ping(b"").await.is_err() { break None; }
+                if Box::pin(session.ping(b"")).await.is_err() { break None; }
             }
         }
     };
-    let _ = room.send(Command::Leave { client }).await;
-    let _ = session.close(close_reason).await;
+    Box::pin(async move {
+        let _ = room.send(Command::Leave { client }).await;
+        let _ = session.close(close_reason).await;
+    })
+    .await;
 }
 
 fn is_error(f: &Frame) -> bool {

@@ -344,6 +344,15 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_open() {
     assert_eq!(e["code"], "not_allowed", "members cannot host");
 }
 
+/// A competition of `qs` with guests allowed, and its host's console: (PIN, console).
+async fn room_with_console(app: &TestApp, qs: &[Question]) -> (String, Ws) {
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(app, &host, qs, json!({})).await;
+    let host_cookie = app.cookie(HOST).await;
+    let (console, _) = Ws::hello_staff(app, &host_cookie, "host", &cid).await;
+    (pin, console)
+}
+
 #[tokio::test]
 async fn every_one_of_hundreds_of_phones_gets_each_frame() {
     // The conductor queues a broadcast for every socket in one go: nobody may be taken for
@@ -352,10 +361,7 @@ async fn every_one_of_hundreds_of_phones_gets_each_frame() {
     const PHONES: usize = 300;
     let app = spawn_app().await;
     let qs = picks();
-    let host = app.session(HOST).await;
-    let (cid, pin) = create(&app, &host, &qs, json!({})).await;
-    let host_cookie = app.cookie(HOST).await;
-    let (mut console, _) = Ws::hello_staff(&app, &host_cookie, "host", &cid).await;
+    let (pin, mut console) = room_with_console(&app, &qs).await;
     let mut phones = Vec::new();
     for i in 0..PHONES {
         let (ws, w) = Ws::hello_player(&app, None, &pin, Some(&format!("选手{i}")), None).await;
@@ -388,10 +394,7 @@ async fn refusals_from_the_room_count_as_abuse_too() {
     // of error count towards closing an abusive socket.
     let app = spawn_app().await;
     let qs = picks();
-    let host = app.session(HOST).await;
-    let (cid, pin) = create(&app, &host, &qs, json!({})).await;
-    let host_cookie = app.cookie(HOST).await;
-    let (mut console, _) = Ws::hello_staff(&app, &host_cookie, "host", &cid).await;
+    let (pin, mut console) = room_with_console(&app, &qs).await;
     let (mut p, _) = Ws::hello_player(&app, None, &pin, Some("重复"), None).await;
     let (mut other, _) = Ws::hello_player(&app, None, &pin, Some("旁观"), None).await;
     assert_eq!(console.command(json!({"type":"start"})).await, None);

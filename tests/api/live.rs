@@ -389,6 +389,45 @@ async fn every_one_of_hundreds_of_phones_gets_each_frame() {
 }
 
 #[tokio::test]
+async fn an_answer_the_records_could_not_take_can_be_sent_again() {
+    // While the answers table is away, the writer's batch fails: the player is told, the room
+    // forgets the answer (it is not a duplicate when sent again), and nothing is revealed on
+    // the strength of it.
+    let app = spawn_app().await;
+    let qs = picks();
+    let (pin, mut console) = room_with_console(&app, &qs).await;
+    let (mut p, _) = Ws::hello_player(&app, None, &pin, Some("重试"), None).await;
+    let (mut q, _) = Ws::hello_player(&app, None, &pin, Some("同场"), None).await;
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    p.until("question").await;
+    q.until("question").await;
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    sqlx::query(sqlx::AssertSqlSafe(rename("answers", "answers_away")))
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let lost = p.answer(0, right(&qs[0])).await;
+    assert_eq!(lost["code"], "internal", "{lost}");
+    assert!(lost["message"].as_str().unwrap().contains("重新提交"));
+    sqlx::query(sqlx::AssertSqlSafe(rename("answers_away", "answers")))
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(p.answer(0, right(&qs[0])).await["type"], "ack");
+    assert_eq!(q.answer(0, wrong(&qs[0])).await["type"], "ack");
+    assert_eq!(p.until("result").await["correct"], true);
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT participant_id FROM answers")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.len(),
+        2,
+        "one row per player: the lost answer was not stored"
+    );
+}
+
+#[tokio::test]
 async fn refusals_from_the_room_count_as_abuse_too() {
     // A duplicate answer is refused by the conductor, not by the socket's task; both kinds
     // of error count towards closing an abusive socket.

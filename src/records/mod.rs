@@ -56,7 +56,8 @@ pub fn now_ms() -> i64 {
 
 /// A new record id: a UUID v7 as 32 hex digits. Its first 48 bits are the time in
 /// milliseconds, so ids made one after another sort together and an index on them grows at
-/// its end (random v4 ids put every insert at a random page); the other 74 bits are random.
+/// its end (random v4 ids put every insert at a random page); the rest (a counter within
+/// the millisecond and random bits) keeps them unique and in the order they were made.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }

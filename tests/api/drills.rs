@@ -551,15 +551,7 @@ async fn a_double_submit_is_taken_once() {
         .unwrap();
     assert_eq!(rows, 1);
     // The metrics count what was stored, and show the commit that stored it.
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text("/metrics").await;
     assert!(text.contains("biwu_drill_answers_total 1\n"), "{text}");
     assert!(text.contains("biwu_drill_commit_writes_count"), "{text}");
     assert!(text.contains("biwu_drills_active 1\n"), "{text}");

@@ -387,37 +387,13 @@ async fn admin_resets_a_password_to_a_one_time_one() {
 #[tokio::test]
 async fn pages_speak_chinese_by_default_and_english_on_request() {
     let app = spawn_app().await;
-    let html = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text("/").await;
     assert!(html.contains("lang=\"zh-CN\""));
     assert!(html.contains("业务比武") && html.contains("岗位练兵") && html.contains("光荣榜"));
-    let html = app
-        .client
-        .get(app.url("/?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text("/?lang=en").await;
     assert!(html.contains("lang=\"en\"") && html.contains("Competitions"));
     // The choice is remembered.
-    let html = app
-        .client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text("/login").await;
     assert!(html.contains("Staff number"));
     // Anonymous visitors are sent to log in before changing a password.
     let res = client().get(app.url("/account")).send().await.unwrap();

@@ -214,6 +214,18 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// The body of `GET path` as text (pages, metrics), without logging in.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn login(&self, staff_no: &str, password: &str) -> reqwest::Response {
         self.client
             .post(self.url("/api/login"))

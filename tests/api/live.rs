@@ -215,15 +215,7 @@ async fn whole_game(opts: Options) {
     assert_eq!(honors[0]["name"], "李晓雯");
     assert_eq!(honors[0]["title"], "业务标兵");
     assert_eq!(honors[0]["standing_rank"], 1);
-    let page = app
-        .client
-        .get(app.url("/honors"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text("/honors").await;
     assert!(page.contains("李晓雯") && page.contains("业务标兵"));
 
     // The report, read back.

@@ -470,18 +470,17 @@ impl Room {
     // ---- sending ----
 
     fn send(&mut self, client: u64, f: Frame) {
-        let dead = match self.clients.get_mut(&client) {
-            Some(c) => !c.out.push(f),
-            None => false,
-        };
-        if dead {
-            self.drop_client(client);
-        }
+        self.deliver(client, |out| out.push(f));
     }
 
     fn send_error(&mut self, client: u64, (code, message): Refusal) {
+        self.deliver(client, |out| out.push_error(code, message));
+    }
+
+    /// Pushes to one client's outbox; a client that cannot take it is dropped.
+    fn deliver(&mut self, client: u64, push: impl FnOnce(&mut Outbox) -> bool) {
         let dead = match self.clients.get_mut(&client) {
-            Some(c) => !c.out.push_error(code, message),
+            Some(c) => !push(&mut c.out),
             None => false,
         };
         if dead {

@@ -7,7 +7,8 @@
 //! (no records, no room). The client reports the spread between the first and the last
 //! socket receiving the broadcast, and answer→reply latency with N answers arriving within
 //! a second: the floors under the live room's "question spread" and "answer→ack" on the
-//! same machine (see docs/benchmarks.md).
+//! same machine (see docs/benchmarks.md). Like the load generator it takes the broadcast's
+//! receive time twice: when the client's task read it, and when the kernel received it.
 //!
 //! ```text
 //! ulimit -n 20000
@@ -22,6 +23,10 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "common/stamped.rs"]
+mod stamped;
+use stamped::Stamped;
 
 #[derive(Parser)]
 #[command(about = "WebSocket fan-out floor of this machine (no biwu involved)")]
@@ -110,6 +115,8 @@ async fn load(server: &str, clients: usize, rounds: usize) -> anyhow::Result<()>
     let url = format!("ws://{server}/");
     // Broadcast receive times and answer→reply latencies (ms) of the current round.
     let received: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    // Kernel receive times of the broadcast, ns on the wall clock.
+    let received_rx: Arc<Mutex<Vec<u64>>> = Arc::default();
     let replies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let gate = Arc::new(Semaphore::new(256));
     let (control, _) =
@@ -118,9 +125,10 @@ async fn load(server: &str, clients: usize, rounds: usize) -> anyhow::Result<()>
     let mut tasks = Vec::new();
     for i in 0..clients {
         let _permit = gate.clone().acquire_owned().await?;
-        let stream = TcpStream::connect(server).await?;
+        let stream = Stamped::connect(server).await?;
         let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), stream).await?;
         let (received, replies) = (received.clone(), replies.clone());
+        let received_rx = received_rx.clone();
         // A xorshift per socket: the delays need to be spread, not unpredictable.
         let mut seed = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         tasks.push(tokio::spawn(async move {
@@ -135,6 +143,7 @@ async fn load(server: &str, clients: usize, rounds: usize) -> anyhow::Result<()>
                                 Some(t) => replies.lock().unwrap().push(ms(now - t)),
                                 None => {
                                     received.lock().unwrap().push(now);
+                                    received_rx.lock().unwrap().extend(ws.get_ref().last_rx_ns());
                                     seed ^= seed << 13;
                                     seed ^= seed >> 7;
                                     seed ^= seed << 17;
@@ -158,9 +167,10 @@ async fn load(server: &str, clients: usize, rounds: usize) -> anyhow::Result<()>
         }));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (mut spreads, mut all_replies) = (Vec::new(), Vec::new());
+    let (mut spreads, mut spreads_rx, mut all_replies) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         received.lock().unwrap().clear();
+        received_rx.lock().unwrap().clear();
         replies.lock().unwrap().clear();
         control.send(Message::text("go")).await?;
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -172,10 +182,15 @@ async fn load(server: &str, clients: usize, rounds: usize) -> anyhow::Result<()>
             anyhow::bail!("round {round}: nothing received");
         };
         let spread = ms(*max - *min);
+        let rx = received_rx.lock().unwrap().clone();
+        let spread_rx = match (rx.iter().min(), rx.iter().max()) {
+            (Some(a), Some(b)) => (b - a) as f64 / 1e6,
+            _ => f64::NAN,
+        };
         let mut lat = replies.lock().unwrap().clone();
         lat.sort_by(f64::total_cmp);
         println!(
-            "round {}: {} of {clients} received, spread {spread:.1} ms; {} replies p50 {:.1} ms p99 {:.1} ms",
+            "round {}: {} of {clients} received, spread {spread:.1} ms (kernel receive times {spread_rx:.1} ms); {} replies p50 {:.1} ms p99 {:.1} ms",
             round + 1,
             got.len(),
             lat.len(),
@@ -183,15 +198,19 @@ async fn load(server: &str, clients: usize, rounds: usize) -> anyhow::Result<()>
             pct(&lat, 99)
         );
         spreads.push(spread);
+        spreads_rx.push(spread_rx);
         all_replies.extend(lat);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     spreads.sort_by(f64::total_cmp);
+    spreads_rx.sort_by(f64::total_cmp);
     all_replies.sort_by(f64::total_cmp);
     println!(
-        "{clients} sockets, {rounds} rounds: broadcast spread median {:.1} ms, max {:.1} ms; answer→reply p50 {:.1} ms, p99 {:.1} ms",
+        "{clients} sockets, {rounds} rounds: broadcast spread median {:.1} ms, max {:.1} ms (kernel receive times: median {:.1} ms, max {:.1} ms); answer→reply p50 {:.1} ms, p99 {:.1} ms",
         pct(&spreads, 50),
         spreads[spreads.len() - 1],
+        pct(&spreads_rx, 50),
+        spreads_rx[spreads_rx.len() - 1],
         pct(&all_replies, 50),
         pct(&all_replies, 99)
     );

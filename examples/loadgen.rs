@@ -15,6 +15,11 @@
 //! `question` and `result` frame is over the players, frames per player per question, and
 //! (with `--server-pid`) the server's resident memory per idle player.
 //!
+//! Every time is taken twice: when the generator's task for a phone handled the frame, and
+//! when the kernel received its bytes (see `common/stamped.rs`). With thousands of phones in
+//! one process the first includes the generator's own queueing behind the other phones; the
+//! second is when a phone with a CPU of its own would have the frame.
+//!
 //! The table goes to stdout; with `--json` the table goes to stderr and a JSON summary to
 //! stdout. Progress goes to stderr. All traffic goes to `--server` only.
 
@@ -24,12 +29,15 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::Request};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+#[path = "common/stamped.rs"]
+mod stamped;
+use stamped::Stamped;
+
+type Ws = WebSocketStream<Stamped>;
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "WebSocket load generator for a biwu live room")]
@@ -89,15 +97,20 @@ impl Rng {
     }
 }
 
-/// What one player saw, per question. Times are µs since the run's epoch.
+/// What one player saw, per question. Times are µs since the run's epoch; `*_at` when the
+/// player's task handled the frame, `*_rx` when the kernel received it.
 #[derive(Default, Clone)]
 struct PerQ {
     question_at: Option<u64>,
+    question_rx: Option<u64>,
     ack_at: Option<u64>,
     ack_latency_us: Option<u64>,
+    /// Answer sent → the ack's bytes received by the kernel.
+    ack_rx_latency_us: Option<u64>,
     /// When the acked answer was sent.
     answered_at: Option<u64>,
     result_at: Option<u64>,
+    result_rx: Option<u64>,
     frames: u64,
     errors: u64,
 }
@@ -111,6 +124,8 @@ struct PlayerOut {
 
 struct Shared {
     epoch: Instant,
+    /// `epoch` on the wall clock the kernel stamps received bytes with, ns.
+    epoch_wall_ns: u64,
     /// Players that received `result` for question q.
     results: Vec<AtomicUsize>,
     /// Players whose socket closed early.
@@ -121,23 +136,59 @@ impl Shared {
     fn now_us(&self) -> u64 {
         self.epoch.elapsed().as_micros() as u64
     }
+
+    /// When the kernel received the bytes `ws` last read, µs since the epoch.
+    fn rx_us(&self, ws: &Ws) -> Option<u64> {
+        let ns = ws.get_ref().last_rx_ns()?;
+        Some(ns.saturating_sub(self.epoch_wall_ns) / 1000)
+    }
 }
 
-fn ws_url(server: &str) -> String {
+/// The socket's URL and the address to connect to (plain `ws://`: the generator speaks no
+/// TLS, it is meant to sit next to the server).
+fn ws_url(server: &str) -> anyhow::Result<(String, String)> {
     let base = server.trim_end_matches('/');
-    if let Some(rest) = base.strip_prefix("https://") {
-        format!("wss://{rest}/ws")
-    } else if let Some(rest) = base.strip_prefix("http://") {
-        format!("ws://{rest}/ws")
+    anyhow::ensure!(
+        !base.starts_with("https://"),
+        "the load generator speaks plain HTTP only; give it the server's http:// address"
+    );
+    let host = base.strip_prefix("http://").unwrap_or(base);
+    let addr = if host.contains(':') {
+        host.to_string()
     } else {
-        format!("ws://{base}/ws")
-    }
+        format!("{host}:80")
+    };
+    Ok((format!("ws://{host}/ws"), addr))
+}
+
+/// Opens the WebSocket over a [`Stamped`] stream.
+async fn connect(addr: &str, req: Request<()>) -> anyhow::Result<Ws> {
+    let stream = Stamped::connect(addr).await?;
+    let (ws, _) = tokio_tungstenite::client_async(req, stream).await?;
+    Ok(ws)
 }
 
 fn rss_kb(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The server's resident memory once it has stopped moving: sampled every half second
+/// until two samples in a row are within 64 KB (at most 20 s). The allocator hands memory
+/// freed after a burst (start-up, thousands of handshakes) back to the system over a second
+/// or so; an idle socket's cost is what stays.
+async fn settled_rss_kb(pid: Option<u32>) -> Option<u64> {
+    let mut last = rss_kb(pid)?;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = rss_kb(pid)?;
+        if now.abs_diff(last) <= 64 {
+            return Some(now);
+        }
+        last = now;
+    }
+    Some(last)
 }
 
 async fn text(ws: &mut Ws, v: &Value) -> anyhow::Result<()> {
@@ -174,12 +225,18 @@ fn make_answer(q: &Value, rng: &mut Rng) -> Value {
 }
 
 /// Connects one guest; `Err` is a handshake failure.
-async fn join(url: &str, pin: &str, i: usize, welcome_timeout: Duration) -> Result<Ws, String> {
+async fn join(
+    url: &str,
+    addr: &str,
+    pin: &str,
+    i: usize,
+    welcome_timeout: Duration,
+) -> Result<Ws, String> {
     let req = url.into_client_request().map_err(|e| e.to_string())?;
-    let (mut ws, _) = tokio::time::timeout(welcome_timeout, tokio_tungstenite::connect_async(req))
+    let mut ws = tokio::time::timeout(welcome_timeout, connect(addr, req))
         .await
         .map_err(|_| "connect timeout".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
+        .map_err(|e| format!("connect: {e:#}"))?;
     text(
         &mut ws,
         &json!({"type":"hello","protocol":1,"role":"player","pin":pin,"name":format!("p{i}")}),
@@ -206,7 +263,8 @@ async fn play(
     let mut current: Option<usize> = None;
     // (position, when to send, the answer)
     let mut pending: Option<(usize, tokio::time::Instant, Value)> = None;
-    let mut sent_at: Option<(usize, Instant)> = None;
+    // (position, µs since the epoch)
+    let mut sent_at: Option<(usize, u64)> = None;
     let mut disconnected = false;
     let mut close = None;
     loop {
@@ -216,7 +274,7 @@ async fn play(
             _ = stop.changed() => break,
             _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {
                 let (pos, _, answer) = pending.take().expect("pending");
-                sent_at = Some((pos, Instant::now()));
+                sent_at = Some((pos, shared.now_us()));
                 if let Err(e) = text(&mut ws, &json!({"type":"answer","position":pos,"answer":answer})).await {
                     close = Some(format!("send error: {e}"));
                     disconnected = true;
@@ -239,6 +297,7 @@ async fn play(
                     Some(Ok(_)) => continue,
                 };
                 let now = shared.now_us();
+                let rx = shared.rx_us(&ws);
                 let Ok(v) = serde_json::from_str::<Value>(&t) else { continue };
                 let kind = v["type"].as_str().unwrap_or("");
                 if kind == "question" {
@@ -247,6 +306,7 @@ async fn play(
                         current = Some(pos);
                         if per_q[pos].question_at.is_none() {
                             per_q[pos].question_at = Some(now);
+                            per_q[pos].question_rx = rx;
                             let delay = Duration::from_millis(rng.below(spread_ms));
                             let answer = make_answer(&v, &mut rng);
                             pending = Some((pos, tokio::time::Instant::now() + delay, answer));
@@ -259,15 +319,16 @@ async fn play(
                     "ack" => {
                         per_q[pos].ack_at = Some(now);
                         if let Some((p, at)) = sent_at.take() && p == pos {
-                            let latency = at.elapsed().as_micros() as u64;
-                            per_q[pos].ack_latency_us = Some(latency);
-                            per_q[pos].answered_at = Some(now.saturating_sub(latency));
+                            per_q[pos].ack_latency_us = Some(now.saturating_sub(at));
+                            per_q[pos].ack_rx_latency_us = rx.map(|r| r.saturating_sub(at));
+                            per_q[pos].answered_at = Some(at);
                         }
                     }
                     "result" => {
                         let rpos = v["position"].as_u64().unwrap_or(0) as usize;
                         if rpos < questions && per_q[rpos].result_at.is_none() {
                             per_q[rpos].result_at = Some(now);
+                            per_q[rpos].result_rx = rx;
                             shared.results[rpos].fetch_add(1, Ordering::Relaxed);
                         }
                         // A result before our answer went out: the answer is moot.
@@ -374,6 +435,9 @@ struct QStats {
     ack_max: Option<u64>,
     question_spread: Option<u64>,
     result_spread: Option<u64>,
+    /// The same spreads over the kernel's receive times.
+    question_spread_rx: Option<u64>,
+    result_spread_rx: Option<u64>,
     last_ack_to_last_result: Option<i64>,
     host_send_to_last_question: Option<u64>,
     frames_per_player: f64,
@@ -400,7 +464,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let n = args.players;
     let nq = args.questions;
     let base = args.server.trim_end_matches('/').to_string();
-    let url = ws_url(&base);
+    let (url, addr) = ws_url(&base)?;
 
     // ---- host: login, competition, console socket ----
     let http = reqwest::Client::builder().cookie_store(true).build()?;
@@ -440,7 +504,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let mut req = url.as_str().into_client_request()?;
     req.headers_mut().insert("Cookie", cookie.parse()?);
-    let (mut hws, _) = tokio_tungstenite::connect_async(req).await?;
+    let mut hws = connect(&addr, req).await?;
     text(
         &mut hws,
         &json!({"type":"hello","protocol":1,"role":"host","competition":cid}),
@@ -464,10 +528,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let host_task = tokio::spawn(host_reader(hws, host_tx, host_cmd_rx));
 
     // ---- players join ----
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_before = rss_kb(args.server_pid);
+    let rss_before = settled_rss_kb(args.server_pid).await;
     let shared = Arc::new(Shared {
         epoch: Instant::now(),
+        epoch_wall_ns: stamped::wall_ns(),
         results: (0..nq).map(|_| AtomicUsize::new(0)).collect(),
         gone: AtomicUsize::new(0),
     });
@@ -476,11 +540,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let join_started = Instant::now();
     // Each task joins, reports the outcome, then plays at once: a joined socket must keep
     // reading (and so answering the server's pings) while the others are still joining.
+    // The second half waits until the server's memory with the first half has settled: the
+    // memory the second half adds is the cost of an idle player, whatever the server's
+    // allocator kept from before.
+    let half = n / 2;
+    let (half_tx, half_rx) = watch::channel(false);
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel::<Result<(), String>>();
     let mut players = Vec::with_capacity(n);
     for i in 0..n {
         let sem = sem.clone();
         let url = url.clone();
+        let addr = addr.clone();
         let pin = pin.clone();
         let wt = Duration::from_secs(args.welcome_timeout);
         let joined_tx = joined_tx.clone();
@@ -488,9 +558,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let stop_rx = stop_rx.clone();
         let rng = Rng(args.seed.wrapping_mul(0x1000_0001).wrapping_add(i as u64));
         let spread = args.answer_spread_ms;
+        let mut half_rx = half_rx.clone();
         players.push(tokio::spawn(async move {
+            if i >= half {
+                let _ = half_rx.wait_for(|go| *go).await;
+            }
             let permit = sem.acquire_owned().await.expect("semaphore");
-            let ws = join(&url, &pin, i, wt).await;
+            let ws = join(&url, &addr, &pin, i, wt).await;
             drop(permit);
             match ws {
                 Ok(ws) => {
@@ -508,10 +582,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut joined = 0usize;
     let mut failures: Vec<String> = Vec::new();
     let mut last_report = Instant::now();
+    let mut rss_half: Option<(usize, Option<u64>)> = None;
+    let mut paused = Duration::ZERO;
+    if half == 0 {
+        let _ = half_tx.send(true);
+    }
     while let Some(r) = joined_rx.recv().await {
         match r {
             Ok(()) => joined += 1,
             Err(e) => failures.push(e),
+        }
+        if joined + failures.len() == half && rss_half.is_none() {
+            let t = Instant::now();
+            rss_half = Some((joined, settled_rss_kb(args.server_pid).await));
+            paused = t.elapsed();
+            let _ = half_tx.send(true);
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             last_report = Instant::now();
@@ -525,7 +610,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             break;
         }
     }
-    let join_elapsed = join_started.elapsed();
+    let join_elapsed = join_started.elapsed().saturating_sub(paused);
     let gone_while_joining = shared.gone.load(Ordering::Relaxed);
     eprintln!(
         "{joined}/{n} joined in {:.1}s, {} handshake failures, {gone_while_joining} already disconnected",
@@ -535,8 +620,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     for f in failures.iter().take(5) {
         eprintln!("  failure: {f}");
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after = rss_kb(args.server_pid);
+    let rss_after = settled_rss_kb(args.server_pid).await;
 
     // ---- questions ----
     let phase_wait = Duration::from_secs(args.time_limit as u64 + 60);
@@ -592,27 +676,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // ---- statistics ----
     let mut qstats = Vec::new();
     let mut all_ack: Vec<u64> = Vec::new();
+    let mut all_ack_rx: Vec<u64> = Vec::new();
     // Answer→ack split by whether the answer went out while the question was still being
     // delivered to other phones (it then competes with that fan-out) or after.
     let (mut ack_during, mut ack_after): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
+    let (mut ack_rx_during, mut ack_rx_after): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     let mut total_frames = 0u64;
     for q in 0..nq {
         let col: Vec<&PerQ> = outs.iter().map(|o| &o.per_q[q]).collect();
         let qa: Vec<u64> = col.iter().filter_map(|p| p.question_at).collect();
         let ra: Vec<u64> = col.iter().filter_map(|p| p.result_at).collect();
+        let qrx: Vec<u64> = col.iter().filter_map(|p| p.question_rx).collect();
+        let rrx: Vec<u64> = col.iter().filter_map(|p| p.result_rx).collect();
         let aa: Vec<u64> = col.iter().filter_map(|p| p.ack_at).collect();
         let mut lat: Vec<u64> = col.iter().filter_map(|p| p.ack_latency_us).collect();
         lat.sort_unstable();
         all_ack.extend(&lat);
+        all_ack_rx.extend(col.iter().filter_map(|p| p.ack_rx_latency_us));
         if let Some(&last_question) = qa.iter().max() {
             for p in &col {
-                if let (Some(sent), Some(l)) = (p.answered_at, p.ack_latency_us) {
-                    if sent <= last_question {
-                        ack_during.push(l);
-                    } else {
-                        ack_after.push(l);
-                    }
-                }
+                let Some(sent) = p.answered_at else { continue };
+                let (during, rx_during) = if sent <= last_question {
+                    (&mut ack_during, &mut ack_rx_during)
+                } else {
+                    (&mut ack_after, &mut ack_rx_after)
+                };
+                during.extend(p.ack_latency_us);
+                rx_during.extend(p.ack_rx_latency_us);
             }
         }
         let frames: u64 = col.iter().map(|p| p.frames).sum();
@@ -628,6 +718,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ack_max: lat.last().copied(),
             question_spread: spread(&qa),
             result_spread: spread(&ra),
+            question_spread_rx: spread(&qrx),
+            result_spread_rx: spread(&rrx),
             last_ack_to_last_result: match (aa.iter().max(), ra.iter().max()) {
                 (Some(a), Some(r)) => Some(*r as i64 - *a as i64),
                 _ => None,
@@ -643,9 +735,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
             },
         });
     }
-    all_ack.sort_unstable();
-    ack_during.sort_unstable();
-    ack_after.sort_unstable();
+    for v in [
+        &mut all_ack,
+        &mut all_ack_rx,
+        &mut ack_during,
+        &mut ack_after,
+        &mut ack_rx_during,
+        &mut ack_rx_after,
+    ] {
+        v.sort_unstable();
+    }
     let played = qstats
         .iter()
         .filter(|s| s.received_question > 0)
@@ -655,6 +754,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     qspreads.sort_unstable();
     let mut rspreads: Vec<u64> = qstats.iter().filter_map(|s| s.result_spread).collect();
     rspreads.sort_unstable();
+    let mut qspreads_rx: Vec<u64> = qstats.iter().filter_map(|s| s.question_spread_rx).collect();
+    qspreads_rx.sort_unstable();
+    let mut rspreads_rx: Vec<u64> = qstats.iter().filter_map(|s| s.result_spread_rx).collect();
+    rspreads_rx.sort_unstable();
     let mut ack2res: Vec<u64> = qstats
         .iter()
         .filter_map(|s| s.last_ack_to_last_result.map(|v| v.max(0) as u64))
@@ -667,6 +770,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mem_per_player_kb = match (rss_before, rss_after) {
         (Some(b), Some(a)) if joined > 0 => Some((a as f64 - b as f64) / joined as f64),
+        _ => None,
+    };
+    // What the second half of the players added, per player.
+    let mem_marginal_kb = match (rss_half, rss_after) {
+        (Some((j, Some(h))), Some(a)) if joined > j => {
+            Some((a as f64 - h as f64) / (joined - j) as f64)
+        }
         _ => None,
     };
     let disconnected = outs.iter().filter(|o| o.disconnected).count();
@@ -686,7 +796,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let _ = writeln!(
         t,
-        "{:>3} {:>6} {:>6} {:>6} {:>4} | {:>8} {:>8} {:>8} | {:>9} {:>9} | {:>9} {:>11} | {:>6}",
+        "{:>3} {:>6} {:>6} {:>6} {:>4} | {:>8} {:>8} {:>8} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>11} | {:>6}",
         "q",
         "asked",
         "acks",
@@ -696,15 +806,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "ack p99",
         "ack max",
         "q spread",
+        "q rx",
         "host→last",
         "r spread",
+        "r rx",
         "lastack→res",
         "fr/pl"
     );
     for (q, s) in qstats.iter().enumerate() {
         let _ = writeln!(
             t,
-            "{:>3} {:>6} {:>6} {:>6} {:>4} | {:>8} {:>8} {:>8} | {:>9} {:>9} | {:>9} {:>11} | {:>6.2}",
+            "{:>3} {:>6} {:>6} {:>6} {:>4} | {:>8} {:>8} {:>8} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>11} | {:>6.2}",
             q + 1,
             s.received_question,
             s.acks,
@@ -714,8 +826,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             fmt_ms(s.ack_p99),
             fmt_ms(s.ack_max),
             fmt_ms(s.question_spread),
+            fmt_ms(s.question_spread_rx),
             fmt_ms(s.host_send_to_last_question),
             fmt_ms(s.result_spread),
+            fmt_ms(s.result_spread_rx),
             s.last_ack_to_last_result
                 .map(|v| format!("{:.1}", v as f64 / 1000.0))
                 .unwrap_or_else(|| "-".into()),
@@ -724,7 +838,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let _ = writeln!(
         t,
-        "all | answer→ack p50 {} p99 {} max {} ms | question spread p50 {} p99 {} ms | result spread p50 {} p99 {} ms | last ack→last result p99 {} ms | frames/player/question {:.2} | memory/idle player {} KB (RSS {} → {} KB)",
+        "all | answer→ack p50 {} p99 {} max {} ms | question spread p50 {} p99 {} ms | result spread p50 {} p99 {} ms | last ack→last result p99 {} ms | frames/player/question {:.2} | memory/idle player {} KB (RSS {} → {} KB; the second half of the players added {} KB each)",
         fmt_ms(pct(&all_ack, 50.0)),
         fmt_ms(pct(&all_ack, 99.0)),
         fmt_ms(all_ack.last().copied()),
@@ -743,6 +857,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         rss_after
             .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
+        mem_marginal_kb
+            .map(|m| format!("{m:.1}"))
+            .unwrap_or_else(|| "-".into()),
     );
     let _ = writeln!(
         t,
@@ -751,6 +868,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ack_during.len(),
         fmt_ms(pct(&ack_after, 99.0)),
         ack_after.len(),
+    );
+    let _ = writeln!(
+        t,
+        "at the phones' TCP stack (kernel receive time) | answer→ack p50 {} p99 {} ms (during fan-out p99 {}, after {}) | question spread p50 {} p99 {} ms | result spread p50 {} p99 {} ms",
+        fmt_ms(pct(&all_ack_rx, 50.0)),
+        fmt_ms(pct(&all_ack_rx, 99.0)),
+        fmt_ms(pct(&ack_rx_during, 99.0)),
+        fmt_ms(pct(&ack_rx_after, 99.0)),
+        fmt_ms(pct(&qspreads_rx, 50.0)),
+        fmt_ms(pct(&qspreads_rx, 99.0)),
+        fmt_ms(pct(&rspreads_rx, 50.0)),
+        fmt_ms(pct(&rspreads_rx, 99.0)),
     );
     for (why, count) in &closes {
         let _ = writeln!(t, "closed by server/network: {count} × {why}");
@@ -773,6 +902,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 "question_spread_ms": ms(s.question_spread),
                 "host_send_to_last_question_ms": ms(s.host_send_to_last_question),
                 "result_spread_ms": ms(s.result_spread),
+                "kernel_rx": {"question_spread_ms": ms(s.question_spread_rx), "result_spread_ms": ms(s.result_spread_rx)},
                 "last_ack_to_last_result_ms": s.last_ack_to_last_result.map(|v| v as f64 / 1000.0),
                 "frames_per_player": s.frames_per_player,
             })).collect::<Vec<_>>(),
@@ -783,8 +913,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 "question_spread_ms": {"p50": ms(pct(&qspreads, 50.0)), "p99": ms(pct(&qspreads, 99.0))},
                 "result_spread_ms": {"p50": ms(pct(&rspreads, 50.0)), "p99": ms(pct(&rspreads, 99.0))},
                 "last_ack_to_last_result_ms": {"p50": ms(pct(&ack2res, 50.0)), "p99": ms(pct(&ack2res, 99.0))},
+                "kernel_rx": {
+                    "ack_ms": {"p50": ms(pct(&all_ack_rx, 50.0)), "p99": ms(pct(&all_ack_rx, 99.0)), "max": ms(all_ack_rx.last().copied())},
+                    "ack_during_fan_out_ms": {"answers": ack_rx_during.len(), "p99": ms(pct(&ack_rx_during, 99.0))},
+                    "ack_after_fan_out_ms": {"answers": ack_rx_after.len(), "p99": ms(pct(&ack_rx_after, 99.0))},
+                    "question_spread_ms": {"p50": ms(pct(&qspreads_rx, 50.0)), "p99": ms(pct(&qspreads_rx, 99.0))},
+                    "result_spread_ms": {"p50": ms(pct(&rspreads_rx, 50.0)), "p99": ms(pct(&rspreads_rx, 99.0))},
+                },
                 "frames_per_player_per_question": frames_pp_pq,
                 "memory_per_idle_player_kb": mem_per_player_kb,
+                "memory_per_idle_player_second_half_kb": mem_marginal_kb,
                 "rss_before_kb": rss_before, "rss_after_kb": rss_after,
             },
             "aborted": aborted,

@@ -11,7 +11,11 @@ use crate::startup::AppState;
 use actix_web::web;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
 use futures_util::StreamExt;
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -46,17 +50,6 @@ async fn refuse<T>(mut session: Session, code: ErrorCode, message: &str) -> Opti
 /// The socket's stream of incoming messages, continuations put together.
 type Incoming = actix_ws::AggregatedMessageStream;
 
-/// A socket that said hello and joined its room.
-struct Joined {
-    room: RoomHandle,
-    client: u64,
-    role: ClientRole,
-    actor: String,
-    out: Outbox,
-    /// The room's word to close the socket (removed, or too slow to keep up).
-    kicked: oneshot::Receiver<CloseReason>,
-}
-
 /// Runs a socket until it closes. Two tasks, one after the other: the handshake's (hello,
 /// admission, joining the room — database lookups included) ends once the socket is in its
 /// room, and only the loop's task, a fraction of the size, stays for every idle socket.
@@ -72,10 +65,10 @@ pub fn run(
         .aggregate_continuations()
         .max_continuation_size(64 * 1024);
     actix_web::rt::spawn(async move {
-        if let Some((joined, session, stream)) =
+        if let Some((live, kicked, stream)) =
             open(&state, identity.as_ref(), base_url, session, stream).await
         {
-            actix_web::rt::spawn(serve(joined, session, stream));
+            actix_web::rt::spawn(serve(live, kicked, stream));
         }
     });
 }
@@ -87,7 +80,7 @@ async fn open(
     base_url: String,
     session: Session,
     mut stream: Incoming,
-) -> Option<(Joined, Session, Incoming)> {
+) -> Option<(Live, Kicked, Incoming)> {
     let first = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
         Ok(Some(Ok(AggregatedMessage::Text(t)))) => t,
         _ => return refuse(session, ErrorCode::BadFrame, "第一帧必须是 hello").await,
@@ -151,97 +144,165 @@ async fn open(
         Err(_) => return refuse(session, ErrorCode::Internal, "比赛房间不可用").await,
     };
     let actor = identity.map(|i| i.member.id.clone()).unwrap_or_default();
-    let joined = Joined {
+    let live = Live {
         room,
         client,
         role,
         actor,
         out,
-        kicked,
+        session,
+        last_seen: Instant::now(),
+        window: (Instant::now(), 0),
     };
-    Some((joined, session, stream))
+    Some((live, kicked, stream))
+}
+
+/// The room's word to close the socket (removed, or too slow to keep up).
+type Kicked = oneshot::Receiver<CloseReason>;
+
+/// What woke an idle socket's task.
+enum Wake {
+    Frame(Option<Result<AggregatedMessage, actix_ws::ProtocolError>>),
+    Kicked(Result<CloseReason, oneshot::error::RecvError>),
+    Heartbeat,
+}
+
+/// A socket that said hello and joined its room, while it waits: kept for every idle socket, so it holds only what
+/// must last from one frame to the next.
+struct Live {
+    room: RoomHandle,
+    client: u64,
+    role: ClientRole,
+    actor: String,
+    out: Outbox,
+    session: Session,
+    last_seen: Instant,
+    /// Start of the current one-second window and the frames received in it.
+    window: (Instant, u32),
 }
 
 /// Turns the socket's frames into commands until it closes. This future is kept for every
-/// idle socket, so whatever it awaits only now and then (handling a frame, a reply, the
-/// heartbeat, the goodbye) is boxed: on the heap while it runs, not in every socket's state.
-async fn serve(joined: Joined, mut session: Session, mut stream: Incoming) {
-    let Joined {
-        room,
-        client,
-        role,
-        actor,
-        out,
-        mut kicked,
-    } = joined;
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    heartbeat.tick().await;
-    let mut last_seen = Instant::now();
-    let mut window = (Instant::now(), 0u32);
-    let close_reason = loop {
-        tokio::select! {
-            incoming = stream.next() => {
-                let msg = match incoming {
-                    Some(Ok(m)) => m,
-                    Some(Err(_)) | None => break None,
-                };
-                last_seen = Instant::now();
-                if window.0.elapsed() >= Duration::from_secs(1) {
-                    window = (Instant::now(), 0);
+/// idle socket, so it awaits one small `poll_fn` over the socket, the room's word and the
+/// heartbeat; handling what woke it (a frame, a ping) runs boxed, on the heap only while it
+/// runs. (Not an `async fn`: its arguments would stay in the future beside what is made
+/// of them.)
+fn serve(mut live: Live, mut kicked: Kicked, mut stream: Incoming) -> impl Future<Output = ()> {
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    async move {
+        let close_reason = loop {
+            let wake = std::future::poll_fn(|cx| {
+                if let Poll::Ready(r) = Pin::new(&mut kicked).poll(cx) {
+                    return Poll::Ready(Wake::Kicked(r));
                 }
-                window.1 += 1;
-                if window.1 > MAX_RATE {
-                    break Some(CloseReason { code: CloseCode::Policy, description: Some("发送过于频繁".into()) });
+                if let Poll::Ready(m) = stream.poll_next_unpin(cx) {
+                    return Poll::Ready(Wake::Frame(m));
                 }
-                let reply = match msg {
-                    AggregatedMessage::Text(text) => {
-                        if text.len() > MAX_FRAME {
-                            Some(error(ErrorCode::TooLarge, format!("消息超过 {MAX_FRAME} 字节")))
-                        } else {
-                            match serde_json::from_str::<ClientMsg>(&text) {
-                                Ok(m) => Box::pin(handle(&room, client, role, &actor, m)).await,
-                                Err(e) => Some(error(ErrorCode::BadFrame, format!("无法解析消息：{e}"))),
-                            }
-                        }
-                    }
-                    AggregatedMessage::Binary(_) => Some(error(ErrorCode::BadFrame, "只接受 JSON 文本帧")),
-                    AggregatedMessage::Ping(p) => {
-                        if Box::pin(session.pong(&p)).await.is_err() { break None; }
-                        None
-                    }
-                    AggregatedMessage::Pong(_) => None,
-                    AggregatedMessage::Close(_) => break None,
-                };
-                if let Some(f) = reply {
-                    if is_error(&f) {
-                        out.errors().fetch_add(1, Ordering::Relaxed);
-                    }
-                    if Box::pin(session.text(f)).await.is_err() { break None; }
+                if heartbeat.poll_tick(cx).is_ready() {
+                    return Poll::Ready(Wake::Heartbeat);
                 }
-                // Errors this socket caused, whether this task, the room or the writer
-                // found them.
-                if out.errors().load(Ordering::Relaxed) > MAX_ERRORS {
-                    break Some(CloseReason { code: CloseCode::Policy, description: Some("错误消息过多".into()) });
+                Poll::Pending
+            })
+            .await;
+            let step = match wake {
+                Wake::Frame(Some(Ok(msg))) => Box::pin(live.on_message(msg)).await,
+                Wake::Frame(Some(Err(_)) | None) => ControlFlow::Break(None),
+                Wake::Kicked(reason) => ControlFlow::Break(Some(reason.unwrap_or_else(|_| {
+                    CloseReason {
+                        // The room is gone.
+                        code: CloseCode::Again,
+                        description: Some("比赛房间已关闭，请重新连接".into()),
+                    }
+                }))),
+                Wake::Heartbeat => Box::pin(live.on_heartbeat()).await,
+            };
+            if let ControlFlow::Break(reason) = step {
+                break reason;
+            }
+        };
+        Box::pin(async move {
+            let _ = live
+                .room
+                .send(Command::Leave {
+                    client: live.client,
+                })
+                .await;
+            let _ = live.session.close(close_reason).await;
+        })
+        .await;
+    }
+}
+
+/// `Break` closes the socket, with the reason given (`None`: it is gone already).
+type Step = ControlFlow<Option<CloseReason>>;
+
+impl Live {
+    async fn on_message(&mut self, msg: AggregatedMessage) -> Step {
+        self.last_seen = Instant::now();
+        if self.window.0.elapsed() >= Duration::from_secs(1) {
+            self.window = (Instant::now(), 0);
+        }
+        self.window.1 += 1;
+        if self.window.1 > MAX_RATE {
+            return ControlFlow::Break(Some(CloseReason {
+                code: CloseCode::Policy,
+                description: Some("发送过于频繁".into()),
+            }));
+        }
+        let reply = match msg {
+            AggregatedMessage::Text(text) => {
+                if text.len() > MAX_FRAME {
+                    Some(error(
+                        ErrorCode::TooLarge,
+                        format!("消息超过 {MAX_FRAME} 字节"),
+                    ))
+                } else {
+                    match serde_json::from_str::<ClientMsg>(&text) {
+                        Ok(m) => handle(&self.room, self.client, self.role, &self.actor, m).await,
+                        Err(e) => Some(error(ErrorCode::BadFrame, format!("无法解析消息：{e}"))),
+                    }
                 }
             }
-            reason = &mut kicked => break Some(reason.unwrap_or_else(|_| CloseReason {
-                // The room is gone.
-                code: CloseCode::Again,
-                description: Some("比赛房间已关闭，请重新连接".into()),
-            })),
-            _ = heartbeat.tick() => {
-                if last_seen.elapsed() > SILENCE {
-                    break Some(CloseReason { code: CloseCode::Away, description: Some("心跳超时".into()) });
+            AggregatedMessage::Binary(_) => Some(error(ErrorCode::BadFrame, "只接受 JSON 文本帧")),
+            AggregatedMessage::Ping(p) => {
+                if self.session.pong(&p).await.is_err() {
+                    return ControlFlow::Break(None);
                 }
-                if Box::pin(session.ping(b"")).await.is_err() { break None; }
+                None
+            }
+            AggregatedMessage::Pong(_) => None,
+            AggregatedMessage::Close(_) => return ControlFlow::Break(None),
+        };
+        if let Some(f) = reply {
+            if is_error(&f) {
+                self.out.errors().fetch_add(1, Ordering::Relaxed);
+            }
+            if self.session.text(f).await.is_err() {
+                return ControlFlow::Break(None);
             }
         }
-    };
-    Box::pin(async move {
-        let _ = room.send(Command::Leave { client }).await;
-        let _ = session.close(close_reason).await;
-    })
-    .await;
+        // Errors this socket caused, whether this task, the room or the writer found them.
+        if self.out.errors().load(Ordering::Relaxed) > MAX_ERRORS {
+            return ControlFlow::Break(Some(CloseReason {
+                code: CloseCode::Policy,
+                description: Some("错误消息过多".into()),
+            }));
+        }
+        ControlFlow::Continue(())
+    }
+
+    async fn on_heartbeat(&mut self) -> Step {
+        if self.last_seen.elapsed() > SILENCE {
+            return ControlFlow::Break(Some(CloseReason {
+                code: CloseCode::Away,
+                description: Some("心跳超时".into()),
+            }));
+        }
+        if self.session.ping(b"").await.is_err() {
+            return ControlFlow::Break(None);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 fn is_error(f: &Frame) -> bool {

@@ -782,3 +782,52 @@ async fn host_controls_pause_extend_skip_and_remove() {
     .unwrap();
     assert_eq!(ranks, vec![Some(1)]);
 }
+
+#[tokio::test]
+async fn a_socket_answers_pings_sends_heartbeats_and_closes_on_a_flood() {
+    // The socket's own duties, apart from the game: a client's ping gets its pong, the
+    // server pings an idle client every 5 s, and a client that floods (well-formed frames,
+    // no errors) is closed with a reason, while the others in the room stay.
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app().await;
+    let qs = picks();
+    let (pin, mut console) = room_with_console(&app, &qs).await;
+    let (mut p, _) = Ws::hello_player(&app, None, &pin, Some("心跳"), None).await;
+    let (mut other, _) = Ws::hello_player(&app, None, &pin, Some("旁观"), None).await;
+    p.until("lobby").await;
+
+    p.send_raw(Message::Ping(b"biwu".to_vec().into())).await;
+    let mut pong = None;
+    while let Some(m) = p.next_raw(Duration::from_secs(2)).await {
+        if let Message::Pong(data) = m {
+            pong = Some(data);
+            break;
+        }
+    }
+    assert_eq!(pong.as_deref(), Some(&b"biwu"[..]), "the ping is answered");
+
+    let mut pinged = false;
+    while let Some(m) = p.next_raw(Duration::from_secs(7)).await {
+        if m.is_ping() {
+            pinged = true;
+            break;
+        }
+    }
+    assert!(pinged, "an idle socket gets the server's heartbeat");
+
+    for _ in 0..80 {
+        p.send(json!({"type":"ping"})).await;
+    }
+    while p.next_within(Duration::from_secs(2)).await.is_some() {}
+    assert!(p.closed, "a flood closes the socket");
+    assert_eq!(
+        p.close,
+        Some((1008, "发送过于频繁".to_string())),
+        "closed for the flood, with the reason"
+    );
+
+    // The room carries on without it.
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    assert_eq!(other.until("question").await["position"], 0);
+    assert_eq!(other.answer(0, right(&qs[0])).await["type"], "ack");
+}

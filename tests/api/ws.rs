@@ -13,6 +13,8 @@ pub struct Ws {
     /// Every JSON frame received, in order.
     pub log: Vec<Value>,
     pub closed: bool,
+    /// The close frame's code and reason, when the server sent one.
+    pub close: Option<(u16, String)>,
     /// Frames read ahead (by `command`) and not yet handed out.
     pending: std::collections::VecDeque<Value>,
 }
@@ -32,6 +34,7 @@ impl Ws {
             stream,
             log: vec![],
             closed: false,
+            close: None,
             pending: Default::default(),
         }
     }
@@ -64,13 +67,27 @@ impl Ws {
                     return Some(v);
                 }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                Ok(Some(Ok(Message::Close(cf)))) => {
+                    self.closed = true;
+                    self.close = cf.map(|cf| (u16::from(cf.code), cf.reason.to_string()));
+                    return None;
+                }
+                Ok(None) | Ok(Some(Err(_))) => {
                     self.closed = true;
                     return None;
                 }
                 Ok(Some(Ok(_))) => continue,
                 Err(_) => return None,
             }
+        }
+    }
+
+    /// The next WebSocket message of any kind (pings and pongs included), or `None` when
+    /// nothing came in `wait`.
+    pub async fn next_raw(&mut self, wait: Duration) -> Option<Message> {
+        match tokio::time::timeout(wait, self.stream.next()).await {
+            Ok(Some(Ok(m))) => Some(m),
+            _ => None,
         }
     }
 

@@ -13,7 +13,8 @@
 //! everyone answered. It measures answer→ack latency (also apart for answers sent while the
 //! question was still being delivered to other phones), how spread out the delivery of each
 //! `question` and `result` frame is over the players, frames per player per question, and
-//! (with `--server-pid`) the server's resident memory per idle player.
+//! (with `--server-pid`) the server's resident memory per idle player: what the second half
+//! of the players added, each half joined once the server's memory had settled.
 //!
 //! Every time is taken twice: when the generator's task for a phone handled the frame, and
 //! when the kernel received its bytes (see `common/stamped.rs`). With thousands of phones in
@@ -768,12 +769,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         0.0
     };
-    let mem_per_player_kb = match (rss_before, rss_after) {
-        (Some(b), Some(a)) if joined > 0 => Some((a as f64 - b as f64) / joined as f64),
-        _ => None,
-    };
-    // What the second half of the players added, per player.
-    let mem_marginal_kb = match (rss_half, rss_after) {
+    // Memory per idle player: what the second half of the players added, per player. (The
+    // whole run's growth over all players is less telling: the allocator may keep memory
+    // from start-up that the first players then take without the RSS moving.)
+    let rss_half_kb = rss_half.and_then(|(_, h)| h);
+    let mem_per_player_kb = match (rss_half, rss_after) {
         (Some((j, Some(h))), Some(a)) if joined > j => {
             Some((a as f64 - h as f64) / (joined - j) as f64)
         }
@@ -838,7 +838,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let _ = writeln!(
         t,
-        "all | answer→ack p50 {} p99 {} max {} ms | question spread p50 {} p99 {} ms | result spread p50 {} p99 {} ms | last ack→last result p99 {} ms | frames/player/question {:.2} | memory/idle player {} KB (RSS {} → {} KB; the second half of the players added {} KB each)",
+        "all | answer→ack p50 {} p99 {} max {} ms | question spread p50 {} p99 {} ms | result spread p50 {} p99 {} ms | last ack→last result p99 {} ms | frames/player/question {:.2} | memory/idle player {} KB (RSS {} → {} → {} KB, before / half / all joined)",
         fmt_ms(pct(&all_ack, 50.0)),
         fmt_ms(pct(&all_ack, 99.0)),
         fmt_ms(all_ack.last().copied()),
@@ -854,11 +854,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         rss_before
             .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
-        rss_after
+        rss_half_kb
             .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
-        mem_marginal_kb
-            .map(|m| format!("{m:.1}"))
+        rss_after
+            .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
     );
     let _ = writeln!(
@@ -922,8 +922,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 },
                 "frames_per_player_per_question": frames_pp_pq,
                 "memory_per_idle_player_kb": mem_per_player_kb,
-                "memory_per_idle_player_second_half_kb": mem_marginal_kb,
-                "rss_before_kb": rss_before, "rss_after_kb": rss_after,
+                "rss_before_kb": rss_before, "rss_half_kb": rss_half_kb, "rss_after_kb": rss_after,
             },
             "aborted": aborted,
         });

@@ -16,9 +16,15 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc reads its options from this symbol before `main`.
+/// jemalloc reads its options from this symbol, a C `const char *`, before `main`.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-pub static MALLOC_CONF: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+static MALLOC_CONF: CStrPtr =
+    CStrPtr(c"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr());
+
+#[repr(transparent)]
+struct CStrPtr(*const std::ffi::c_char);
+// SAFETY: it points at a string literal, which is immutable and lives for the whole program.
+unsafe impl Sync for CStrPtr {}
 
 #[derive(Parser)]
 #[command(name = "biwu", version, about = "比武：业务比武、岗位练兵与小结点评")]

@@ -101,6 +101,10 @@ impl Application {
         let data = state.clone();
         let server =
             HttpServer::new(move || App::new().configure(|cfg| http::configure(cfg, data.clone())))
+                // Live rooms send small frames that must go out at once: without this, a
+                // frame written while the phone has not yet acknowledged the previous one
+                // waits for that acknowledgement (Nagle's algorithm).
+                .tcp_nodelay(true)
                 .listen(listener)?
                 .shutdown_timeout(10)
                 .run();

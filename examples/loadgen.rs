@@ -439,6 +439,10 @@ struct QStats {
     /// The same spreads over the kernel's receive times.
     question_spread_rx: Option<u64>,
     result_spread_rx: Option<u64>,
+    /// By kernel receive time, how long after the first phone 99 % of the phones had the
+    /// question, and the result.
+    question_lag_p99_rx: Option<u64>,
+    result_lag_p99_rx: Option<u64>,
     last_ack_to_last_result: Option<i64>,
     host_send_to_last_question: Option<u64>,
     frames_per_player: f64,
@@ -709,6 +713,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let frames: u64 = col.iter().map(|p| p.frames).sum();
         total_frames += frames;
         let spread = |v: &[u64]| Some(v.iter().max()? - v.iter().min()?);
+        let lag_p99 = |v: &[u64]| {
+            let first = *v.iter().min()?;
+            let mut lags: Vec<u64> = v.iter().map(|t| t - first).collect();
+            lags.sort_unstable();
+            pct(&lags, 99.0)
+        };
         qstats.push(QStats {
             received_question: qa.len(),
             acks: lat.len(),
@@ -721,6 +731,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             result_spread: spread(&ra),
             question_spread_rx: spread(&qrx),
             result_spread_rx: spread(&rrx),
+            question_lag_p99_rx: lag_p99(&qrx),
+            result_lag_p99_rx: lag_p99(&rrx),
             last_ack_to_last_result: match (aa.iter().max(), ra.iter().max()) {
                 (Some(a), Some(r)) => Some(*r as i64 - *a as i64),
                 _ => None,
@@ -759,6 +771,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     qspreads_rx.sort_unstable();
     let mut rspreads_rx: Vec<u64> = qstats.iter().filter_map(|s| s.result_spread_rx).collect();
     rspreads_rx.sort_unstable();
+    let mut qlags_rx: Vec<u64> = qstats
+        .iter()
+        .filter_map(|s| s.question_lag_p99_rx)
+        .collect();
+    qlags_rx.sort_unstable();
+    let mut rlags_rx: Vec<u64> = qstats.iter().filter_map(|s| s.result_lag_p99_rx).collect();
+    rlags_rx.sort_unstable();
     let mut ack2res: Vec<u64> = qstats
         .iter()
         .filter_map(|s| s.last_ack_to_last_result.map(|v| v.max(0) as u64))
@@ -881,6 +900,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         fmt_ms(pct(&rspreads_rx, 50.0)),
         fmt_ms(pct(&rspreads_rx, 99.0)),
     );
+    let _ = writeln!(
+        t,
+        "99 % of the phones had it within (kernel receive time, after the first phone; median / worst question) | question {} / {} ms | result {} / {} ms",
+        fmt_ms(pct(&qlags_rx, 50.0)),
+        qlags_rx
+            .last()
+            .map_or_else(|| "-".into(), |v| fmt_ms(Some(*v))),
+        fmt_ms(pct(&rlags_rx, 50.0)),
+        rlags_rx
+            .last()
+            .map_or_else(|| "-".into(), |v| fmt_ms(Some(*v))),
+    );
     for (why, count) in &closes {
         let _ = writeln!(t, "closed by server/network: {count} × {why}");
     }
@@ -902,7 +933,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 "question_spread_ms": ms(s.question_spread),
                 "host_send_to_last_question_ms": ms(s.host_send_to_last_question),
                 "result_spread_ms": ms(s.result_spread),
-                "kernel_rx": {"question_spread_ms": ms(s.question_spread_rx), "result_spread_ms": ms(s.result_spread_rx)},
+                "kernel_rx": {
+                    "question_spread_ms": ms(s.question_spread_rx), "result_spread_ms": ms(s.result_spread_rx),
+                    "question_lag_p99_ms": ms(s.question_lag_p99_rx), "result_lag_p99_ms": ms(s.result_lag_p99_rx),
+                },
                 "last_ack_to_last_result_ms": s.last_ack_to_last_result.map(|v| v as f64 / 1000.0),
                 "frames_per_player": s.frames_per_player,
             })).collect::<Vec<_>>(),
@@ -919,6 +953,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     "ack_after_fan_out_ms": {"answers": ack_rx_after.len(), "p99": ms(pct(&ack_rx_after, 99.0))},
                     "question_spread_ms": {"p50": ms(pct(&qspreads_rx, 50.0)), "p99": ms(pct(&qspreads_rx, 99.0))},
                     "result_spread_ms": {"p50": ms(pct(&rspreads_rx, 50.0)), "p99": ms(pct(&rspreads_rx, 99.0))},
+                    "question_lag_p99_ms": {"median_question": ms(pct(&qlags_rx, 50.0)), "worst_question": ms(qlags_rx.last().copied())},
+                    "result_lag_p99_ms": {"median_question": ms(pct(&rlags_rx, 50.0)), "worst_question": ms(rlags_rx.last().copied())},
                 },
                 "frames_per_player_per_question": frames_pp_pq,
                 "memory_per_idle_player_kb": mem_per_player_kb,

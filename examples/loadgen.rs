@@ -421,6 +421,23 @@ fn ms(us: Option<u64>) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// One clock's figures for the JSON summary: answer→ack (all, during a fan-out, after it)
+/// and the spreads of questions and results, all sorted µs.
+fn clock(ack: &[u64], during: &[u64], after: &[u64], questions: &[u64], results: &[u64]) -> Value {
+    json!({
+        "ack_ms": percentiles(ack),
+        "ack_during_fan_out_ms": {"answers": during.len(), "p99": ms(pct(during, 99.0))},
+        "ack_after_fan_out_ms": {"answers": after.len(), "p99": ms(pct(after, 99.0))},
+        "question_spread_ms": percentiles(questions),
+        "result_spread_ms": percentiles(results),
+    })
+}
+
+/// p50, p99 and max of sorted µs values, in ms.
+fn percentiles(sorted: &[u64]) -> Value {
+    json!({"p50": ms(pct(sorted, 50.0)), "p99": ms(pct(sorted, 99.0)), "max": ms(sorted.last().copied())})
+}
+
 fn fmt_ms(us: Option<u64>) -> String {
     us.map(|u| format!("{:.1}", u as f64 / 1000.0))
         .unwrap_or_else(|| "-".into())
@@ -920,6 +937,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.json {
         eprint!("{t}");
+        let mut kernel = clock(
+            &all_ack_rx,
+            &ack_rx_during,
+            &ack_rx_after,
+            &qspreads_rx,
+            &rspreads_rx,
+        );
+        kernel["question_lag_p99_ms"] = json!({"median_question": ms(pct(&qlags_rx, 50.0)), "worst_question": ms(qlags_rx.last().copied())});
+        kernel["result_lag_p99_ms"] = json!({"median_question": ms(pct(&rlags_rx, 50.0)), "worst_question": ms(rlags_rx.last().copied())});
         let summary = json!({
             "players": n, "joined": joined, "handshake_failures": failures.len(),
             "handshake_failure_samples": failures.iter().take(5).collect::<Vec<_>>(),
@@ -941,21 +967,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 "frames_per_player": s.frames_per_player,
             })).collect::<Vec<_>>(),
             "overall": {
-                "ack_ms": {"p50": ms(pct(&all_ack, 50.0)), "p99": ms(pct(&all_ack, 99.0)), "max": ms(all_ack.last().copied())},
-                "ack_during_fan_out_ms": {"answers": ack_during.len(), "p99": ms(pct(&ack_during, 99.0))},
-                "ack_after_fan_out_ms": {"answers": ack_after.len(), "p99": ms(pct(&ack_after, 99.0))},
-                "question_spread_ms": {"p50": ms(pct(&qspreads, 50.0)), "p99": ms(pct(&qspreads, 99.0))},
-                "result_spread_ms": {"p50": ms(pct(&rspreads, 50.0)), "p99": ms(pct(&rspreads, 99.0))},
-                "last_ack_to_last_result_ms": {"p50": ms(pct(&ack2res, 50.0)), "p99": ms(pct(&ack2res, 99.0))},
-                "kernel_rx": {
-                    "ack_ms": {"p50": ms(pct(&all_ack_rx, 50.0)), "p99": ms(pct(&all_ack_rx, 99.0)), "max": ms(all_ack_rx.last().copied())},
-                    "ack_during_fan_out_ms": {"answers": ack_rx_during.len(), "p99": ms(pct(&ack_rx_during, 99.0))},
-                    "ack_after_fan_out_ms": {"answers": ack_rx_after.len(), "p99": ms(pct(&ack_rx_after, 99.0))},
-                    "question_spread_ms": {"p50": ms(pct(&qspreads_rx, 50.0)), "p99": ms(pct(&qspreads_rx, 99.0))},
-                    "result_spread_ms": {"p50": ms(pct(&rspreads_rx, 50.0)), "p99": ms(pct(&rspreads_rx, 99.0))},
-                    "question_lag_p99_ms": {"median_question": ms(pct(&qlags_rx, 50.0)), "worst_question": ms(qlags_rx.last().copied())},
-                    "result_lag_p99_ms": {"median_question": ms(pct(&rlags_rx, 50.0)), "worst_question": ms(rlags_rx.last().copied())},
-                },
+                "last_ack_to_last_result_ms": percentiles(&ack2res),
+                "task": clock(&all_ack, &ack_during, &ack_after, &qspreads, &rspreads),
+                "kernel_rx": kernel,
                 "frames_per_player_per_question": frames_pp_pq,
                 "memory_per_idle_player_kb": mem_per_player_kb,
                 "rss_before_kb": rss_before, "rss_half_kb": rss_half_kb, "rss_after_kb": rss_after,

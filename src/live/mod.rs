@@ -2,6 +2,7 @@
 //! commit of answers, and the protocol. See `docs/protocol.md`.
 
 pub mod protocol;
+pub mod relay;
 pub mod report;
 pub mod room;
 pub mod session;

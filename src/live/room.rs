@@ -11,6 +11,7 @@
 use super::protocol::{
     ClientRole, ErrorCode, Line, PhaseName, PlayerInfo, QuestionView, ServerMsg, You,
 };
+use super::relay::{Batch, Relay};
 use super::writer::{Job, Writer};
 use crate::board::{Board, Leaderboard};
 use crate::domain::Response;
@@ -42,10 +43,10 @@ pub fn frame(msg: &ServerMsg) -> Frame {
 
 pub type Refusal = (ErrorCode, String);
 
-/// Where the room and the writer put a socket's frames: straight into the socket's actix-ws
-/// session, whose bounded channel the HTTP worker drains onto the wire. No task of ours
-/// stands in between, so a broadcast wakes one task per socket, not two. A full channel
-/// (32 frames) means a client that stopped reading: it is dropped, not waited for.
+/// Where the room, the writer and the workers' relays put a socket's frames: straight into
+/// the socket's actix-ws session, whose bounded channel the HTTP worker drains onto the wire.
+/// A full channel (32 frames) means a client that stopped reading: it is dropped, not waited
+/// for.
 #[derive(Clone)]
 pub struct Outbox {
     session: Session,
@@ -98,6 +99,8 @@ pub enum Command {
         /// Where phones join, as the host's browser reaches this server.
         join_url: Option<String>,
         out: Outbox,
+        /// The relay of the worker the socket runs on.
+        relay: Relay,
         kick: Kick,
         reply: oneshot::Sender<Result<u64, Refusal>>,
     },
@@ -110,6 +113,10 @@ pub enum Command {
         client: u64,
         position: u32,
         response: Response,
+    },
+    /// From a worker's relay: these clients' queues were full (or closed).
+    Stalled {
+        clients: Vec<u64>,
     },
     /// From the writer: this many of the room's answers are settled; `lost` (participant,
     /// position) were not stored and are forgotten, so those players can send them again.
@@ -169,6 +176,8 @@ struct Client {
     role: ClientRole,
     participant: Option<String>,
     out: Outbox,
+    /// Frames for many go through the relay of the socket's worker (see [`Room::post`]).
+    relay: Relay,
     kick: Kick,
 }
 
@@ -490,10 +499,40 @@ impl Room {
 
     /// Queues one frame for every client that `to` selects; stalled clients are dropped.
     fn broadcast(&mut self, f: &Frame, to: impl Fn(ClientRole) -> bool) {
+        let items = self
+            .clients
+            .iter()
+            .filter(|(_, c)| to(c.role))
+            .map(|(id, _)| (*id, f.clone()))
+            .collect();
+        self.post(items);
+    }
+
+    /// Frames for many clients: one batch per HTTP worker, pushed by that worker's relay
+    /// (see `live::relay`), which reports stalled clients back as `Command::Stalled`. Frames
+    /// for one client (`send`) are pushed here directly; a client's frames keep their order
+    /// either way, as one client's batches all go through one relay, in order.
+    fn post(&mut self, items: Vec<(u64, Frame)>) {
+        let mut batches: HashMap<std::thread::ThreadId, (Relay, Batch)> = HashMap::new();
+        for (id, f) in items {
+            let Some(c) = self.clients.get(&id) else {
+                continue;
+            };
+            batches
+                .entry(c.relay.worker())
+                .or_insert_with(|| (c.relay.clone(), Vec::new()))
+                .1
+                .push((id, c.out.clone(), f));
+        }
         let mut dead = Vec::new();
-        for (id, c) in self.clients.iter_mut() {
-            if to(c.role) && !c.out.push(f.clone()) {
-                dead.push(*id);
+        for (relay, batch) in batches.into_values() {
+            if let Err(batch) = relay.send(batch, self.me.clone()) {
+                // The worker is shutting down: push from here.
+                for (id, mut out, f) in batch {
+                    if !out.push(f) {
+                        dead.push(id);
+                    }
+                }
             }
         }
         for id in dead {
@@ -639,13 +678,14 @@ impl Room {
                 player,
                 join_url,
                 out,
+                relay,
                 kick,
                 reply,
             } => {
                 if join_url.is_some() {
                     self.join_url = join_url;
                 }
-                let result = self.join(role, player, out, kick).await;
+                let result = self.join(role, player, out, relay, kick).await;
                 if let Err(refusal) = &result
                     && refusal.0 == ErrorCode::Internal
                 {
@@ -665,6 +705,11 @@ impl Room {
             } => {
                 if let Err(refusal) = self.answer(client, position, response) {
                     self.send_error(client, refusal);
+                }
+            }
+            Command::Stalled { clients } => {
+                for id in clients {
+                    self.drop_client(id);
                 }
             }
             Command::Settled { answers, lost } => {
@@ -689,6 +734,7 @@ impl Room {
         role: ClientRole,
         player: Option<PlayerAuth>,
         out: Outbox,
+        relay: Relay,
         kick: Kick,
     ) -> Result<u64, Refusal> {
         let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
@@ -776,6 +822,7 @@ impl Room {
                 role,
                 participant: participant.clone(),
                 out,
+                relay,
                 kick,
             },
         );
@@ -1365,23 +1412,15 @@ impl Room {
         self.rebuild_reveal(position).await?;
         let f = self.last_reveal.clone().expect("just built");
         self.broadcast(&f, Self::staff);
-        let mut dead = Vec::new();
-        for (id, c) in self.clients.iter_mut() {
-            let Some(pid) = &c.participant else { continue };
-            let Some(f) = self
-                .by_id
-                .get(pid)
-                .and_then(|&i| self.players[i].last_result.clone())
-            else {
-                continue;
-            };
-            if !c.out.push(f) {
-                dead.push(*id);
-            }
-        }
-        for id in dead {
-            self.drop_client(id);
-        }
+        let results = self
+            .clients
+            .iter()
+            .filter_map(|(id, c)| {
+                let i = *self.by_id.get(c.participant.as_ref()?)?;
+                Some((*id, self.players[i].last_result.clone()?))
+            })
+            .collect();
+        self.post(results);
         Ok(())
     }
 
@@ -1646,24 +1685,20 @@ impl Room {
         {
             self.broadcast(&f, |_| true);
         }
-        let mut dead = Vec::new();
-        for (id, c) in self.clients.iter_mut() {
-            let Some(&i) = c.participant.as_ref().and_then(|pid| self.by_id.get(pid)) else {
-                continue;
-            };
-            let p = &self.players[i];
-            let f = frame(&ServerMsg::Standing {
-                total: p.tally.total,
-                rank: p.rank,
-                players,
-            });
-            if !c.out.push(f) {
-                dead.push(*id);
-            }
-        }
-        for id in dead {
-            self.drop_client(id);
-        }
+        let standings = self
+            .clients
+            .iter()
+            .filter_map(|(id, c)| {
+                let p = &self.players[*self.by_id.get(c.participant.as_ref()?)?];
+                let f = frame(&ServerMsg::Standing {
+                    total: p.tally.total,
+                    rank: p.rank,
+                    players,
+                });
+                Some((*id, f))
+            })
+            .collect();
+        self.post(standings);
         Ok(())
     }
 }

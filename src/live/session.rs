@@ -3,6 +3,7 @@
 //! frames, and abuse (too many bad frames, floods).
 
 use super::protocol::{ClientMsg, ClientRole, ErrorCode, PROTOCOL_VERSION, ServerMsg};
+use super::relay::Relay;
 use super::room::{Command, Frame, HostCmd, Outbox, PlayerAuth, RoomHandle, frame};
 use crate::auth::Identity;
 use crate::domain::Role;
@@ -130,6 +131,7 @@ async fn open(
             player,
             join_url,
             out: out.clone(),
+            relay: Relay::current(),
             kick,
             reply,
         })

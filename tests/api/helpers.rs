@@ -81,6 +81,8 @@ pub struct TestApp {
     /// The server's drills in memory (tests that edit the records make it forget them).
     pub drills: biwu::drill::Drills,
     pub board: biwu::board::Board,
+    /// The server's state: its live rooms, for tests that put a client of their own in one.
+    pub state: actix_web::web::Data<biwu::startup::AppState>,
     pub bootstrap_admin: Option<(String, String)>,
     /// Keeps the SQLite file alive for the test's duration.
     _dir: Option<tempfile::TempDir>,
@@ -135,6 +137,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     let db = app.state.db.clone();
     let drills = app.state.drills.clone();
     let board = app.state.board.clone();
+    let state = app.state.clone();
     let bootstrap_admin = app.bootstrap_admin.clone();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -146,6 +149,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         db,
         drills,
         board,
+        state,
         bootstrap_admin,
         _dir: dir,
     }

@@ -831,3 +831,71 @@ async fn a_socket_answers_pings_sends_heartbeats_and_closes_on_a_flood() {
     assert_eq!(other.until("question").await["position"], 0);
     assert_eq!(other.answer(0, right(&qs[0])).await["type"], "ack");
 }
+
+#[tokio::test]
+async fn a_phone_that_stops_reading_is_dropped_and_the_room_goes_on() {
+    // A phone whose socket stopped draining: its session is never read, so its 32-frame
+    // queue fills. The worker's relay that pushes the room's broadcasts finds it full and
+    // tells the room, which closes it with 1013 (it may rejoin); the others play on.
+    use actix_web::FromRequest;
+    use actix_web::http::header;
+    use biwu::live::protocol::ClientRole;
+    use biwu::live::relay::Relay;
+    use biwu::live::room::{Command, Outbox, PlayerAuth};
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({})).await;
+    let host_cookie = app.cookie(HOST).await;
+    let (mut console, _) = Ws::hello_staff(&app, &host_cookie, "host", &cid).await;
+    let (mut other, _) = Ws::hello_player(&app, None, &pin, Some("正常"), None).await;
+    // The relay runs on the thread that asked for it, as a worker's does.
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let (req, mut payload) = actix_web::test::TestRequest::get()
+                .insert_header((header::UPGRADE, "websocket"))
+                .insert_header((header::CONNECTION, "upgrade"))
+                .insert_header((header::SEC_WEBSOCKET_VERSION, "13"))
+                .insert_header((header::SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ=="))
+                .to_http_parts();
+            let body = actix_web::web::Payload::from_request(&req, &mut payload)
+                .await
+                .unwrap();
+            // `_unread` holds the queue's receiving end and is never polled.
+            let (_unread, session, _stream) = actix_ws::handle(&req, body).unwrap();
+            let room = app.state.rooms.get(&cid).await.unwrap();
+            let (kick, kicked) = tokio::sync::oneshot::channel();
+            let (reply, joined) = tokio::sync::oneshot::channel();
+            let join = Command::Join {
+                role: ClientRole::Player,
+                player: Some(PlayerAuth::Guest {
+                    name: "不读".into(),
+                }),
+                join_url: None,
+                out: Outbox::new(session),
+                relay: Relay::current(),
+                kick,
+                reply,
+            };
+            assert!(room.send(join).await.is_ok());
+            assert!(joined.await.unwrap().is_ok(), "the silent phone joins");
+
+            assert_eq!(console.command(json!({"type":"start"})).await, None);
+            // Every extension is a frame for everyone: more than the queue holds.
+            for _ in 0..40 {
+                console.send(json!({"type":"extend","seconds":1})).await;
+            }
+            let reason = tokio::time::timeout(Duration::from_secs(10), kicked)
+                .await
+                .expect("the silent phone is closed")
+                .expect("by the room");
+            assert_eq!(u16::from(reason.code), 1013, "{reason:?}");
+        })
+        .await;
+    assert_eq!(other.until("question").await["position"], 0);
+    for _ in 0..40 {
+        other.until("time").await; // the phone that reads gets every frame
+    }
+    assert_eq!(other.answer(0, right(&qs[0])).await["type"], "ack");
+    assert!(!other.closed);
+}

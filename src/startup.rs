@@ -12,7 +12,6 @@ use crate::redis_conn::Redis;
 use crate::{demo, http};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
-use std::net::TcpListener;
 
 /// Everything a request handler may use; created once, outside the server closure, and
 /// shared by every worker as `web::Data`.
@@ -95,9 +94,6 @@ impl Application {
             metrics,
         });
 
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.bind))?;
-        let port = listener.local_addr()?.port();
         let data = state.clone();
         let server =
             HttpServer::new(move || App::new().configure(|cfg| http::configure(cfg, data.clone())))
@@ -105,9 +101,18 @@ impl Application {
                 // frame written while the phone has not yet acknowledged the previous one
                 // waits for that acknowledgement (Nagle's algorithm).
                 .tcp_nodelay(true)
-                .listen(listener)?
-                .shutdown_timeout(10)
-                .run();
+                // A room's phones arrive together (a QR code on the projector): connections
+                // beyond the accept queue lose their SYN and retry a second later. (A listener
+                // bound by `std` gets 128; this is capped by the kernel's `somaxconn`.)
+                .backlog(4096)
+                .bind(&settings.bind)
+                .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.bind))?;
+        let port = server
+            .addrs()
+            .first()
+            .map(|a| a.port())
+            .ok_or_else(|| anyhow::anyhow!("无法监听 {}：没有地址", settings.bind))?;
+        let server = server.shutdown_timeout(10).run();
         Ok(Application {
             port,
             server,

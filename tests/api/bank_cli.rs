@@ -147,6 +147,26 @@ fn serve_refuses_an_invalid_bank_with_the_same_messages() {
     assert!(t.contains("服务未启动"), "{t}");
 }
 
+#[test]
+fn serve_says_when_its_address_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/x.db", tmp.path().display());
+    let out = biwu(&[
+        "serve",
+        "--bind",
+        &addr,
+        "--bank-dir",
+        bank_dir().to_str().unwrap(),
+        "--database-url",
+        &db,
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains(&format!("无法监听 {addr}")), "{t}");
+}
+
 fn round_trip(format: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join(format!("bank.{format}"));

@@ -509,9 +509,11 @@ impl Room {
     }
 
     /// Frames for many clients: one batch per HTTP worker, pushed by that worker's relay
-    /// (see `live::relay`), which reports stalled clients back as `Command::Stalled`. Frames
-    /// for one client (`send`) are pushed here directly; a client's frames keep their order
-    /// either way, as one client's batches all go through one relay, in order.
+    /// (see `live::relay`), which reports stalled clients back as `Command::Stalled`. Batches
+    /// for one worker are pushed in the order they were posted. A frame for one client
+    /// (`send`: welcome, an error, a rejoin's state) is pushed directly and may overtake a
+    /// batch still with the relay; the protocol orders no such pair. (An `ack` always precedes
+    /// its `result`: the writer pushes it before telling the room the answer is settled.)
     fn post(&mut self, items: Vec<(u64, Frame)>) {
         let mut batches: HashMap<std::thread::ThreadId, (Relay, Batch)> = HashMap::new();
         for (id, f) in items {

@@ -9,6 +9,8 @@
 //!   in-process or in Redis ([`redis_conn`]).
 //! - [`auth`], [`accounts`], [`roster`]: who may do what; passwords, sessions, the roster.
 //! - [`http`]: routes, pages and assets; [`startup`] builds the server from [`config`].
+//! - [`drill`], [`live`], [`section`]: practice drills, live competitions, the section heads'
+//!   workspace (figures, tasks, reviews, workbooks).
 //! - [`demo`]: a fictitious organisation to try it with.
 
 pub mod accounts;
@@ -28,5 +30,6 @@ pub mod metrics;
 pub mod records;
 pub mod redis_conn;
 pub mod roster;
+pub mod section;
 pub mod startup;
 pub mod table;

@@ -26,7 +26,7 @@ pub struct AppState {
     /// Live rooms of this instance.
     pub rooms: crate::live::Rooms,
     /// Sessions read recently (see `auth::sessions`).
-    pub sessions: crate::auth::Sessions,
+    pub sessions: std::sync::Arc<crate::auth::Sessions>,
     /// Drills in progress on this instance, and their writer.
     pub drills: crate::drill::Drills,
 }
@@ -58,6 +58,7 @@ impl Application {
         if settings.demo {
             demo::seed(&db).await?;
             demo::seed_history(&db, records::now_ms()).await?;
+            demo::seed_workspace(&db, records::now_ms()).await?;
         }
         let bootstrap_admin = crate::accounts::ensure_admin(&db).await?;
 
@@ -84,7 +85,7 @@ impl Application {
         let state = web::Data::new(AppState {
             rooms,
             drills,
-            sessions: crate::auth::Sessions::default(),
+            sessions: Default::default(),
             db,
             board,
             bus,

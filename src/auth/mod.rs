@@ -7,8 +7,8 @@ pub mod sessions;
 
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::records::members::{self, Member};
-use crate::startup::AppState;
+use crate::records::Db;
+use crate::records::members::Member;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -18,6 +18,7 @@ pub use sessions::Sessions;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 pub const SESSION_COOKIE: &str = "biwu_session";
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
@@ -97,26 +98,15 @@ impl Identity {
             Err(AppError::forbidden())
         }
     }
+}
 
-    /// 403 unless the member may review `section_id`: an admin, or its head.
-    pub async fn require_section(
-        &self,
-        state: &AppState,
-        section_id: &str,
-    ) -> Result<(), AppError> {
-        match self.role() {
-            Role::Admin => Ok(()),
-            Role::SectionHead => {
-                let mine = members::head_sections(&state.db, &self.member.id).await?;
-                if mine.iter().any(|s| s == section_id) {
-                    Ok(())
-                } else {
-                    Err(AppError::Forbidden("只能查看本人负责的处室".into()))
-                }
-            }
-            _ => Err(AppError::forbidden()),
-        }
-    }
+/// What identifying a request needs: the records and the sessions remembered. The HTTP layer
+/// registers it as app data beside its own state, so this module never reaches up for the
+/// server's state.
+#[derive(Clone)]
+pub struct Gate {
+    pub db: Db,
+    pub sessions: Arc<Sessions>,
 }
 
 /// The session token of a request, if it carries one.
@@ -132,8 +122,8 @@ impl FromRequest for Identity {
         let req = req.clone();
         Box::pin(async move {
             let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| anyhow::anyhow!("AppState missing"))?
+                .app_data::<web::Data<Gate>>()
+                .ok_or_else(|| anyhow::anyhow!("auth::Gate missing from app data"))?
                 .clone();
             let token = session_token(&req).ok_or(AppError::Unauthorized)?;
             let token_hash = hash_token(&token);

@@ -1,11 +1,15 @@
 //! Pure rules of the product: no I/O, time and randomness passed in.
 
+/// The users' calendar (UTC+8): days, weeks from Monday, periods.
+pub mod calendar;
 /// Live competitions: settings, the seeded draw, tallies, award proposals.
 pub mod competition;
 /// Practice drills: weighted draw, notebook schedule, leaderboard score.
 pub mod drill;
 /// Questions, answer keys and grading.
 pub mod question;
+/// 小结点评: the draft a section head starts from.
+pub mod review;
 /// Roles of the people who use biwu.
 pub mod role;
 /// Points and the leaderboard's tie-break encoding.

@@ -123,12 +123,15 @@ pub async fn start(db: &Db, member_id: &str, req: StartRequest) -> Result<String
     };
     Ok(rec::create(
         db,
-        member_id,
-        mode,
-        &settings.to_string(),
-        seed as i64,
-        limit,
-        &items,
+        rec::NewDrill {
+            member_id,
+            mode,
+            settings: &settings.to_string(),
+            seed: seed as i64,
+            time_limit_ms: limit,
+            items: &items,
+            task_id: None,
+        },
     )
     .await?)
 }
@@ -457,11 +460,11 @@ pub async fn home(db: &Db, me: &members::Member) -> anyhow::Result<Value> {
         "drills": rec::list(db, &me.id, 10).await?,
         "competitions": competitions.iter().map(|(id, title, rank, points, at)| json!({
             "id": id, "title": title, "rank": rank, "points": points,
-            "date": at.map(crate::http::date_of),
+            "date": at.map(crate::domain::calendar::date_of),
         })).collect::<Vec<_>>(),
         "awards": awards.iter().filter(|a| a.member_id == me.id).map(|a| json!({
             "title": a.title, "competition": a.competition, "rank": a.standing_rank,
-            "date": crate::http::date_of(a.confirmed_at),
+            "date": crate::domain::calendar::date_of(a.confirmed_at),
         })).collect::<Vec<_>>(),
         "notebook": {
             "total": book.len(),

@@ -33,7 +33,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(admin_reset_password),
         )
         .route("/admin/audit", web::get().to(admin_audit))
-        .route("/sections", web::get().to(sections))
         .route("/sections/{id}/members", web::get().to(section_members))
         .route("/questions", web::get().to(question_list));
 }
@@ -148,6 +147,7 @@ async fn me(state: web::Data<AppState>, id: Identity) -> Result<HttpResponse> {
     let heads = members::head_sections(&state.db, &id.member.id).await?;
     let mut body = member_json(&id.member);
     body["head_sections"] = json!(heads);
+    body["head_departments"] = json!(members::head_departments(&state.db, &id.member.id).await?);
     body["csrf"] = json!(id.csrf);
     Ok(HttpResponse::Ok().json(body))
 }
@@ -228,25 +228,13 @@ async fn admin_audit(
     Ok(HttpResponse::Ok().json(audit::recent(&state.db, limit).await?))
 }
 
-/// Sections the caller may review: all for an admin, their own for a head.
-async fn sections(state: web::Data<AppState>, id: Identity) -> Result<HttpResponse> {
-    id.require(&[Role::SectionHead])?;
-    let all = members::sections(&state.db).await?;
-    let visible = if id.role() == Role::Admin {
-        all
-    } else {
-        let mine = members::head_sections(&state.db, &id.member.id).await?;
-        all.into_iter().filter(|s| mine.contains(&s.id)).collect()
-    };
-    Ok(HttpResponse::Ok().json(visible))
-}
-
 async fn section_members(
     state: web::Data<AppState>,
     id: Identity,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    id.require_section(&state, &path).await?;
+    let viewer = crate::section::Viewer::of(&state.db, &id.member).await?;
+    crate::section::visible(&state.db, &viewer, &path).await?;
     Ok(HttpResponse::Ok().json(members::list(&state.db, Some(&path)).await?))
 }
 

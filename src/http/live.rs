@@ -504,7 +504,7 @@ async fn honors_page(
             section: h.section.unwrap_or_default(),
             title: h.title,
             competition: h.competition.unwrap_or_default(),
-            date: date_of(h.confirmed_at),
+            date: crate::domain::calendar::date_of(h.confirmed_at),
             rank: h.standing_rank.unwrap_or(0),
             points: h.standing_points.unwrap_or(0),
         })
@@ -520,11 +520,4 @@ async fn honors_page(
         &lang,
         remember,
     )
-}
-
-/// `YYYY-MM-DD` (UTC+8, the users' time zone) of epoch milliseconds.
-pub fn date_of(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000 + 8 * 3600)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day())
 }

@@ -7,8 +7,8 @@ mod assets;
 mod drills;
 pub mod live;
 
-pub use live::date_of;
 mod pages;
+mod sections;
 
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -18,7 +18,12 @@ use actix_web::middleware::{self, Next};
 use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
+    let gate = web::Data::new(crate::auth::Gate {
+        db: state.db.clone(),
+        sessions: state.sessions.clone(),
+    });
     cfg.app_data(state)
+        .app_data(gate)
         .app_data(
             web::JsonConfig::default()
                 .limit(64 * 1024)
@@ -44,11 +49,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                     web::scope("/api")
                         .configure(api::routes)
                         .configure(live::routes)
-                        .configure(drills::routes),
+                        .configure(drills::routes)
+                        .configure(sections::routes),
                 )
                 .configure(api::configure)
                 .configure(live::configure)
                 .configure(drills::configure)
+                .configure(sections::configure)
                 .configure(pages::configure)
                 .configure(assets::configure)
                 .default_service(web::to(not_found)),

@@ -19,21 +19,34 @@ pub struct Drill {
     pub finished_at: Option<i64>,
 }
 
-pub async fn create(
-    db: &Db,
-    member_id: &str,
-    mode: &str,
-    settings: &str,
-    seed: i64,
-    time_limit_ms: Option<i64>,
-    items: &[(String, String)],
-) -> anyhow::Result<String> {
+/// A drill to store: who, how it was drawn, its questions `(id, version)` in order, and the
+/// task it is taken for, if any.
+pub struct NewDrill<'a> {
+    pub member_id: &'a str,
+    pub mode: &'a str,
+    pub settings: &'a str,
+    pub seed: i64,
+    pub time_limit_ms: Option<i64>,
+    pub items: &'a [(String, String)],
+    pub task_id: Option<&'a str>,
+}
+
+pub async fn create(db: &Db, d: NewDrill<'_>) -> anyhow::Result<String> {
+    let NewDrill {
+        member_id,
+        mode,
+        settings,
+        seed,
+        time_limit_ms,
+        items,
+        task_id,
+    } = d;
     let id = new_id();
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
     sqlx::query(
-        "INSERT INTO drills (id, member_id, mode, settings, seed, question_count, time_limit_ms, started_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO drills (id, member_id, mode, settings, seed, question_count, time_limit_ms, started_at, task_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&id)
     .bind(member_id)
@@ -43,6 +56,7 @@ pub async fn create(
     .bind(items.len() as i64)
     .bind(time_limit_ms)
     .bind(now)
+    .bind(task_id)
     .execute(&mut *tx)
     .await?;
     for (i, (qid, version)) in items.iter().enumerate() {
@@ -332,6 +346,25 @@ pub async fn apply(conn: &mut AnyConnection, writes: &[Write]) -> anyhow::Result
             went_in
         })
         .collect();
+
+    // The daily rollup, in this transaction: it counts exactly the answers that went in, each
+    // on its own day, however late it arrives.
+    let mut days: std::collections::BTreeMap<(&str, i64), (i64, i64)> = Default::default();
+    for (_, a) in &stored {
+        let e = days
+            .entry((
+                a.member_id.as_str(),
+                crate::domain::calendar::day_of(a.answered_at),
+            ))
+            .or_default();
+        e.0 += 1;
+        e.1 += a.correct as i64;
+    }
+    let days: Vec<(String, i64, i64, i64)> = days
+        .into_iter()
+        .map(|((m, day), (n, right))| (m.to_string(), day, n, right))
+        .collect();
+    super::progress::add_days(&mut tx, &days).await?;
 
     // The notebook: the entries these answers touch, read in one statement.
     let mut book: HashMap<(String, String), Stored> = HashMap::new();

@@ -205,21 +205,86 @@ pub async fn head_sections(db: &Db, member_id: &str) -> anyhow::Result<Vec<Strin
     .await?)
 }
 
+/// The departments whose every section a head reviews (司室负责同志).
+pub async fn head_departments(db: &Db, member_id: &str) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar::<_, String>(
+        "SELECT department_id FROM head_departments WHERE member_id = $1 ORDER BY department_id",
+    )
+    .bind(member_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Replaces the departments a head reviews.
+pub async fn set_head_departments(
+    conn: &mut AnyConnection,
+    member_id: &str,
+    department_ids: &[String],
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM head_departments WHERE member_id = $1")
+        .bind(member_id)
+        .execute(&mut *conn)
+        .await?;
+    for d in department_ids {
+        sqlx::query("INSERT INTO head_departments (member_id, department_id) VALUES ($1, $2)")
+            .bind(member_id)
+            .bind(d)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct Section {
     pub id: String,
     pub name: String,
     pub department_id: String,
     pub department: String,
+    /// Drills each member is asked to do per week.
+    pub weekly_target: i64,
+    /// Active members.
+    pub members: i64,
 }
 
+const SECTION: &str = "SELECT s.id, s.name, s.department_id, d.name AS department, s.weekly_target, \
+     (SELECT COUNT(*) FROM members m WHERE m.section_id = s.id AND m.active = 1) AS members \
+     FROM sections s JOIN departments d ON d.id = s.department_id";
+
 pub async fn sections(db: &Db) -> anyhow::Result<Vec<Section>> {
-    Ok(sqlx::query_as::<_, Section>(
-        "SELECT s.id, s.name, s.department_id, d.name AS department FROM sections s \
-         JOIN departments d ON d.id = s.department_id ORDER BY d.name, s.name",
-    )
+    Ok(sqlx::query_as::<_, Section>(sqlx::AssertSqlSafe(format!(
+        "{SECTION} ORDER BY d.name, s.name"
+    )))
     .fetch_all(&db.pool)
     .await?)
+}
+
+pub async fn section(db: &Db, id: &str) -> anyhow::Result<Option<Section>> {
+    Ok(
+        sqlx::query_as::<_, Section>(sqlx::AssertSqlSafe(format!("{SECTION} WHERE s.id = $1")))
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
+pub async fn set_weekly_target(db: &Db, section_id: &str, target: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE sections SET weekly_target = $1 WHERE id = $2")
+        .bind(target)
+        .bind(section_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// A department's name.
+pub async fn department_name(db: &Db, id: &str) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT name FROM departments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 // ---- sessions ----

@@ -12,7 +12,11 @@ pub mod audit;
 pub mod competitions;
 pub mod drills;
 pub mod members;
+pub mod progress;
 pub mod questions;
+pub mod reviews;
+pub mod settings;
+pub mod tasks;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

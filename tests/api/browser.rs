@@ -640,12 +640,15 @@ async fn a_mistake_is_mastered_by_reviewing_it_on_a_phone() {
         .version;
     let drill = biwu::records::drills::create(
         &app.db,
-        &member_id,
-        "topics",
-        "{}",
-        1,
-        None,
-        &[(q.id.clone(), version)],
+        biwu::records::drills::NewDrill {
+            member_id: &member_id,
+            mode: "topics",
+            settings: "{}",
+            seed: 1,
+            time_limit_ms: None,
+            items: &[(q.id.clone(), version)],
+            task_id: None,
+        },
     )
     .await
     .unwrap();

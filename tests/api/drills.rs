@@ -38,9 +38,20 @@ async fn drill_of(
         let c = questions::current(&app.db, &q.id).await.unwrap().unwrap();
         items.push((q.id.clone(), c.version));
     }
-    rec::create(&app.db, member_id, "topics", "{}", 7, limit_ms, &items)
-        .await
-        .unwrap()
+    rec::create(
+        &app.db,
+        rec::NewDrill {
+            member_id,
+            mode: "topics",
+            settings: "{}",
+            seed: 7,
+            time_limit_ms: limit_ms,
+            items: &items,
+            task_id: None,
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// A server on a fresh PostgreSQL database (and the Redis board), when those are available.

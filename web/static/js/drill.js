@@ -1,6 +1,9 @@
 // 岗位练兵 (/drill): start a drill, answer it one question at a time, then read the summary.
 // /drill?id=ID resumes that drill where it stopped. The id of the drill in progress is kept in
 // localStorage so that opening /drill again offers “继续上次练习”.
+// 练兵任务: the tasks the section head assigned are listed at the top of the start form
+// (GET /api/tasks); 开始/继续 asks POST /api/tasks/{id}/start for the task's drill and runs it like
+// any other, 查看结果 opens its finished drill. /drill?task=ID starts or continues that task at once.
 // API: docs/api.md, “Drills (岗位练兵), notebook (错题本), member home”. The server owns the
 // clock of a timed drill; this page only animates remaining_ms. User and server text is only
 // ever inserted with textContent.
@@ -248,6 +251,109 @@ async function offerResume() {
     if (err.status === 403 || err.status === 404) store.del(id);
   }
 }
+
+// ---------- 练兵任务 ----------
+const TASK_STATES = { none: ["未开始", "sc-pill"], started: ["进行中", "sc-pill warn"], done: ["已完成", "sc-pill ok"] };
+const TASK_BUTTONS = { none: "开始", started: "继续", done: "查看结果" };
+let tasks = [];
+
+function fmtDay(s) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(s ?? ""));
+  return m ? `${Number(m[2])}月${Number(m[3])}日` : String(s ?? "");
+}
+
+/** The open tasks of my section (done ones last); none, or not logged in: no card. */
+async function loadTasks() {
+  try {
+    const list = await api("/api/tasks");
+    tasks = Array.isArray(list) ? list : list.tasks || [];
+  } catch (_) {
+    tasks = [];
+  }
+  renderTasks();
+  return tasks;
+}
+
+function taskItem(t) {
+  const status = TASK_STATES[t.status] ? t.status : "none";
+  const li = el("li", { class: `sc-mtask ${status}`, dataset: { task: t.id } });
+  const info = el("div");
+  info.appendChild(el("span", { class: "title" }, t.title || "练兵任务"));
+  const meta = [t.due ? `截止 ${fmtDay(t.due)}` : "", `${Number(t.count) || 0} 题`, t.timed ? "限时" : ""];
+  info.appendChild(el("span", { class: "meta" }, meta.filter(Boolean).join(" · ")));
+  const st = el("span", { class: "state" });
+  const [label, cls] = TASK_STATES[status];
+  st.appendChild(el("span", { class: cls }, label));
+  if (status === "started") st.appendChild(el("span", { class: "sc-pill" }, `已答 ${Number(t.answered) || 0} 题`));
+  if (status === "done") st.appendChild(el("span", { class: "sc-pill" }, `答对 ${Number(t.correct) || 0} / ${Number(t.answered) || 0}`));
+  if (t.overdue && status !== "done") st.appendChild(el("span", { class: "sc-pill bad" }, "已过截止日期"));
+  info.appendChild(st);
+  li.appendChild(info);
+  if (status !== "done" || t.drill_id) {
+    const text = TASK_BUTTONS[status];
+    li.appendChild(el("button", {
+      type: "button", class: status === "done" ? "sc-btn secondary small sc-task-go" : "sc-btn small sc-task-go",
+      id: `task-go-${t.id}`, dataset: { task: t.id }, "aria-label": `${text}：${t.title || "练兵任务"}`,
+    }, text));
+  }
+  return li;
+}
+
+function renderTasks() {
+  const ul = clear($("task-list"));
+  for (const t of tasks) ul.appendChild(taskItem(t));
+  show($("task-box"), tasks.length > 0);
+}
+
+/** Starts (or continues) a task's drill and runs it like any other. */
+async function startTask(id) {
+  pageError("");
+  startError("");
+  view("loading");
+  try {
+    const d = await api(`/api/tasks/${encodeURIComponent(id)}/start`, {});
+    state.id = d.id;
+    store.set(d.id);
+    setUrl(d.id);
+    renderDrill(d);
+  } catch (err) {
+    if (err.status === 401) pageError("请先登录。", true);
+    else pageError(err.message);
+    setUrl(null);
+    view("start");
+    loadTasks();
+  }
+}
+
+/** /drill?task=ID: a done task shows its result, any other starts or continues. */
+async function openTask(id) {
+  view("loading");
+  const list = await loadTasks();
+  const t = list.find((x) => String(x.id) === String(id));
+  if (t && t.status === "done") {
+    if (t.drill_id) {
+      openDrill(t.drill_id);
+    } else {
+      setUrl(null);
+      view("start");
+    }
+    return;
+  }
+  await startTask(id);
+}
+
+$("task-list").addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-task]");
+  if (!b || b.disabled) return;
+  const t = tasks.find((x) => String(x.id) === b.dataset.task);
+  if (t && t.status === "done") {
+    if (t.drill_id) openDrill(t.drill_id);
+    return;
+  }
+  b.disabled = true;
+  b.textContent = "正在出题…";
+  startTask(b.dataset.task).finally(renderTasks);
+});
 
 $("resume-dismiss").addEventListener("click", () => {
   store.del();
@@ -705,14 +811,21 @@ $("again").addEventListener("click", () => {
   setUrl(null);
   pageError("");
   view("start");
+  loadTasks();
 });
 
 // ---------- boot ----------
 syncMode();
-const wanted = new URLSearchParams(location.search).get("id");
+const params = new URLSearchParams(location.search);
+const wanted = params.get("id");
+const wantedTask = params.get("task");
 if (wanted) {
   openDrill(wanted);
+  loadTasks();
+} else if (wantedTask) {
+  openTask(wantedTask);
 } else {
   view("start");
   offerResume();
+  loadTasks();
 }

@@ -1,8 +1,9 @@
-// 我的 (/me): practice streak, this week against the section's target, accuracy per topic
-// (an inline SVG bar chart), drill and competition history, own awards, notebook counts and
-// the drill leaderboards (本周/本月/本季度 × 本处/全局).
-// API: docs/api.md (GET /api/me/home, GET /api/leaderboards/drills). Text goes in with
-// textContent only.
+// 我的 (/me): practice streak, this week against the section's target, the section's open
+// 练兵任务 (links to /drill?task=ID), the published 小结点评 with the head's comment addressed to
+// me, accuracy per topic (an inline SVG bar chart), drill and competition history, own awards,
+// notebook counts and the drill leaderboards (本周/本月/本季度 × 本处/全局).
+// API: docs/api.md (GET /api/me/home, GET /api/leaderboards/drills), GET /api/tasks,
+// GET /api/me/reviews. Text goes in with textContent only.
 import { api } from "/static/js/app.js";
 import { $, MODES, TOPICS, clear, el, show } from "/static/js/dom.js";
 
@@ -169,6 +170,138 @@ function renderChart(rows) {
   }
 }
 
+// ---------- 练兵任务 ----------
+const TASK_STATES = { none: ["未开始", "sc-pill"], started: ["进行中", "sc-pill warn"], done: ["已完成", "sc-pill ok"] };
+const TASK_LINKS = { none: "开始", started: "继续", done: "查看结果" };
+
+async function loadTasks() {
+  let list = [];
+  try {
+    const r = await api("/api/tasks");
+    list = Array.isArray(r) ? r : r.tasks || [];
+  } catch (_) {
+    list = []; // no section, or not logged in: no card
+  }
+  const ul = clear($("my-tasks"));
+  for (const t of list) {
+    const status = TASK_STATES[t.status] ? t.status : "none";
+    const li = el("li", { class: `sc-mtask ${status}`, dataset: { task: t.id } });
+    const info = el("div");
+    info.appendChild(el("span", { class: "title" }, t.title || "练兵任务"));
+    const meta = [t.due ? `截止 ${fmtDate(t.due).replace(/^\d{4}年/, "")}` : "", `${Number(t.count) || 0} 题`, t.timed ? "限时" : ""];
+    info.appendChild(el("span", { class: "meta" }, meta.filter(Boolean).join(" · ")));
+    const st = el("span", { class: "state" });
+    const [label, cls] = TASK_STATES[status];
+    st.appendChild(el("span", { class: cls }, label));
+    if (status === "done") st.appendChild(el("span", { class: "sc-pill" }, `答对 ${Number(t.correct) || 0} / ${Number(t.answered) || 0}`));
+    if (t.overdue && status !== "done") st.appendChild(el("span", { class: "sc-pill bad" }, "已过截止日期"));
+    info.appendChild(st);
+    li.appendChild(info);
+    if (status !== "done" || t.drill_id) {
+      const text = TASK_LINKS[status];
+      li.appendChild(el("a", {
+        class: status === "done" ? "sc-btn secondary small sc-mtask-go" : "sc-btn small sc-mtask-go",
+        href: `/drill?task=${encodeURIComponent(t.id)}`, "aria-label": `${text}：${t.title || "练兵任务"}`,
+      }, text));
+    }
+    ul.appendChild(li);
+  }
+  show($("my-tasks-card"), list.length > 0);
+}
+
+// ---------- 小结点评 ----------
+const EXCERPT = 200;
+
+/** "2026年11月23日至29日" / "…至12月6日": a review's period, the repeated parts left out. */
+function fmtRange(from, to) {
+  const a = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(from ?? ""));
+  const b = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(to ?? ""));
+  if (!a || !b) return `${fmtDate(from)}至${fmtDate(to)}`;
+  if (a[1] !== b[1]) return `${fmtDate(from)}至${fmtDate(to)}`;
+  const end = a[2] === b[2] ? `${Number(b[3])}日` : `${Number(b[2])}月${Number(b[3])}日`;
+  return `${fmtDate(from)}至${end}`;
+}
+
+function reviewItem(r, i) {
+  const li = el("li", { class: "sc-mreview", dataset: { review: r.id } });
+  li.appendChild(el("h3", {}, `${r.section ? `${r.section} · ` : ""}${fmtRange(r.from, r.to)}`));
+  const meta = [`第${Number(r.version) || 1}版`, r.published_at ? `${fmtDate(r.published_at)}发布` : ""];
+  li.appendChild(el("p", { class: "meta" }, meta.filter(Boolean).join(" · ")));
+
+  const mine = r.my_comment;
+  const praise = (mine?.praise || "").trim();
+  const improve = (mine?.improve || "").trim();
+  if (praise || improve) {
+    const box = el("div", { class: "sc-mycomment" });
+    box.appendChild(el("h4", {}, "对我的点评"));
+    for (const [text, key, label] of [[praise, "praise", "肯定成绩"], [improve, "improve", "指出不足"]]) {
+      if (!text) continue;
+      const p = el("p");
+      p.appendChild(el("span", { class: `lab ${key}` }, `${label}：`));
+      p.appendChild(document.createTextNode(text));
+      box.appendChild(p);
+    }
+    li.appendChild(box);
+  }
+
+  const full = String(r.body || "").trim();
+  const chars = Array.from(full);
+  const long = chars.length > EXCERPT;
+  const short = long ? `${chars.slice(0, EXCERPT).join("")}…` : full;
+  const bodyId = `my-review-body-${i}`;
+  const body = el("p", { class: "sc-mbody", id: bodyId }, short || "（无正文）");
+  li.appendChild(body);
+  if (long) {
+    const more = el("button", { type: "button", class: "sc-link sc-more", "aria-expanded": "false", "aria-controls": bodyId }, "展开全文");
+    more.addEventListener("click", () => {
+      const open = more.getAttribute("aria-expanded") !== "true";
+      body.textContent = open ? full : short;
+      more.setAttribute("aria-expanded", String(open));
+      more.textContent = open ? "收起" : "展开全文";
+    });
+    li.appendChild(more);
+  }
+
+  const remarks = r.remarks || [];
+  if (remarks.length) {
+    const ul = el("ul", { class: "sc-mremarks", "aria-label": "领导点评" });
+    for (const m of remarks) {
+      const item = el("li");
+      item.appendChild(el("span", { class: "by" }, [m.author ? `${m.author}点评` : "点评", fmtDate(m.at)].filter(Boolean).join(" · ")));
+      item.appendChild(document.createTextNode(m.body || ""));
+      ul.appendChild(item);
+    }
+    li.appendChild(ul);
+  }
+  return li;
+}
+
+async function loadReviews() {
+  const holder = $("my-reviews");
+  try {
+    const r = await api("/api/me/reviews");
+    const list = (Array.isArray(r) ? r : r.reviews || [])
+      .map((x, i) => ({ x, i }))
+      .sort((a, b) => {
+        const ka = String(a.x.published_at || a.x.to || "");
+        const kb = String(b.x.published_at || b.x.to || "");
+        return ka < kb ? 1 : ka > kb ? -1 : a.i - b.i;
+      })
+      .map((o) => o.x);
+    clear(holder);
+    if (!list.length) {
+      holder.appendChild(el("p", { class: "dr-muted" }, "暂无小结点评"));
+      return;
+    }
+    const ul = el("ul", { class: "sc-mreviews", id: "my-reviews-list" });
+    list.forEach((x, i) => ul.appendChild(reviewItem(x, i)));
+    holder.appendChild(ul);
+  } catch (err) {
+    clear(holder);
+    holder.appendChild(el("p", { class: "dr-muted" }, err.status === 401 ? "登录后可查看小结点评。" : err.message));
+  }
+}
+
 // ---------- leaderboard ----------
 const board = { period: "week", scope: "section", seq: 0, me: null };
 
@@ -240,6 +373,8 @@ $("board-scopes").addEventListener("click", (e) => {
 // ---------- boot ----------
 async function boot() {
   const who = api("/api/me").then((m) => { board.me = (m.member || m).id || null; }).catch(() => {});
+  loadTasks();
+  loadReviews();
   try {
     renderHome(await api("/api/me/home"));
   } catch (err) {

@@ -35,7 +35,7 @@ async fn healthz_on_postgres_and_redis() {
         .json()
         .await
         .unwrap();
-    assert_eq!(members.as_array().unwrap().len(), 24);
+    assert_eq!(members.as_array().unwrap().len(), biwu::demo::size().2);
     let head = app.session(HEAD).await;
     let sections: Value = head.get(&app, "/api/sections").await.json().await.unwrap();
     assert_eq!(sections.as_array().unwrap().len(), 1);

@@ -54,36 +54,6 @@ async fn drill_of(
     .unwrap()
 }
 
-/// A server on a fresh PostgreSQL database (and the Redis board), when those are available.
-async fn spawn_on_postgres() -> Option<TestApp> {
-    let pg = postgres_url()?;
-    Some(
-        spawn_app_with(Options {
-            database_url: Some(fresh_postgres(&pg).await),
-            redis_url: redis_url(),
-            demo: true,
-        })
-        .await,
-    )
-}
-
-/// Two tests of one flow: on SQLite with the in-process board, and on PostgreSQL with Redis.
-macro_rules! on_both_databases {
-    ($sqlite:ident, $postgres:ident, $flow:ident) => {
-        #[tokio::test]
-        async fn $sqlite() {
-            $flow(spawn_app().await).await;
-        }
-
-        #[tokio::test]
-        async fn $postgres() {
-            if let Some(app) = spawn_on_postgres().await {
-                $flow(app).await;
-            }
-        }
-    };
-}
-
 on_both_databases!(
     a_drill_of_every_kind_right_and_wrong_then_the_summary,
     every_kind_right_and_wrong_on_postgres,

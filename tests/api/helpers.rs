@@ -315,3 +315,35 @@ pub fn wrong_answer(q: &biwu::domain::Question) -> Value {
         biwu::domain::AnswerKey::Date(_) => json!({"type":"date","value":"1999-01-01"}),
     }
 }
+
+/// A server with the demo organisation on a fresh PostgreSQL database and Redis (`None`, and
+/// the test passes saying so, where PostgreSQL is not available).
+pub async fn spawn_on_postgres() -> Option<TestApp> {
+    let pg = postgres_url()?;
+    Some(
+        spawn_app_with(Options {
+            database_url: Some(fresh_postgres(&pg).await),
+            redis_url: redis_url(),
+            demo: true,
+        })
+        .await,
+    )
+}
+
+/// Two tests of one flow: on SQLite with the in-process board, and on PostgreSQL with Redis.
+macro_rules! on_both_databases {
+    ($sqlite:ident, $postgres:ident, $flow:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $flow(spawn_app().await).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            if let Some(app) = spawn_on_postgres().await {
+                $flow(app).await;
+            }
+        }
+    };
+}
+pub(crate) use on_both_databases;

@@ -12,4 +12,5 @@ mod helpers;
 mod live;
 mod records;
 mod roster;
+mod sections;
 mod ws;

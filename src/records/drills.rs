@@ -633,14 +633,17 @@ pub async fn practice_days(db: &Db, member_id: &str) -> anyhow::Result<Vec<i64>>
     .await?)
 }
 
+/// Drills started since `since` with at least one answer: what the weekly target counts, as
+/// the section page counts it.
 pub async fn drills_since(db: &Db, member_id: &str, since: i64) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM drills WHERE member_id = $1 AND started_at >= $2")
-            .bind(member_id)
-            .bind(since)
-            .fetch_one(&db.pool)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM drills d WHERE d.member_id = $1 AND d.started_at >= $2 \
+         AND EXISTS (SELECT 1 FROM drill_answers a WHERE a.drill_id = d.id)",
     )
+    .bind(member_id)
+    .bind(since)
+    .fetch_one(&db.pool)
+    .await?)
 }
 
 #[cfg(test)]

@@ -187,13 +187,13 @@ async fn a_member_logs_in_on_a_phone_and_changes_a_password() {
     assert_eq!(app.login(MEMBER, "phone-chosen-1").await.status(), 200);
 }
 
-async fn fill(b: &Browser, css: &str, value: &str) {
+pub async fn fill(b: &Browser, css: &str, value: &str) {
     let el = b.client.find(Locator::Css(css)).await.unwrap();
     el.clear().await.unwrap();
     el.send_keys(value).await.unwrap();
 }
 
-async fn click(b: &Browser, css: &str) {
+pub async fn click(b: &Browser, css: &str) {
     let mut last = String::new();
     for _ in 0..50 {
         match b.client.find(Locator::Css(css)).await {
@@ -208,7 +208,7 @@ async fn click(b: &Browser, css: &str) {
     panic!("cannot click {css}: {}", last.lines().next().unwrap_or(""));
 }
 
-async fn login(b: &Browser, app: &TestApp, staff_no: &str, next: &str) {
+pub async fn login(b: &Browser, app: &TestApp, staff_no: &str, next: &str) {
     b.client
         .goto(&app.url(&format!("/login?next={next}")))
         .await
@@ -440,7 +440,7 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
 
 /// Clicks through the DOM rather than at screen coordinates: an option list that scrolls or
 /// re-lays out under a phone-sized viewport can otherwise take the tap on its neighbour.
-async fn tap(b: &Browser, css: &str) {
+pub async fn tap(b: &Browser, css: &str) {
     for _ in 0..50 {
         let ok = b
             .client

@@ -6,6 +6,7 @@ mod bank_cli;
 mod bank_content;
 mod board_bus;
 mod browser;
+mod browser_sections;
 mod drills;
 mod health_auth;
 mod helpers;

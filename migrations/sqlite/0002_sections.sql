@@ -78,18 +78,23 @@ CREATE TABLE settings (
     value  TEXT NOT NULL
 );
 
--- Drill answers per member and day (the users' day, UTC+8): what participation, accuracy and
--- trends of sections, departments and the agency are summed from. Written in the same
--- transaction as the answers it counts, on the answer's own day, so it is exact whenever an
--- answer arrives.
+-- Drill answers per member and day (the users' day, UTC+8): what drills done, participation,
+-- accuracy and trends of sections, departments and the agency are summed from. A drill counts
+-- on the day its first question (position 0) was answered. Written in the same transaction as
+-- the answers it counts, on the answer's own day, so it is exact whenever an answer arrives.
 CREATE TABLE drill_days (
     member_id  TEXT NOT NULL REFERENCES members(id),
     day        BIGINT NOT NULL,
+    drills     BIGINT NOT NULL,
     answers    BIGINT NOT NULL,
     correct    BIGINT NOT NULL,
     PRIMARY KEY (member_id, day)
 );
 CREATE INDEX drill_days_day ON drill_days(day, member_id, answers, correct);
-INSERT INTO drill_days (member_id, day, answers, correct)
-SELECT member_id, (answered_at + 28800000) / 86400000, COUNT(*), CAST(SUM(correct) AS BIGINT)
+INSERT INTO drill_days (member_id, day, drills, answers, correct)
+SELECT member_id, (answered_at + 28800000) / 86400000,
+       CAST(SUM(CASE WHEN position = 0 THEN 1 ELSE 0 END) AS BIGINT), COUNT(*), CAST(SUM(correct) AS BIGINT)
 FROM drill_answers GROUP BY member_id, (answered_at + 28800000) / 86400000;
+
+-- A member's open and mastered notebook entries, counted from the index alone.
+CREATE INDEX notebook_member_mastered ON notebook(member_id, mastered_at);

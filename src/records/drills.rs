@@ -349,20 +349,22 @@ pub async fn apply(conn: &mut AnyConnection, writes: &[Write]) -> anyhow::Result
 
     // The daily rollup, in this transaction: it counts exactly the answers that went in, each
     // on its own day, however late it arrives.
-    let mut days: std::collections::BTreeMap<(&str, i64), (i64, i64)> = Default::default();
+    let mut days: std::collections::BTreeMap<(&str, i64), super::progress::DayRow> =
+        Default::default();
     for (_, a) in &stored {
-        let e = days
-            .entry((
-                a.member_id.as_str(),
-                crate::domain::calendar::day_of(a.answered_at),
-            ))
-            .or_default();
-        e.0 += 1;
-        e.1 += a.correct as i64;
+        let day = crate::domain::calendar::day_of(a.answered_at);
+        let e = days.entry((a.member_id.as_str(), day)).or_default();
+        e.drills += (a.position == 0) as i64;
+        e.answers += 1;
+        e.correct += a.correct as i64;
     }
-    let days: Vec<(String, i64, i64, i64)> = days
+    let days: Vec<super::progress::DayRow> = days
         .into_iter()
-        .map(|((m, day), (n, right))| (m.to_string(), day, n, right))
+        .map(|((m, day), r)| super::progress::DayRow {
+            member_id: m.to_string(),
+            day,
+            ..r
+        })
         .collect();
     super::progress::add_days(&mut tx, &days).await?;
 
@@ -633,12 +635,12 @@ pub async fn practice_days(db: &Db, member_id: &str) -> anyhow::Result<Vec<i64>>
     .await?)
 }
 
-/// Drills started since `since` with at least one answer: what the weekly target counts, as
-/// the section page counts it.
+/// Drills whose first question was answered since `since`: what the weekly target counts, as
+/// the section page counts it (from the daily rollup).
 pub async fn drills_since(db: &Db, member_id: &str, since: i64) -> anyhow::Result<i64> {
+    let since = crate::domain::calendar::day_of(since);
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM drills d WHERE d.member_id = $1 AND d.started_at >= $2 \
-         AND EXISTS (SELECT 1 FROM drill_answers a WHERE a.drill_id = d.id)",
+        "SELECT CAST(COALESCE(SUM(drills), 0) AS BIGINT) FROM drill_days WHERE member_id = $1 AND day >= $2",
     )
     .bind(member_id)
     .bind(since)

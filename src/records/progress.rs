@@ -80,7 +80,7 @@ pub async fn people(db: &Db, scope: Scope<'_>) -> anyhow::Result<Vec<Person>> {
 /// One member's practice in a period.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Practice {
-    /// Drills started in the period with at least one answer.
+    /// Drills whose first question was answered in the period.
     pub drills: i64,
     pub answers: i64,
     pub correct: i64,
@@ -99,6 +99,10 @@ pub struct Practice {
 type Counted = (String, i64);
 
 /// Every member's practice in `span`, by member id (members with nothing are absent).
+///
+/// The scope's members come first in every statement (`members m CROSS JOIN …`: SQLite keeps
+/// that order, PostgreSQL plans it as the inner join it is), so each member's rows are read
+/// through the primary key instead of the whole period being scanned and filtered.
 pub async fn practice(
     db: &Db,
     scope: Scope<'_>,
@@ -108,60 +112,41 @@ pub async fn practice(
     let mut out: HashMap<String, Practice> = HashMap::new();
     let f3 = scope.filter(3);
 
-    let drills: Vec<Counted> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT d.member_id, COUNT(*) FROM drills d JOIN members m ON m.id = d.member_id \
-         WHERE d.started_at >= $1 AND d.started_at < $2 AND {f3} \
-         AND EXISTS (SELECT 1 FROM drill_answers a WHERE a.drill_id = d.id) GROUP BY d.member_id"
-    )))
-    .bind(from_ms)
-    .bind(to_ms)
-    .bind(scope.param())
-    .fetch_all(&db.pool)
-    .await?;
-    for (m, n) in drills {
-        out.entry(m).or_default().drills = n;
-    }
-
-    let days: Vec<(String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT dd.member_id, CAST(SUM(dd.answers) AS BIGINT), CAST(SUM(dd.correct) AS BIGINT), COUNT(*) \
-         FROM drill_days dd JOIN members m ON m.id = dd.member_id \
-         WHERE dd.day >= $1 AND dd.day < $2 AND {f3} GROUP BY dd.member_id"
+    let days: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT dd.member_id, CAST(SUM(dd.drills) AS BIGINT), CAST(SUM(dd.answers) AS BIGINT), \
+         CAST(SUM(dd.correct) AS BIGINT), COUNT(*) FROM members m CROSS JOIN drill_days dd \
+         WHERE dd.member_id = m.id AND dd.day >= $1 AND dd.day < $2 AND {f3} GROUP BY dd.member_id"
     )))
     .bind(span.from)
     .bind(span.to)
     .bind(scope.param())
     .fetch_all(&db.pool)
     .await?;
-    for (m, answers, correct, n) in days {
+    for (m, drills, answers, correct, n) in days {
         let p = out.entry(m).or_default();
+        p.drills = drills;
         p.answers = answers;
         p.correct = correct;
         p.days = n;
     }
 
-    let last: Vec<Counted> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT dd.member_id, MAX(dd.day) FROM drill_days dd JOIN members m ON m.id = dd.member_id \
-         WHERE {} GROUP BY dd.member_id",
+    // One look-up per member in indexes: the last day practised, open and mastered entries.
+    let per_member: Vec<(String, Option<i64>, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT m.id, (SELECT MAX(dd.day) FROM drill_days dd WHERE dd.member_id = m.id), \
+         (SELECT COUNT(*) FROM notebook n WHERE n.member_id = m.id AND n.mastered_at IS NULL), \
+         (SELECT COUNT(*) FROM notebook n WHERE n.member_id = m.id AND n.mastered_at IS NOT NULL) \
+         FROM members m WHERE {}",
         scope.filter(1)
     )))
     .bind(scope.param())
     .fetch_all(&db.pool)
     .await?;
-    for (m, day) in last {
-        out.entry(m).or_default().last_day = Some(day);
-    }
-
-    let book: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT n.member_id, CAST(SUM(CASE WHEN n.mastered_at IS NULL THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN n.mastered_at IS NULL THEN 0 ELSE 1 END) AS BIGINT) \
-         FROM notebook n JOIN members m ON m.id = n.member_id WHERE {} GROUP BY n.member_id",
-        scope.filter(1)
-    )))
-    .bind(scope.param())
-    .fetch_all(&db.pool)
-    .await?;
-    for (m, open, mastered) in book {
+    for (m, last, open, mastered) in per_member {
+        if last.is_none() && open == 0 && mastered == 0 {
+            continue;
+        }
         let p = out.entry(m).or_default();
+        p.last_day = last;
         p.notebook_open = open;
         p.notebook_mastered = mastered;
     }
@@ -204,14 +189,20 @@ pub struct Tally {
     pub correct: i64,
 }
 
-async fn tallies(db: &Db, sql: String, scope: Scope<'_>, span: Span) -> anyhow::Result<Vec<Tally>> {
+/// Drill answers of the scope in the period per question: one pass over the answers, from
+/// which topics, tags (知识点) and the questions most often wrong are all summed.
+pub async fn by_question(db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result<Vec<Tally>> {
     let (from_ms, to_ms) = span.ms();
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(scope.param())
-        .fetch_all(&db.pool)
-        .await?;
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT a.question_id, COUNT(*), CAST(SUM(a.correct) AS BIGINT) FROM members m CROSS JOIN drill_answers a \
+         WHERE a.member_id = m.id AND a.answered_at >= $1 AND a.answered_at < $2 AND {} GROUP BY a.question_id",
+        scope.filter(3)
+    )))
+    .bind(from_ms)
+    .bind(to_ms)
+    .bind(scope.param())
+    .fetch_all(&db.pool)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(key, answers, correct)| Tally {
@@ -220,47 +211,6 @@ async fn tallies(db: &Db, sql: String, scope: Scope<'_>, span: Span) -> anyhow::
             correct,
         })
         .collect())
-}
-
-/// Drill answers of the scope in the period per topic.
-pub async fn by_topic(db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result<Vec<Tally>> {
-    let sql = format!(
-        "SELECT q.topic, COUNT(*), CAST(SUM(a.correct) AS BIGINT) FROM drill_answers a \
-         JOIN members m ON m.id = a.member_id JOIN questions q ON q.id = a.question_id \
-         WHERE a.answered_at >= $1 AND a.answered_at < $2 AND {} GROUP BY q.topic",
-        scope.filter(3)
-    );
-    tallies(db, sql, scope, span).await
-}
-
-/// Drill answers of the scope in the period per tag (知识点) of the question.
-pub async fn by_tag(db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result<Vec<Tally>> {
-    let sql = format!(
-        "SELECT t.tag, COUNT(*), CAST(SUM(a.correct) AS BIGINT) FROM drill_answers a \
-         JOIN members m ON m.id = a.member_id JOIN question_tags t ON t.question_id = a.question_id \
-         WHERE a.answered_at >= $1 AND a.answered_at < $2 AND {} GROUP BY t.tag",
-        scope.filter(3)
-    );
-    tallies(db, sql, scope, span).await
-}
-
-/// The questions answered wrong most often by the scope in the period (at most `limit`).
-pub async fn most_wrong(
-    db: &Db,
-    scope: Scope<'_>,
-    span: Span,
-    limit: i64,
-) -> anyhow::Result<Vec<Tally>> {
-    let sql = format!(
-        "SELECT a.question_id, COUNT(*), CAST(SUM(a.correct) AS BIGINT) FROM drill_answers a \
-         JOIN members m ON m.id = a.member_id \
-         WHERE a.answered_at >= $1 AND a.answered_at < $2 AND {} GROUP BY a.question_id \
-         HAVING COUNT(*) > SUM(a.correct) \
-         ORDER BY COUNT(*) - SUM(a.correct) DESC, a.question_id LIMIT {}",
-        scope.filter(3),
-        limit.clamp(1, 100)
-    );
-    tallies(db, sql, scope, span).await
 }
 
 /// A scope's totals over a span: members who answered, answers, right answers.
@@ -275,8 +225,8 @@ pub async fn totals(db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result<Tot
     let (active, answers, correct): (i64, Option<i64>, Option<i64>) =
         sqlx::query_as(AssertSqlSafe(format!(
             "SELECT COUNT(DISTINCT dd.member_id), CAST(SUM(dd.answers) AS BIGINT), CAST(SUM(dd.correct) AS BIGINT) \
-             FROM drill_days dd JOIN members m ON m.id = dd.member_id \
-             WHERE dd.day >= $1 AND dd.day < $2 AND {}",
+             FROM members m CROSS JOIN drill_days dd \
+             WHERE dd.member_id = m.id AND dd.day >= $1 AND dd.day < $2 AND {}",
             scope.filter(3)
         )))
         .bind(span.from)
@@ -311,8 +261,8 @@ pub async fn weekly(
     // Day 4 (1970-01-05) was a Monday: (day - 4) / 7 numbers the weeks.
     let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT (dd.day - 4) / 7 AS week, COUNT(DISTINCT dd.member_id), CAST(SUM(dd.answers) AS BIGINT), \
-         CAST(SUM(dd.correct) AS BIGINT) FROM drill_days dd JOIN members m ON m.id = dd.member_id \
-         WHERE dd.day >= $1 AND dd.day < $2 AND {} GROUP BY (dd.day - 4) / 7",
+         CAST(SUM(dd.correct) AS BIGINT) FROM members m CROSS JOIN drill_days dd \
+         WHERE dd.member_id = m.id AND dd.day >= $1 AND dd.day < $2 AND {} GROUP BY (dd.day - 4) / 7",
         scope.filter(3)
     )))
     .bind(span.from)
@@ -335,31 +285,40 @@ pub async fn weekly(
         .collect())
 }
 
-/// Adds answers to the daily rollup: `(member, day, answers, right answers)`, one row per
-/// member and day. Runs inside the transaction that stores the answers.
-pub async fn add_days(
-    conn: &mut AnyConnection,
-    rows: &[(String, i64, i64, i64)],
-) -> anyhow::Result<()> {
+/// Adds answers to the daily rollup: `(member, day, drills begun, answers, right answers)`,
+/// one row per member and day. Runs inside the transaction that stores the answers.
+pub async fn add_days(conn: &mut AnyConnection, rows: &[DayRow]) -> anyhow::Result<()> {
     let backend = super::Backend::of(conn);
     for chunk in pow2_chunks(rows, 64) {
         let sql = format!(
-            "INSERT INTO drill_days (member_id, day, answers, correct) VALUES {} \
-             ON CONFLICT (member_id, day) DO UPDATE SET answers = drill_days.answers + excluded.answers, \
-             correct = drill_days.correct + excluded.correct",
-            super::placeholders(backend, chunk.len(), 4)
+            "INSERT INTO drill_days (member_id, day, drills, answers, correct) VALUES {} \
+             ON CONFLICT (member_id, day) DO UPDATE SET drills = drill_days.drills + excluded.drills, \
+             answers = drill_days.answers + excluded.answers, correct = drill_days.correct + excluded.correct",
+            super::placeholders(backend, chunk.len(), 5)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (member, day, answers, correct) in chunk {
+        for r in chunk {
             q = q
-                .bind(member.as_str())
-                .bind(*day)
-                .bind(*answers)
-                .bind(*correct);
+                .bind(r.member_id.as_str())
+                .bind(r.day)
+                .bind(r.drills)
+                .bind(r.answers)
+                .bind(r.correct);
         }
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// What some answers add to one member's day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayRow {
+    pub member_id: String,
+    pub day: i64,
+    /// Drills whose first question (position 0) was answered: a drill counts on that day.
+    pub drills: i64,
+    pub answers: i64,
+    pub correct: i64,
 }
 
 /// Recomputes the daily rollup from the answers (after answers were loaded in bulk).
@@ -369,8 +328,9 @@ pub async fn rebuild_days(db: &Db) -> anyhow::Result<()> {
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO drill_days (member_id, day, answers, correct) \
-         SELECT member_id, (answered_at + 28800000) / 86400000, COUNT(*), CAST(SUM(correct) AS BIGINT) \
+        "INSERT INTO drill_days (member_id, day, drills, answers, correct) \
+         SELECT member_id, (answered_at + 28800000) / 86400000, \
+         CAST(SUM(CASE WHEN position = 0 THEN 1 ELSE 0 END) AS BIGINT), COUNT(*), CAST(SUM(correct) AS BIGINT) \
          FROM drill_answers GROUP BY member_id, (answered_at + 28800000) / 86400000",
     )
     .execute(&mut *tx)

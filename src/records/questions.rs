@@ -216,3 +216,27 @@ pub async fn list_active(db: &Db, topic: Option<&str>) -> anyhow::Result<Vec<Cur
         })
         .collect()
 }
+
+/// Every question's topic and the tags (知识点) of its current version, by id: what section
+/// figures sum answers under.
+pub async fn topics_and_tags(
+    db: &Db,
+) -> anyhow::Result<std::collections::HashMap<String, (String, Vec<String>)>> {
+    let mut out: std::collections::HashMap<String, (String, Vec<String>)> =
+        sqlx::query_as::<_, (String, String)>("SELECT id, topic FROM questions")
+            .fetch_all(&db.pool)
+            .await?
+            .into_iter()
+            .map(|(id, topic)| (id, (topic, Vec::new())))
+            .collect();
+    let tags: Vec<(String, String)> =
+        sqlx::query_as("SELECT question_id, tag FROM question_tags ORDER BY question_id, tag")
+            .fetch_all(&db.pool)
+            .await?;
+    for (q, tag) in tags {
+        if let Some(e) = out.get_mut(&q) {
+            e.1.push(tag);
+        }
+    }
+    Ok(out)
+}

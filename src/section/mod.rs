@@ -55,6 +55,17 @@ impl Viewer {
         })
     }
 
+    /// A viewer that sees and runs everything: the administrator's rights, for tools run on
+    /// the server itself (benchmarks, the command line).
+    pub fn everything() -> Viewer {
+        Viewer {
+            member_id: String::new(),
+            admin: true,
+            sections: HashSet::new(),
+            departments: HashSet::new(),
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.admin
     }
@@ -218,38 +229,74 @@ pub fn topic_name(id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-/// Topics of a scope in a span, weakest first.
-pub async fn weak_topics(db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result<Vec<Tally>> {
-    let mut t = progress::by_topic(db, scope, span).await?;
-    weakest_first(&mut t);
-    Ok(t)
+/// What a scope got wrong in a span: topics and tags (知识点) weakest first, and the questions
+/// most often answered wrong (with stems), all summed from one pass over the answers.
+pub struct Breakdown {
+    pub topics: Vec<Tally>,
+    pub tags: Vec<Tally>,
+    pub wrong: Vec<Value>,
 }
 
-pub async fn weak_tags(db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result<Vec<Tally>> {
-    let mut t = progress::by_tag(db, scope, span).await?;
-    weakest_first(&mut t);
-    Ok(t)
-}
-
-/// The questions most often answered wrong, with their stems and topics.
-pub async fn wrong_questions(
+pub async fn breakdown(
     db: &Db,
     scope: Scope<'_>,
     span: Span,
-    limit: i64,
-) -> anyhow::Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for t in progress::most_wrong(db, scope, span, limit).await? {
+    wrong_limit: usize,
+) -> anyhow::Result<Breakdown> {
+    let per_question = progress::by_question(db, scope, span).await?;
+    let meta = questions::topics_and_tags(db).await?;
+    let mut topics: HashMap<&str, (i64, i64)> = HashMap::new();
+    let mut tags: HashMap<&str, (i64, i64)> = HashMap::new();
+    for t in &per_question {
+        let Some((topic, its_tags)) = meta.get(&t.key) else {
+            continue;
+        };
+        let e = topics.entry(topic.as_str()).or_default();
+        e.0 += t.answers;
+        e.1 += t.correct;
+        for tag in its_tags {
+            let e = tags.entry(tag.as_str()).or_default();
+            e.0 += t.answers;
+            e.1 += t.correct;
+        }
+    }
+    let tallies = |m: HashMap<&str, (i64, i64)>| {
+        let mut v: Vec<Tally> = m
+            .into_iter()
+            .map(|(k, (answers, correct))| Tally {
+                key: k.to_string(),
+                answers,
+                correct,
+            })
+            .collect();
+        weakest_first(&mut v);
+        v
+    };
+    let mut most: Vec<&Tally> = per_question
+        .iter()
+        .filter(|t| t.answers > t.correct)
+        .collect();
+    most.sort_by(|a, b| {
+        (b.answers - b.correct)
+            .cmp(&(a.answers - a.correct))
+            .then(a.key.cmp(&b.key))
+    });
+    let mut wrong = Vec::new();
+    for t in most.into_iter().take(wrong_limit) {
         let (stem, topic) = match questions::current(db, &t.key).await? {
             Some(c) => (c.question.stem, c.question.topic.name_zh().to_string()),
             None => (String::new(), String::new()),
         };
-        out.push(json!({
+        wrong.push(json!({
             "question_id": t.key, "stem": stem, "topic_name": topic, "answers": t.answers,
             "correct": t.correct, "wrong": t.answers - t.correct, "accuracy": ratio(t.correct, t.answers),
         }));
     }
-    Ok(out)
+    Ok(Breakdown {
+        topics: tallies(topics),
+        tags: tallies(tags),
+        wrong,
+    })
 }
 
 fn average(t: Totals, headcount: i64) -> Value {
@@ -311,8 +358,9 @@ pub async fn report(
     let targets = HashMap::from([(section.id.clone(), section.weekly_target)]);
     let rows = rows(db, scope, span, &targets).await?;
     let summary = summary(db, scope, span, &rows).await?;
-    let topics: Vec<Value> = weak_topics(db, scope, span)
-        .await?
+    let weak = breakdown(db, scope, span, 10).await?;
+    let topics: Vec<Value> = weak
+        .topics
         .iter()
         .map(|t| {
             let mut v = tally_json(t, &topic_name(&t.key));
@@ -320,8 +368,8 @@ pub async fn report(
             v
         })
         .collect();
-    let tags: Vec<Value> = weak_tags(db, scope, span)
-        .await?
+    let tags: Vec<Value> = weak
+        .tags
         .iter()
         .map(|t| {
             let mut v = tally_json(t, &t.key);
@@ -351,7 +399,7 @@ pub async fn report(
         "summary": summary,
         "topics": topics,
         "tags": tags,
-        "wrong_questions": wrong_questions(db, scope, span, 10).await?,
+        "wrong_questions": weak.wrong,
         "trend": trend(db, scope, span.last().min(today)).await?,
         "comparison": comparison,
         "tasks": task_report(db, &section.id, &rows).await?,
@@ -665,8 +713,9 @@ pub async fn facts(db: &Db, section: &Section, span: Span) -> anyhow::Result<Fac
             .unwrap_or(0.0)
             .total_cmp(&a.accuracy.unwrap_or(0.0))
     });
-    let weak_topics: Vec<WeakTopic> = weak_topics(db, scope, span)
+    let weak_topics: Vec<WeakTopic> = breakdown(db, scope, span, 0)
         .await?
+        .topics
         .into_iter()
         .filter(|t| t.answers >= ENOUGH && (t.correct as f64) < 0.8 * t.answers as f64)
         .take(2)

@@ -180,9 +180,11 @@ pub async fn build(db: &Db, subject: Subject<'_>, span: Span) -> anyhow::Result<
         .collect();
     let in_scope: HashSet<&str> = subject.sections.iter().map(|s| s.id.as_str()).collect();
     let rows = super::rows(db, subject.scope, span, &targets).await?;
-    let topics = super::weak_topics(db, subject.scope, span).await?;
-    let tags = super::weak_tags(db, subject.scope, span).await?;
-    let wrong = super::wrong_questions(db, subject.scope, span, 20).await?;
+    let super::Breakdown {
+        topics,
+        tags,
+        wrong,
+    } = super::breakdown(db, subject.scope, span, 20).await?;
     let (from_ms, to_ms) = span.ms();
     let task_list: Vec<tasks::Task> = tasks::created_between(db, from_ms, to_ms)
         .await?

@@ -184,7 +184,7 @@ async fn scoping(app: TestApp) {
 
 /// What the records say, computed here without the server's queries.
 struct Raw {
-    /// (member, drill, started_at, answered_at, correct, question)
+    /// (member, drill, position, answered_at, correct, question)
     answers: Vec<(String, String, i64, i64, i64, String)>,
     topic: HashMap<String, String>,
     tags: HashMap<String, Vec<String>>,
@@ -196,8 +196,8 @@ struct Raw {
 
 async fn raw(app: &TestApp) -> Raw {
     let answers: Vec<(String, String, i64, i64, i64, String)> = sqlx::query_as(
-        "SELECT a.member_id, a.drill_id, d.started_at, a.answered_at, a.correct, a.question_id \
-         FROM drill_answers a JOIN drills d ON d.id = a.drill_id",
+        "SELECT a.member_id, a.drill_id, a.position, a.answered_at, a.correct, a.question_id \
+         FROM drill_answers a",
     )
     .fetch_all(&app.db.pool)
     .await
@@ -331,9 +331,10 @@ fn check_report(
         let m = row["id"].as_str().unwrap();
         let theirs: Vec<_> = raw.answers.iter().filter(|a| a.0 == m).collect();
         let period: Vec<_> = theirs.iter().filter(|a| in_span(a.3)).collect();
-        let drills: HashSet<&str> = theirs
+        // A drill counts in the period its first question was answered in.
+        let drills: HashSet<&str> = period
             .iter()
-            .filter(|a| in_span(a.2))
+            .filter(|a| a.2 == 0)
             .map(|a| a.1.as_str())
             .collect();
         let right: i64 = period.iter().map(|a| a.4).sum();
@@ -703,8 +704,8 @@ async fn late_answers(app: TestApp) {
         .unwrap();
     drop(conn);
     let rollup = |db: biwu::records::Db| async move {
-        let mut v: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT member_id, day, answers, correct FROM drill_days ORDER BY member_id, day",
+        let mut v: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT member_id, day, drills, answers, correct FROM drill_days ORDER BY member_id, day",
         )
         .fetch_all(&db.pool)
         .await
@@ -725,8 +726,12 @@ async fn late_answers(app: TestApp) {
         .collect();
     assert_eq!(mine.len(), 1);
     assert!(
-        mine[0].2 >= 2,
+        mine[0].3 >= 2,
         "both answers of 30 days ago are on that day"
+    );
+    assert!(
+        mine[0].2 >= 1,
+        "the drill counts on the day of its first answer"
     );
 }
 

@@ -359,6 +359,7 @@ async fn measure(db: &Db, args: &Args) -> anyhow::Result<()> {
     });
     let clock = Instant::now();
     let viewer = Viewer::everything();
+    let averages = section::Averages::default();
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let today = calendar::day_of(now_ms());
     println!(
@@ -371,7 +372,7 @@ async fn measure(db: &Db, args: &Args) -> anyhow::Result<()> {
         for _ in 0..args.reads {
             let s = sections.choose(&mut rng).unwrap();
             let t = Instant::now();
-            let r = section::report(db, &viewer, s, period).await?;
+            let r = section::report(db, &averages, &viewer, s, period).await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             assert!(r["members"].as_array().is_some_and(|m| !m.is_empty()));
         }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub sessions: std::sync::Arc<crate::auth::Sessions>,
     /// Drills in progress on this instance, and their writer.
     pub drills: crate::drill::Drills,
+    /// Department and agency averages shown on section pages, kept a minute.
+    pub averages: crate::section::Averages,
 }
 
 /// Why the server would not start on this bank: every problem, named.
@@ -86,6 +88,7 @@ impl Application {
             rooms,
             drills,
             sessions: Default::default(),
+            averages: Default::default(),
             db,
             board,
             bus,

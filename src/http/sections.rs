@@ -95,7 +95,8 @@ async fn report(
     let period = q.parse()?;
     let v = viewer(&state, &id).await?;
     let section = service::visible(&state.db, &v, &path).await?;
-    Ok(HttpResponse::Ok().json(service::report(&state.db, &v, &section, period).await?))
+    Ok(HttpResponse::Ok()
+        .json(service::report(&state.db, &state.averages, &v, &section, period).await?))
 }
 
 #[derive(Deserialize)]

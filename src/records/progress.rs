@@ -112,16 +112,50 @@ pub async fn practice(
     let mut out: HashMap<String, Practice> = HashMap::new();
     let f3 = scope.filter(3);
 
-    let days: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+    let days_sql = format!(
         "SELECT dd.member_id, CAST(SUM(dd.drills) AS BIGINT), CAST(SUM(dd.answers) AS BIGINT), \
          CAST(SUM(dd.correct) AS BIGINT), COUNT(*) FROM members m CROSS JOIN drill_days dd \
          WHERE dd.member_id = m.id AND dd.day >= $1 AND dd.day < $2 AND {f3} GROUP BY dd.member_id"
-    )))
-    .bind(span.from)
-    .bind(span.to)
-    .bind(scope.param())
-    .fetch_all(&db.pool)
-    .await?;
+    );
+    // One look-up per member in indexes: the last day practised, open and mastered entries.
+    let per_member_sql = format!(
+        "SELECT m.id, (SELECT MAX(dd.day) FROM drill_days dd WHERE dd.member_id = m.id), \
+         (SELECT COUNT(*) FROM notebook n WHERE n.member_id = m.id AND n.mastered_at IS NULL), \
+         (SELECT COUNT(*) FROM notebook n WHERE n.member_id = m.id AND n.mastered_at IS NOT NULL) \
+         FROM members m WHERE {}",
+        scope.filter(1)
+    );
+    let played_sql = format!(
+        "SELECT p.member_id, COUNT(*) FROM participants p JOIN competitions c ON c.id = p.competition_id \
+         JOIN members m ON m.id = p.member_id \
+         WHERE c.started_at >= $1 AND c.started_at < $2 AND {f3} GROUP BY p.member_id"
+    );
+    let awards_sql = format!(
+        "SELECT a.member_id, COUNT(*) FROM awards a JOIN members m ON m.id = a.member_id \
+         WHERE a.confirmed_at >= $1 AND a.confirmed_at < $2 AND {f3} AND a.revokes IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM awards r WHERE r.revokes = a.id) GROUP BY a.member_id"
+    );
+    // Independent reads: at once, on the pool's connections.
+    let (days, per_member, played, awards) = tokio::try_join!(
+        sqlx::query_as::<_, (String, i64, i64, i64, i64)>(AssertSqlSafe(days_sql))
+            .bind(span.from)
+            .bind(span.to)
+            .bind(scope.param())
+            .fetch_all(&db.pool),
+        sqlx::query_as::<_, (String, Option<i64>, i64, i64)>(AssertSqlSafe(per_member_sql))
+            .bind(scope.param())
+            .fetch_all(&db.pool),
+        sqlx::query_as::<_, Counted>(AssertSqlSafe(played_sql))
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(scope.param())
+            .fetch_all(&db.pool),
+        sqlx::query_as::<_, Counted>(AssertSqlSafe(awards_sql))
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(scope.param())
+            .fetch_all(&db.pool),
+    )?;
     for (m, drills, answers, correct, n) in days {
         let p = out.entry(m).or_default();
         p.drills = drills;
@@ -129,18 +163,6 @@ pub async fn practice(
         p.correct = correct;
         p.days = n;
     }
-
-    // One look-up per member in indexes: the last day practised, open and mastered entries.
-    let per_member: Vec<(String, Option<i64>, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT m.id, (SELECT MAX(dd.day) FROM drill_days dd WHERE dd.member_id = m.id), \
-         (SELECT COUNT(*) FROM notebook n WHERE n.member_id = m.id AND n.mastered_at IS NULL), \
-         (SELECT COUNT(*) FROM notebook n WHERE n.member_id = m.id AND n.mastered_at IS NOT NULL) \
-         FROM members m WHERE {}",
-        scope.filter(1)
-    )))
-    .bind(scope.param())
-    .fetch_all(&db.pool)
-    .await?;
     for (m, last, open, mastered) in per_member {
         if last.is_none() && open == 0 && mastered == 0 {
             continue;
@@ -150,31 +172,9 @@ pub async fn practice(
         p.notebook_open = open;
         p.notebook_mastered = mastered;
     }
-
-    let played: Vec<Counted> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT p.member_id, COUNT(*) FROM participants p JOIN competitions c ON c.id = p.competition_id \
-         JOIN members m ON m.id = p.member_id \
-         WHERE c.started_at >= $1 AND c.started_at < $2 AND {f3} GROUP BY p.member_id"
-    )))
-    .bind(from_ms)
-    .bind(to_ms)
-    .bind(scope.param())
-    .fetch_all(&db.pool)
-    .await?;
     for (m, n) in played {
         out.entry(m).or_default().competitions = n;
     }
-
-    let awards: Vec<Counted> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT a.member_id, COUNT(*) FROM awards a JOIN members m ON m.id = a.member_id \
-         WHERE a.confirmed_at >= $1 AND a.confirmed_at < $2 AND {f3} AND a.revokes IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM awards r WHERE r.revokes = a.id) GROUP BY a.member_id"
-    )))
-    .bind(from_ms)
-    .bind(to_ms)
-    .bind(scope.param())
-    .fetch_all(&db.pool)
-    .await?;
     for (m, n) in awards {
         out.entry(m).or_default().awards = n;
     }

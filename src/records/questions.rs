@@ -240,3 +240,27 @@ pub async fn topics_and_tags(
     }
     Ok(out)
 }
+
+/// The current version of each of `ids` that exists, in one statement.
+pub async fn current_of(
+    db: &Db,
+    ids: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, Question>> {
+    let mut out = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT q.id, v.body FROM questions q JOIN question_versions v ON v.version = q.current_version \
+         WHERE q.id IN ({})",
+        super::params(db.backend, 1, ids.len())
+    );
+    let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    for (id, body) in q.fetch_all(&db.pool).await? {
+        out.insert(id, serde_json::from_str(&body)?);
+    }
+    Ok(out)
+}

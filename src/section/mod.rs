@@ -166,8 +166,10 @@ pub async fn rows(
     span: Span,
     targets: &HashMap<String, i64>,
 ) -> anyhow::Result<Vec<Row>> {
-    let people = progress::people(db, scope).await?;
-    let practice = progress::practice(db, scope, span).await?;
+    let (people, practice) = tokio::try_join!(
+        progress::people(db, scope),
+        progress::practice(db, scope, span)
+    )?;
     let mut rows: Vec<Row> = people
         .into_iter()
         .map(|p| {
@@ -243,8 +245,10 @@ pub async fn breakdown(
     span: Span,
     wrong_limit: usize,
 ) -> anyhow::Result<Breakdown> {
-    let per_question = progress::by_question(db, scope, span).await?;
-    let meta = questions::topics_and_tags(db).await?;
+    let (per_question, meta) = tokio::try_join!(
+        progress::by_question(db, scope, span),
+        questions::topics_and_tags(db),
+    )?;
     let mut topics: HashMap<&str, (i64, i64)> = HashMap::new();
     let mut tags: HashMap<&str, (i64, i64)> = HashMap::new();
     for t in &per_question {
@@ -281,10 +285,13 @@ pub async fn breakdown(
             .cmp(&(a.answers - a.correct))
             .then(a.key.cmp(&b.key))
     });
+    most.truncate(wrong_limit);
+    let ids: Vec<&str> = most.iter().map(|t| t.key.as_str()).collect();
+    let current = questions::current_of(db, &ids).await?;
     let mut wrong = Vec::new();
-    for t in most.into_iter().take(wrong_limit) {
-        let (stem, topic) = match questions::current(db, &t.key).await? {
-            Some(c) => (c.question.stem, c.question.topic.name_zh().to_string()),
+    for t in most {
+        let (stem, topic) = match current.get(&t.key) {
+            Some(q) => (q.stem.clone(), q.topic.name_zh().to_string()),
             None => (String::new(), String::new()),
         };
         wrong.push(json!({
@@ -314,6 +321,48 @@ pub async fn average_of(db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result
         progress::totals(db, scope, span).await?,
         progress::headcount(db, scope).await?,
     ))
+}
+
+/// The department's and the agency's averages that every section page shows beside its own
+/// figures, remembered for [`Averages::FRESH`] per scope and period. They are context, not
+/// anyone's record: the agency's needs every member's days of the period (about 130 ms for a
+/// quarter of 2,000 members on PostgreSQL), and every head opening a page would pay it again.
+/// The section's own figures are always read fresh.
+#[derive(Default)]
+pub struct Averages {
+    kept: std::sync::Mutex<Kept>,
+}
+
+/// (scope, first day, day after) → (when computed, the averages).
+type Kept = HashMap<(String, i64, i64), (std::time::Instant, Value)>;
+
+impl Averages {
+    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+    /// Entries kept at most; beyond it the map starts again.
+    const MAX: usize = 2_000;
+
+    pub async fn of(&self, db: &Db, scope: Scope<'_>, span: Span) -> anyhow::Result<Value> {
+        let key = (format!("{scope:?}"), span.from, span.to);
+        let fresh = |kept: &Kept| {
+            kept.get(&key)
+                .filter(|(at, _)| at.elapsed() < Self::FRESH)
+                .map(|(_, v)| v.clone())
+        };
+        if let Some(v) = fresh(&self.lock()) {
+            return Ok(v);
+        }
+        let v = average_of(db, scope, span).await?;
+        let mut kept = self.lock();
+        if kept.len() >= Self::MAX {
+            kept.clear();
+        }
+        kept.insert(key, (std::time::Instant::now(), v.clone()));
+        Ok(v)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Participation and accuracy per week, for the twelve weeks that end with the week of `last`.
@@ -348,6 +397,7 @@ pub fn period_json(period: Period, span: Span, weekly_target: i64) -> Value {
 /// Everything on the section page for one period.
 pub async fn report(
     db: &Db,
+    averages: &Averages,
     viewer: &Viewer,
     section: &Section,
     period: Period,
@@ -356,9 +406,19 @@ pub async fn report(
     let span = period.span(today);
     let scope = Scope::Section(&section.id);
     let targets = HashMap::from([(section.id.clone(), section.weekly_target)]);
-    let rows = rows(db, scope, span, &targets).await?;
-    let summary = summary(db, scope, span, &rows).await?;
-    let weak = breakdown(db, scope, span, 10).await?;
+    // The parts are independent reads: run them at once on the pool's connections.
+    let (rows, previous, weak, own, department, agency, trend, recent, tasks) = tokio::try_join!(
+        rows(db, scope, span, &targets),
+        progress::totals(db, scope, span.previous()),
+        breakdown(db, scope, span, 10),
+        average_of(db, scope, span),
+        averages.of(db, Scope::Department(&section.department_id), span),
+        averages.of(db, Scope::Agency, span),
+        trend(db, scope, span.last().min(today)),
+        reviews::of_section(db, &section.id),
+        task_drills(db, &section.id),
+    )?;
+    let summary = summary(&rows, previous);
     let topics: Vec<Value> = weak
         .topics
         .iter()
@@ -377,17 +437,8 @@ pub async fn report(
             v
         })
         .collect();
-    let comparison = json!({
-        "section": average_of(db, scope, span).await?,
-        "department": average_of(db, Scope::Department(&section.department_id), span).await?,
-        "agency": average_of(db, Scope::Agency, span).await?,
-    });
-    let recent_reviews: Vec<Value> = reviews::of_section(db, &section.id)
-        .await?
-        .iter()
-        .take(10)
-        .map(review_line)
-        .collect();
+    let comparison = json!({ "section": own, "department": department, "agency": agency });
+    let recent_reviews: Vec<Value> = recent.iter().take(10).map(review_line).collect();
     Ok(json!({
         "section": {
             "id": section.id, "name": section.name, "department_id": section.department_id,
@@ -400,15 +451,15 @@ pub async fn report(
         "topics": topics,
         "tags": tags,
         "wrong_questions": weak.wrong,
-        "trend": trend(db, scope, span.last().min(today)).await?,
+        "trend": trend,
         "comparison": comparison,
-        "tasks": task_report(db, &section.id, &rows).await?,
+        "tasks": task_lines(&tasks, &rows),
         "reviews": recent_reviews,
     }))
 }
 
 /// The period's headline figures from the member rows, with the previous period's accuracy.
-async fn summary(db: &Db, scope: Scope<'_>, span: Span, rows: &[Row]) -> anyhow::Result<Value> {
+fn summary(rows: &[Row], previous: Totals) -> Value {
     let members = rows.len() as i64;
     let active = rows.iter().filter(|r| r.practice.answers > 0).count() as i64;
     let answers: i64 = rows.iter().map(|r| r.practice.answers).sum();
@@ -417,13 +468,12 @@ async fn summary(db: &Db, scope: Scope<'_>, span: Span, rows: &[Row]) -> anyhow:
         .iter()
         .filter(|r| r.practice.drills >= r.target)
         .count() as i64;
-    let previous = progress::totals(db, scope, span.previous()).await?;
-    Ok(json!({
+    json!({
         "members": members, "active": active, "participation": ratio(active, members),
         "met_target": met, "answers": answers, "correct": correct,
         "accuracy": ratio(correct, answers),
         "previous_accuracy": ratio(previous.correct, previous.answers),
-    }))
+    })
 }
 
 pub fn review_line(r: &reviews::Review) -> Value {
@@ -548,16 +598,31 @@ fn task_json(t: &tasks::Task) -> Value {
     })
 }
 
+/// A section's tasks and the drills taken for them.
+pub async fn task_drills(
+    db: &Db,
+    section_id: &str,
+) -> anyhow::Result<(Vec<tasks::Task>, Vec<tasks::TaskDrill>)> {
+    Ok(tokio::try_join!(
+        tasks::of_section(db, section_id, false),
+        tasks::drills_of_section(db, section_id),
+    )?)
+}
+
 /// Each task of the section with each member's progress on it.
 pub async fn task_report(db: &Db, section_id: &str, rows: &[Row]) -> anyhow::Result<Vec<Value>> {
-    let list = tasks::of_section(db, section_id, false).await?;
-    let drills = tasks::drills_of_section(db, section_id).await?;
+    Ok(task_lines(&task_drills(db, section_id).await?, rows))
+}
+
+fn task_lines(
+    (list, drills): &(Vec<tasks::Task>, Vec<tasks::TaskDrill>),
+    rows: &[Row],
+) -> Vec<Value> {
     let by: HashMap<(&str, &str), &tasks::TaskDrill> = drills
         .iter()
         .map(|d| ((d.task_id.as_str(), d.member_id.as_str()), d))
         .collect();
-    Ok(list
-        .iter()
+    list.iter()
         .map(|t| {
             let count = t.question_ids().len() as i64;
             let per: Vec<Value> = rows
@@ -585,7 +650,7 @@ pub async fn task_report(db: &Db, section_id: &str, rows: &[Row]) -> anyhow::Res
             v["per_member"] = json!(per);
             v
         })
-        .collect())
+        .collect()
 }
 
 /// The open tasks of a member's section with how far they got; done ones last.

@@ -31,10 +31,21 @@ where
 
 #[tokio::test]
 async fn a_section_head_reviews_the_week_and_a_member_reads_it() {
+    week_review(spawn_app().await, true).await;
+}
+
+/// The same on PostgreSQL (and the Redis board), without new screenshots.
+#[tokio::test]
+async fn a_section_head_reviews_the_week_on_postgres() {
+    if let Some(app) = spawn_on_postgres().await {
+        week_review(app, false).await;
+    }
+}
+
+async fn week_review(app: TestApp, pictures: bool) {
     let Some(desk) = Browser::start(1366, 768).await else {
         return;
     };
-    let app = spawn_app().await;
     let wenmi = id_of(&app, "SELECT id FROM sections WHERE name = $1", "文秘处").await;
     let d102 = id_of(&app, "SELECT id FROM members WHERE staff_no = $1", MEMBER).await;
 
@@ -59,7 +70,9 @@ async fn a_section_head_reviews_the_week_and_a_member_reads_it() {
     assert!(first.contains("未参练"), "idle members come first: {first}");
     desk.wait_for_any("#topics-chart", &["党章", "信访业务", "系列讲话"])
         .await;
-    desk.screenshot("section-desktop").await;
+    if pictures {
+        desk.screenshot("section-desktop").await;
+    }
 
     // Set the weekly target.
     fill(&desk, "#target-input", "4").await;
@@ -110,7 +123,9 @@ async fn a_section_head_reviews_the_week_and_a_member_reads_it() {
     fill(&desk, &format!("#improve-{d102}"), "时限类题目还需加强。").await;
     click(&desk, "#save-draft").await;
     desk.wait_for_text("#save-status", "已保存").await;
-    desk.screenshot("review-editor-desktop").await;
+    if pictures {
+        desk.screenshot("review-editor-desktop").await;
+    }
     click(&desk, "#publish").await;
     desk.client.accept_alert().await.unwrap();
     desk.wait_for_text("#review-status", "已发布").await;
@@ -118,7 +133,9 @@ async fn a_section_head_reviews_the_week_and_a_member_reads_it() {
         .find(Locator::Css("#review[data-status=published]"))
         .await
         .expect("the published marker");
-    desk.screenshot("review-published-desktop").await;
+    if pictures {
+        desk.screenshot("review-published-desktop").await;
+    }
     let review_id: String = sqlx::query_scalar(
         "SELECT id FROM reviews WHERE section_id = $1 AND status = 'published' ORDER BY published_at DESC LIMIT 1",
     )
@@ -134,14 +151,18 @@ async fn a_section_head_reviews_the_week_and_a_member_reads_it() {
         .unwrap();
     desk.wait_for_text("h1", "文秘处岗位练兵小结点评").await;
     desk.wait_for_text("main", "时限类题目还需加强").await;
-    desk.screenshot("review-print").await;
+    if pictures {
+        desk.screenshot("review-print").await;
+    }
     desk.close().await;
 
     // The same page on the head's phone.
     let phone = Browser::start(360, 740).await.unwrap();
     login(&phone, &app, HEAD, &format!("/section/{wenmi}")).await;
     phone.wait_for_text("#members-body", "未参练").await;
-    phone.screenshot("section-phone").await;
+    if pictures {
+        phone.screenshot("section-phone").await;
+    }
     phone.close().await;
 
     // A member sees the task and the comment addressed to them, and starts the task.
@@ -151,7 +172,9 @@ async fn a_section_head_reviews_the_week_and_a_member_reads_it() {
     phone
         .wait_for_text("#my-reviews", "本周正确率提高明显")
         .await;
-    phone.screenshot("me-tasks-reviews-phone").await;
+    if pictures {
+        phone.screenshot("me-tasks-reviews-phone").await;
+    }
     phone.client.goto(&app.url("/drill")).await.unwrap();
     phone.wait_for_text("#task-list", "信访事项办理时限").await;
     tap(&phone, &format!("#task-go-{task_id}")).await;
@@ -174,6 +197,8 @@ async fn a_section_head_reviews_the_week_and_a_member_reads_it() {
         }
     })
     .await;
-    phone.screenshot("drill-task-phone").await;
+    if pictures {
+        phone.screenshot("drill-task-phone").await;
+    }
     phone.close().await;
 }

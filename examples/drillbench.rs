@@ -87,9 +87,10 @@ async fn main() -> anyhow::Result<()> {
         database_url,
         redis_url: None,
         redis_prefix: "biwu-bench:".into(),
-        bank_dir: "question-bank".into(),
+        bank_dir: Some("question-bank".into()),
         demo: true,
         secure_cookies: false,
+        public_url: None,
     };
     let app = Application::build(settings).await?;
     let db = app.state.db.clone();

@@ -89,6 +89,8 @@ pub async fn create_admin(db: &Db, staff_no: &str, name: &str) -> anyhow::Result
 pub async fn reset_password(db: &Db, actor_id: &str, member_id: &str) -> anyhow::Result<String> {
     let password = one_time_password();
     members::set_password(db, member_id, &hash_password(&password)?, true).await?;
+    // Whoever held the old password is logged out everywhere.
+    members::delete_sessions(db, member_id).await?;
     audit::record(
         db,
         Some(actor_id),

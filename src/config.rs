@@ -22,9 +22,10 @@ pub struct Settings {
     #[arg(long, env = "BIWU_REDIS_PREFIX", default_value = "biwu:")]
     pub redis_prefix: String,
 
-    /// The question bank folder, synced into the records on start.
-    #[arg(long, env = "BIWU_BANK_DIR", default_value = "question-bank")]
-    pub bank_dir: PathBuf,
+    /// The question bank folder, synced into the records on start. Without it: the folder
+    /// `question-bank` here when there is one, else the bank built into the binary.
+    #[arg(long, env = "BIWU_BANK_DIR")]
+    pub bank_dir: Option<PathBuf>,
 
     /// Seed a fictitious organisation to try biwu with (idempotent).
     #[arg(long, env = "BIWU_DEMO", default_value_t = false)]
@@ -33,6 +34,40 @@ pub struct Settings {
     /// Mark the session cookie Secure (serve behind HTTPS).
     #[arg(long, env = "BIWU_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// The address phones use to reach biwu (e.g. https://biwu.example.gov.cn or
+    /// http://192.168.1.20:8080): the base of every join link and QR code. Without it, links
+    /// use the address the host's browser used.
+    #[arg(long, env = "BIWU_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
+/// `http(s)://host[:port][/path]`, without a trailing slash.
+pub fn parse_public_url(s: &str) -> Result<String, String> {
+    let t = s.trim().trim_end_matches('/');
+    let rest = t
+        .strip_prefix("http://")
+        .or_else(|| t.strip_prefix("https://"))
+        .ok_or_else(|| format!("公开地址「{s}」应以 http:// 或 https:// 开头"))?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(format!("公开地址「{s}」缺少主机名"));
+    }
+    Ok(t.to_string())
+}
+
+/// Whether a URL or `host[:port]` names this machine only (a phone cannot reach it).
+pub fn is_loopback(url_or_host: &str) -> bool {
+    let rest = url_or_host.split("://").nth(1).unwrap_or(url_or_host);
+    let host = rest.split('/').next().unwrap_or(rest);
+    let host = if let Some(h) = host.strip_prefix('[') {
+        h.split(']').next().unwrap_or(h)
+    } else {
+        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Settings {
@@ -43,9 +78,30 @@ impl Settings {
             database_url: "sqlite://data/biwu.db".into(),
             redis_url: None,
             redis_prefix: "biwu:".into(),
-            bank_dir: PathBuf::from("question-bank"),
+            bank_dir: None,
             demo: false,
             secure_cookies: false,
+            public_url: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_are_checked_and_loopback_is_recognised() {
+        assert_eq!(
+            parse_public_url("http://192.168.1.20:8080/").as_deref(),
+            Ok("http://192.168.1.20:8080")
+        );
+        assert!(parse_public_url("192.168.1.20").is_err());
+        assert!(parse_public_url("https://").is_err());
+        assert!(is_loopback("http://127.0.0.1:8080"));
+        assert!(is_loopback("localhost:8080"));
+        assert!(is_loopback("http://[::1]:8080/x"));
+        assert!(!is_loopback("http://192.168.1.20:8080"));
+        assert!(!is_loopback("https://biwu.example.gov.cn"));
     }
 }

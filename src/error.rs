@@ -23,6 +23,12 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     Conflict(String),
+    /// A one-time password is still in use: everything but changing it waits.
+    #[error("请先修改初始密码")]
+    MustChangePassword,
+    /// A page that must be seen elsewhere first (the forced password change).
+    #[error("请前往 {0}")]
+    SeeOther(String),
     #[error("尝试过于频繁，请 {retry_after} 秒后再试")]
     TooManyRequests { retry_after: u64 },
     #[error("服务器内部错误")]
@@ -54,6 +60,8 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Conflict(_) => "conflict",
+            AppError::MustChangePassword => "must_change_password",
+            AppError::SeeOther(_) => "see_other",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unexpected(_) => "internal",
         }
@@ -78,6 +86,8 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::MustChangePassword => StatusCode::FORBIDDEN,
+            AppError::SeeOther(_) => StatusCode::SEE_OTHER,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -88,6 +98,9 @@ impl ResponseError for AppError {
             tracing::error!(error = ?e, "request failed");
         }
         let mut res = HttpResponse::build(self.status_code());
+        if let AppError::SeeOther(to) = self {
+            return res.insert_header(("Location", to.as_str())).finish();
+        }
         if let AppError::TooManyRequests { retry_after } = self {
             res.insert_header(("Retry-After", retry_after.to_string()));
         }

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 struct Catalogues;
 
 pub const DEFAULT_LANG: &str = "zh-CN";
+/// The languages there is a catalogue for (`web/i18n/{lang}.toml`).
+pub const LANGUAGES: &[&str] = &["zh-CN", "en"];
 
 #[derive(Debug)]
 pub struct I18n {

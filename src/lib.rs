@@ -14,6 +14,7 @@
 //! - [`demo`]: a fictitious organisation to try it with.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod bank;
 pub mod board;

@@ -97,6 +97,10 @@ enum RosterCommand {
         /// Apply the good rows even when some rows are bad.
         #[arg(long)]
         skip_invalid: bool,
+        /// Deactivate active members (not admins) missing from the file; without it they
+        /// are kept and listed.
+        #[arg(long)]
+        deactivate_missing: bool,
     },
 }
 
@@ -180,8 +184,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     file,
                     database_url,
                     skip_invalid,
+                    deactivate_missing,
                 },
-        } => roster_import(&file, &database_url, skip_invalid).await,
+        } => roster_import(&file, &database_url, skip_invalid, deactivate_missing).await,
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -206,14 +211,11 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let host = settings
         .bind
         .rsplit_once(':')
-        .map(|(h, _)| h)
+        .map(|(h, _)| h.trim_matches(|c| c == '[' || c == ']'))
         .unwrap_or("127.0.0.1");
-    let host = if host == "0.0.0.0" || host == "[::]" {
-        "127.0.0.1"
-    } else {
-        host
-    };
-    let base = format!("http://{host}:{port}");
+    let everywhere = host == "0.0.0.0" || host == "::";
+    let local = if everywhere { "127.0.0.1" } else { host };
+    let base = format!("http://{local}:{port}");
     let s = &app.sync;
     println!("比武 biwu 已启动");
     println!(
@@ -225,9 +227,46 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         s.updated,
         s.retired
     );
+    println!("  {}", app.bank.label);
     println!("  首页     {base}/");
     println!("  登录     {base}/login");
     println!("  健康检查 {base}/healthz");
+    // Where phones can reach us.
+    let lan: Vec<String> = if everywhere {
+        if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| !i.is_loopback() && i.ip().is_ipv4())
+            .map(|i| format!("http://{}:{port}/", i.ip()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match &settings.public_url {
+        Some(url) => {
+            println!("  手机访问 {url}/（--public-url，二维码和加入链接都用它）");
+            if biwu::config::is_loopback(url) {
+                println!("注意：公开地址 {url} 是本机地址，手机无法打开。");
+            }
+        }
+        None if !lan.is_empty() => {
+            for url in &lan {
+                println!("  手机访问 {url}（局域网）");
+            }
+            println!(
+                "  建议用 --public-url 固定二维码中的地址，例如 --public-url {}",
+                lan[0].trim_end_matches('/')
+            );
+        }
+        None => {}
+    }
+    if !everywhere && biwu::config::is_loopback(host) {
+        println!();
+        println!("注意：服务只监听本机地址 {host}，手机和其他电脑无法访问。");
+        println!(
+            "      比赛时请使用 --bind 0.0.0.0:{port}，并用 --public-url 设置手机可访问的地址。"
+        );
+    }
     if let Some((staff_no, password)) = &app.bootstrap_admin {
         println!();
         println!("首次启动：已创建管理员账号");
@@ -357,6 +396,7 @@ async fn roster_import(
     file: &Path,
     database_url: &str,
     skip_invalid: bool,
+    deactivate_missing: bool,
 ) -> anyhow::Result<ExitCode> {
     let (entries, errors) = roster::parse(file)?;
     for e in &errors {
@@ -366,12 +406,31 @@ async fn roster_import(
         println!("名册有问题，未导入任何成员（修正后重试，或加 --skip-invalid）");
         return Ok(ExitCode::FAILURE);
     }
+    if entries.is_empty() {
+        println!("名册为空：没有可导入的行，未导入任何成员");
+        return Ok(ExitCode::FAILURE);
+    }
     let db = Db::connect(database_url).await?;
-    let out = roster::apply(&db, &entries).await?;
+    // The bad rows were reported above and are skipped.
+    let plan = roster::plan(&db, entries, Vec::new(), None).await?;
+    let out = roster::apply(&db, &plan, None, deactivate_missing).await?;
     println!(
         "名册导入完成：新增 {}，更新 {}，停用 {}",
         out.added, out.updated, out.deactivated
     );
+    println!(
+        "其中：改名 {}，调整处室 {}，角色变化 {}，恢复 {}",
+        out.renamed, out.moved, out.roles, out.reactivated
+    );
+    if out.kept > 0 {
+        println!(
+            "不在名册中（保留）：{} 人（加 --deactivate-missing 可停用）",
+            out.kept
+        );
+        for m in &plan.missing {
+            println!("  {}\t{}\t{}", m.staff_no, m.name, m.from);
+        }
+    }
     if !out.passwords.is_empty() {
         println!("新成员的一次性密码（只显示这一次，首次登录后须修改）：");
         println!("工号\t姓名\t一次性密码");

@@ -45,11 +45,14 @@ pub struct Application {
     /// Set on the first start with no admin: the new admin's staff number and one-time password.
     pub bootstrap_admin: Option<(String, String)>,
     pub sync: questions::SyncReport,
+    /// Which bank is in use, as the start-up message says it.
+    pub bank: bank::embedded::Source,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let bank = bank::load(&settings.bank_dir);
+        let source = bank::embedded::resolve(settings.bank_dir.as_deref())?;
+        let bank = bank::load(&source.dir);
         if !bank.is_valid() {
             return Err(InvalidBank(bank.problems).into());
         }
@@ -123,6 +126,7 @@ impl Application {
             state,
             bootstrap_admin,
             sync,
+            bank: source,
         })
     }
 

@@ -32,13 +32,19 @@ pub fn random_token(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// A one-time password people can read out and type: no 0/O, 1/l/I.
+/// A one-time password people can read out and type: no 0/O, 1/l/I; always letters and digits
+/// both, so that it passes the rules for a chosen password too.
 pub fn one_time_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    (0..12)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    loop {
+        let p: String = (0..12)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect();
+        if p.chars().any(|c| c.is_ascii_digit()) && p.chars().any(|c| c.is_ascii_lowercase()) {
+            return p;
+        }
+    }
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -64,13 +70,40 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Rules for a new password; returns the reason it is refused.
-pub fn check_new_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < 8 {
-        return Err("新密码至少 8 个字符".into());
+/// The passwords people choose first (shipped with the binary).
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+
+/// Rules for a new password; returns the reason it is refused: at least 10 characters, not
+/// the staff number, not all of one kind of character (lower case, upper case, digits,
+/// anything else), not one of the common passwords.
+pub fn check_new_password(password: &str, staff_no: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < 10 {
+        return Err("新密码至少 10 个字符".into());
     }
-    if password.chars().count() > 128 {
+    if n > 128 {
         return Err("新密码最多 128 个字符".into());
+    }
+    let lower = password.to_lowercase();
+    if !staff_no.is_empty() && lower.contains(&staff_no.to_lowercase()) {
+        return Err("新密码不能包含工号".into());
+    }
+    let kinds = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if kinds.iter().filter(|k| **k).count() < 2 {
+        return Err("新密码至少要包含两类字符（小写字母、大写字母、数字、其他符号）".into());
+    }
+    let common = COMMON_PASSWORDS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|l| l.eq_ignore_ascii_case(&lower));
+    if common {
+        return Err("这个密码过于常见，请换一个".into());
     }
     Ok(())
 }
@@ -132,6 +165,20 @@ impl FromRequest for Identity {
                 .get(&state.db, &token_hash)
                 .await?
                 .ok_or(AppError::Unauthorized)?;
+            if member.must_change_password == 1 && !allowed_before_change(req.path()) {
+                // The one-time password was printed or read out: until it is changed, the
+                // session may change it, say who it is, and log out — nothing else.
+                return Err(if req.path().starts_with("/api/") || req.path() == "/ws" {
+                    AppError::MustChangePassword
+                } else {
+                    let here = req
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.as_str())
+                        .unwrap_or("/");
+                    AppError::SeeOther(format!("/account?next={}", encode_component(here)))
+                });
+            }
             let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
             if !safe {
                 let sent = req
@@ -152,6 +199,26 @@ impl FromRequest for Identity {
             })
         })
     }
+}
+
+/// What a session still on its one-time password may use.
+fn allowed_before_change(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/account/password" | "/api/logout" | "/api/me" | "/account" | "/login"
+    )
+}
+
+/// `s` percent-encoded for a query parameter.
+pub fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Like [`Identity`] but optional: pages render for visitors too.
@@ -191,10 +258,53 @@ mod tests {
 
     #[test]
     fn one_time_passwords_are_readable_and_long_enough() {
-        let p = one_time_password();
-        assert_eq!(p.len(), 12);
-        assert!(!p.contains(['0', 'O', '1', 'l', 'I']));
-        assert!(check_new_password(&p).is_ok());
-        assert!(check_new_password("short").is_err());
+        for _ in 0..200 {
+            let p = one_time_password();
+            assert_eq!(p.len(), 12);
+            assert!(!p.contains(['0', 'O', '1', 'l', 'I']));
+            assert_eq!(check_new_password(&p, "d102"), Ok(()));
+        }
+    }
+
+    #[test]
+    fn new_passwords_follow_the_rules() {
+        assert!(
+            check_new_password("short-1", "d102")
+                .unwrap_err()
+                .contains("10")
+        );
+        assert!(
+            check_new_password("my-d102-password", "d102")
+                .unwrap_err()
+                .contains("工号")
+        );
+        assert!(
+            check_new_password("MY-D102-PASSWORD", "d102")
+                .unwrap_err()
+                .contains("工号")
+        );
+        assert!(
+            check_new_password("abcdefghijkl", "d102")
+                .unwrap_err()
+                .contains("两类")
+        );
+        assert!(
+            check_new_password("12345678901", "d102")
+                .unwrap_err()
+                .contains("两类")
+        );
+        assert!(
+            check_new_password("Password123", "d102")
+                .unwrap_err()
+                .contains("常见")
+        );
+        assert!(
+            check_new_password("woaini1314", "d102")
+                .unwrap_err()
+                .contains("常见")
+        );
+        assert!(check_new_password(&"a1".repeat(65), "d102").is_err());
+        assert_eq!(check_new_password("phone-chosen-1", "d102"), Ok(()));
+        assert_eq!(check_new_password("学习强国2026年度目标", "d102"), Ok(()));
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! This module reads and writes files only; syncing into the records is `records::questions`.
 
+pub mod embedded;
 pub mod sheet;
 pub mod toml_io;
 

@@ -6,6 +6,8 @@ pub mod calendar;
 pub mod competition;
 /// Practice drills: weighted draw, notebook schedule, leaderboard score.
 pub mod drill;
+/// Item statistics: share right, discrimination, flags.
+pub mod items;
 /// Questions, answer keys and grading.
 pub mod question;
 /// 小结点评: the draft a section head starts from.

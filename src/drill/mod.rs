@@ -463,7 +463,7 @@ pub async fn home(db: &Db, me: &members::Member) -> anyhow::Result<Value> {
             "date": at.map(crate::domain::calendar::date_of),
         })).collect::<Vec<_>>(),
         "awards": awards.iter().filter(|a| a.member_id == me.id).map(|a| json!({
-            "title": a.title, "competition": a.competition, "rank": a.standing_rank,
+            "id": a.id, "certificate": format!("/awards/{}/certificate", a.id), "title": a.title, "competition": a.competition, "rank": a.standing_rank,
             "date": crate::domain::calendar::date_of(a.confirmed_at),
         })).collect::<Vec<_>>(),
         "notebook": {

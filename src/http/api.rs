@@ -33,6 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(admin_reset_password),
         )
         .route("/admin/audit", web::get().to(admin_audit))
+        .route("/admin/settings", web::get().to(admin_settings))
+        .route("/admin/settings", web::post().to(admin_save_settings))
         .route("/sections/{id}/members", web::get().to(section_members))
         .route("/questions", web::get().to(question_list));
 }
@@ -171,7 +173,7 @@ async fn change_password(
     if !verified {
         return Err(AppError::Unprocessable("原密码不正确".into()));
     }
-    check_new_password(&form.new_password).map_err(AppError::Unprocessable)?;
+    check_new_password(&form.new_password, &id.member.staff_no).map_err(AppError::Unprocessable)?;
     if form.new_password == form.old_password {
         return Err(AppError::Unprocessable("新密码不能与原密码相同".into()));
     }
@@ -274,4 +276,44 @@ async fn question_list(
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+async fn admin_settings(state: web::Data<AppState>, id: Identity) -> Result<HttpResponse> {
+    id.require(&[Role::Admin])?;
+    Ok(HttpResponse::Ok().json(json!({
+        "agency_name": crate::records::settings::agency_name(&state.db).await?,
+        "public_url": state.settings.public_url,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsForm {
+    agency_name: String,
+}
+
+/// The agency's name on print views, certificates and workbooks.
+async fn admin_save_settings(
+    state: web::Data<AppState>,
+    id: Identity,
+    form: web::Json<SettingsForm>,
+) -> Result<HttpResponse> {
+    id.require(&[Role::Admin])?;
+    let name = form.agency_name.trim();
+    if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
+        return Err(AppError::Unprocessable(
+            "单位名称应为 1–40 个字，不含控制字符".into(),
+        ));
+    }
+    let before = crate::records::settings::agency_name(&state.db).await?;
+    crate::records::settings::set(&state.db, crate::records::settings::AGENCY_NAME, name).await?;
+    audit::record(
+        &state.db,
+        Some(&id.member.id),
+        "settings.agency_name",
+        crate::records::settings::AGENCY_NAME,
+        json!({"from": before, "to": name}),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "agency_name": name })))
 }

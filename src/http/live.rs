@@ -22,7 +22,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/host/{id}", web::get().to(console_page))
         .route("/screen/{id}", web::get().to(screen_page))
         .route("/play", web::get().to(play_page))
-        .route("/honors", web::get().to(honors_page));
+        .route("/honors", web::get().to(honors_page))
+        .route("/awards/{id}/certificate", web::get().to(certificate))
+        .route("/awards/{id}/certificate", web::get().to(certificate));
 }
 
 /// Routes under `/api`.
@@ -39,10 +41,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/awards/{id}/revoke", web::post().to(revoke));
 }
 
-/// `http(s)://host` as the browser reached us, for links printed on the projector.
-fn base_url(req: &HttpRequest) -> String {
+/// The base of links printed on the projector: the configured public URL, else
+/// `http(s)://host` as the browser reached us.
+fn base_url(state: &AppState, req: &HttpRequest) -> String {
+    if let Some(url) = &state.settings.public_url {
+        return url.clone();
+    }
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
+}
+
+/// What to tell a host whose join links would only work on this machine.
+fn loopback_warning(base: &str) -> Option<String> {
+    crate::config::is_loopback(base).then(|| {
+        format!(
+            "加入链接指向本机地址（{base}），手机无法打开：请用 --public-url 设置手机可访问的地址，或从局域网地址打开本页"
+        )
+    })
 }
 
 async fn ws(
@@ -52,7 +67,7 @@ async fn ws(
     id: MaybeIdentity,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (res, session, stream) = actix_ws::handle(&req, body)?;
-    let base = base_url(&req);
+    let base = base_url(&state, &req);
     crate::live::session::run(state, id.0, base, session, stream);
     Ok(res)
 }
@@ -225,7 +240,8 @@ async fn detail(
     Ok(HttpResponse::Ok().json(json!({
         "id": c.id, "title": c.title, "pin": c.pin, "status": c.status, "phase": c.phase,
         "seed": c.seed, "settings": settings, "questions": qs.len(),
-        "join_url": format!("{}/play?pin={}", base_url(&req), c.pin),
+        "join_url": format!("{}/play?pin={}", base_url(&state, &req), c.pin),
+        "join_warning": loopback_warning(&base_url(&state, &req)),
         "question_list": qs.iter().map(|a| json!({
             "position": a.position, "id": a.question.id, "version": a.version,
             "kind": a.question.kind, "stem": a.question.stem, "voided": a.voided,
@@ -243,7 +259,7 @@ async fn qr(
     let c = rec::by_id(&state.db, &path)
         .await?
         .ok_or_else(|| AppError::NotFound("没有这场比武".into()))?;
-    let url = format!("{}/play?pin={}", base_url(&req), c.pin);
+    let url = format!("{}/play?pin={}", base_url(&state, &req), c.pin);
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| anyhow::anyhow!("qr: {e}"))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
@@ -313,9 +329,13 @@ async fn revoke(
     if body.reason.trim().is_empty() {
         return Err(AppError::Unprocessable("撤销须写明理由".into()));
     }
-    let new = rec::revoke_award(&state.db, &path, &id.member.id, body.reason.trim())
-        .await?
-        .ok_or_else(|| AppError::NotFound("没有这项表彰".into()))?;
+    let new = match rec::revoke_award(&state.db, &path, &id.member.id, body.reason.trim()).await? {
+        rec::Revocation::Revoked(new) => new,
+        rec::Revocation::NotFound => return Err(AppError::NotFound("没有这项表彰".into())),
+        rec::Revocation::AlreadyRevoked => {
+            return Err(AppError::Conflict("这项表彰已经撤销，不能再次撤销".into()));
+        }
+    };
     audit::record(
         &state.db,
         Some(&id.member.id),
@@ -366,6 +386,7 @@ struct PlayPage<'a> {
 }
 
 pub struct HonorRow {
+    pub id: String,
     pub name: String,
     pub section: String,
     pub title: String,
@@ -500,6 +521,7 @@ async fn honors_page(
         .await?
         .into_iter()
         .map(|h| HonorRow {
+            id: h.id,
             name: h.name,
             section: h.section.unwrap_or_default(),
             title: h.title,
@@ -520,4 +542,61 @@ async fn honors_page(
         &lang,
         remember,
     )
+}
+
+#[derive(Template)]
+#[template(path = "certificate.html")]
+struct Certificate {
+    name: String,
+    title: String,
+    competition: String,
+    rank: i64,
+    agency: String,
+    date: String,
+    number: String,
+}
+
+/// The printable 荣誉证书 of an award in force (A4 landscape): the agency's name, the member,
+/// the competition, the date and a certificate number made from the award's record.
+async fn certificate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: MaybeIdentity,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    if id.0.is_none() {
+        return Ok(crate::http::pages::login_redirect(&req));
+    }
+    let award = rec::honors(&state.db, None)
+        .await?
+        .into_iter()
+        .find(|h| h.id == *path)
+        .ok_or_else(|| AppError::NotFound("没有这份有效的表彰（可能已撤销）".into()))?;
+    let date = crate::domain::calendar::date_of(award.confirmed_at);
+    let (y, m, d) = (&date[..4], &date[5..7], &date[8..10]);
+    let page = Certificate {
+        number: format!(
+            "BW{y}{m}{d}-{}",
+            award.id[award.id.len().saturating_sub(8)..].to_uppercase()
+        ),
+        date: format!(
+            "{y}年{}月{}日",
+            m.trim_start_matches('0'),
+            d.trim_start_matches('0')
+        ),
+        name: award.name,
+        title: award.title,
+        competition: award
+            .competition
+            .map(|c| format!("“{c}”"))
+            .unwrap_or_else(|| "业务比武".into()),
+        rank: award.standing_rank.unwrap_or(0),
+        agency: crate::records::settings::agency_name(&state.db).await?,
+    };
+    let html = page
+        .render()
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("template: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
 }

@@ -21,7 +21,8 @@ fn language(req: &HttpRequest) -> (String, bool) {
         web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
             .ok()
             .and_then(|q| q.get("lang").cloned());
-    match from_query {
+    // Only languages there is a catalogue for: the choice goes into a cookie.
+    match from_query.filter(|l| crate::i18n::LANGUAGES.contains(&l.as_str())) {
         Some(l) => (l, true),
         None => (
             req.cookie("lang")
@@ -38,10 +39,31 @@ pub fn messages<'a>(state: &'a AppState, req: &HttpRequest) -> (Messages<'a>, St
     (state.i18n.messages(&lang), lang, remember)
 }
 
-/// Who is looking, as the layout shows it.
+/// Who is looking, as the layout shows it: the navigation offers only what they may use.
 pub struct Viewer {
     pub name: String,
     pub must_change_password: bool,
+    pub role: crate::domain::Role,
+}
+
+impl Viewer {
+    pub fn can_host(&self) -> bool {
+        matches!(
+            self.role,
+            crate::domain::Role::Host | crate::domain::Role::Admin
+        )
+    }
+
+    pub fn can_review(&self) -> bool {
+        matches!(
+            self.role,
+            crate::domain::Role::SectionHead | crate::domain::Role::Admin
+        )
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == crate::domain::Role::Admin
+    }
 }
 
 pub fn render(page: impl Template, lang: &str, remember: bool) -> Result<HttpResponse> {
@@ -72,6 +94,7 @@ pub fn viewer_of(id: &MaybeIdentity) -> (Option<Viewer>, String) {
             Some(Viewer {
                 name: i.member.name.clone(),
                 must_change_password: i.member.must_change_password == 1,
+                role: i.member.role(),
             }),
             i.csrf.clone(),
         ),
@@ -171,17 +194,9 @@ pub fn login_redirect(req: &HttpRequest) -> HttpResponse {
         .map(|p| p.as_str())
         .unwrap_or("/");
     HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/login?next={}", encode_uri(next))))
+        .insert_header((
+            "Location",
+            format!("/login?next={}", crate::auth::encode_component(next)),
+        ))
         .finish()
-}
-
-fn encode_uri(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -138,12 +138,34 @@ pub async fn build(db: &Db, competition_id: &str) -> anyhow::Result<Report> {
     Ok(Report { header, rows })
 }
 
+/// A CSV cell as a spreadsheet will not run it: text starting with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return is a formula to Excel (a guest named `=HYPERLINK(…)`), so it gets a
+/// leading apostrophe; numbers stay numbers.
+pub fn csv_safe(cell: &str) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
 /// Writes the report as `.xlsx` or `.csv` bytes.
 pub fn to_bytes(report: &Report, xlsx: bool) -> anyhow::Result<Vec<u8>> {
     let dir = tempfile_dir()?;
     let path = dir.join(if xlsx { "report.xlsx" } else { "report.csv" });
     let header: Vec<&str> = report.header.iter().map(String::as_str).collect();
-    crate::table::write(&path, &header, &report.rows)?;
+    if xlsx {
+        // Cells are written as text: nothing in them is ever a formula.
+        crate::table::write(&path, &header, &report.rows)?;
+    } else {
+        let rows: Vec<Vec<String>> = report
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| csv_safe(c)).collect())
+            .collect();
+        crate::table::write(&path, &header, &rows)?;
+    }
     let bytes = std::fs::read(&path)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(bytes)
@@ -153,4 +175,21 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("biwu-report-{}", crate::records::new_id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod csv_tests {
+    #[test]
+    fn formulas_are_defused_and_numbers_kept() {
+        use super::csv_safe;
+        assert_eq!(
+            csv_safe("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe("+1+1"), "'+1+1");
+        assert_eq!(csv_safe("\tcmd"), "'\tcmd");
+        assert_eq!(csv_safe("-5"), "-5");
+        assert_eq!(csv_safe("李晓雯"), "李晓雯");
+    }
 }

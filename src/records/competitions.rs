@@ -440,26 +440,46 @@ async fn insert_award(
     Ok(())
 }
 
+/// What revoking an award came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// The new record that names the award.
+    Revoked(String),
+    /// No such award (or it is itself a revocation).
+    NotFound,
+    /// The award was revoked before: it stays revoked once.
+    AlreadyRevoked,
+}
+
 /// Revokes an award by writing a new record that names it; the award itself is never changed.
+/// A second revocation of the same award is refused. The check and the insert share one
+/// transaction.
 pub async fn revoke_award(
     db: &Db,
     award_id: &str,
     by: &str,
     reason: &str,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Revocation> {
+    let mut tx = db.pool.begin().await?;
     let row: Option<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT member_id, title, competition_id FROM awards WHERE id = $1 AND revokes IS NULL",
     )
     .bind(award_id)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let Some((member_id, title, competition_id)) = row else {
-        return Ok(None);
+        return Ok(Revocation::NotFound);
     };
+    let revoked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM awards WHERE revokes = $1")
+        .bind(award_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if revoked > 0 {
+        return Ok(Revocation::AlreadyRevoked);
+    }
     let id = new_id();
-    let mut conn = db.pool.acquire().await?;
     insert_award(
-        &mut conn,
+        &mut tx,
         &id,
         &member_id,
         &format!("撤销：{title}"),
@@ -472,7 +492,8 @@ pub async fn revoke_award(
         now_ms(),
     )
     .await?;
-    Ok(Some(id))
+    tx.commit().await?;
+    Ok(Revocation::Revoked(id))
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]

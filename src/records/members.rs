@@ -350,3 +350,12 @@ pub async fn delete_other_sessions(db: &Db, member_id: &str, keep: &str) -> anyh
         .await?;
     Ok(())
 }
+
+/// Ends every session of a member (after an administrator reset their password).
+pub async fn delete_sessions(db: &Db, member_id: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+        .bind(member_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

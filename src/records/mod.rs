@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod competitions;
 pub mod drills;
+pub mod items;
 pub mod members;
 pub mod progress;
 pub mod questions;

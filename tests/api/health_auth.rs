@@ -72,7 +72,7 @@ async fn framework_errors_are_json() {
     json_error(res, 400, "bad_request").await;
     let res = app
         .client
-        .get(app.url("/no/such/page"))
+        .get(app.url("/api/no/such/thing"))
         .send()
         .await
         .unwrap();
@@ -323,7 +323,7 @@ async fn first_start_creates_one_admin_with_a_one_time_password() {
         .post(
             &app,
             "/api/account/password",
-            json!({"old_password": password, "new_password": "admin-chosen-pw"}),
+            json!({"old_password": password, "new_password": "Chosen-pw-2026"}),
         )
         .await;
     assert_eq!(res.status(), 200);

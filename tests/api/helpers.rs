@@ -128,9 +128,10 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         database_url: url,
         redis_url: opts.redis_url,
         redis_prefix: format!("biwu-test:{}:", uuid::Uuid::new_v4().simple()),
-        bank_dir: bank_dir(),
+        bank_dir: Some(bank_dir()),
         demo: opts.demo,
         secure_cookies: false,
+        public_url: None,
     };
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
@@ -270,6 +271,11 @@ impl Session {
     /// GET, and the body as JSON.
     pub async fn get_json(&self, app: &TestApp, path: &str) -> Value {
         self.get(app, path).await.json().await.unwrap()
+    }
+
+    /// POST, and only the status.
+    pub async fn post_status(&self, app: &TestApp, path: &str, body: Value) -> u16 {
+        self.post(app, path, body).await.status().as_u16()
     }
 
     pub async fn post(&self, app: &TestApp, path: &str, body: Value) -> reqwest::Response {

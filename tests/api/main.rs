@@ -1,6 +1,8 @@
 //! Integration tests: one binary, real servers on port 0, real SQLite files, real
 //! PostgreSQL and Redis when the environment names them (`scripts/test` provisions both).
 
+mod access;
+mod admin;
 mod backends;
 mod bank_cli;
 mod bank_content;
@@ -8,8 +10,10 @@ mod board_bus;
 mod browser;
 mod browser_sections;
 mod drills;
+mod first_run;
 mod health_auth;
 mod helpers;
+mod items;
 mod live;
 mod records;
 mod roster;

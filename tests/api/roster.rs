@@ -11,29 +11,50 @@ const ROSTER: &str = "姓名,工号,司室,处室,角色
 刘洋,1004,督查司,督查一处,党员
 ";
 
+/// Plans and applies a roster file as the CLI does.
+async fn import(
+    db: &biwu::records::Db,
+    file: &std::path::Path,
+    deactivate_missing: bool,
+) -> biwu::roster::Outcome {
+    let (entries, errors) = biwu::roster::parse(file).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let plan = biwu::roster::plan(db, entries, errors, None).await.unwrap();
+    biwu::roster::apply(db, &plan, None, deactivate_missing)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn roster_reimport_updates_without_duplicates_and_deactivates_the_missing() {
+async fn roster_reimport_updates_without_duplicates_and_deactivates_the_missing_when_asked() {
     for (_dir, db) in each_database().await {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("roster.csv");
         std::fs::write(&file, ROSTER).unwrap();
-        let (entries, errors) = biwu::roster::parse(&file).unwrap();
-        assert!(errors.is_empty(), "{errors:?}");
-        let first = biwu::roster::apply(&db, &entries).await.unwrap();
+        let first = import(&db, &file, false).await;
         assert_eq!((first.added, first.updated, first.deactivated), (4, 0, 0));
         assert_eq!(first.passwords.len(), 4);
 
-        let again = biwu::roster::apply(&db, &entries).await.unwrap();
+        let again = import(&db, &file, false).await;
         assert_eq!((again.added, again.updated), (0, 4));
+        assert_eq!((again.renamed, again.moved, again.roles), (0, 0, 0));
         assert_eq!(members::list(&db, None).await.unwrap().len(), 4);
 
-        // 刘洋 leaves, 张伟 moves section.
+        // 刘洋 leaves, 张伟 moves section: without asking, 刘洋 is kept.
         let next = ROSTER
             .replace("刘洋,1004,督查司,督查一处,党员\n", "")
             .replace("张伟,1001,综合司,文秘处", "张伟,1001,督查司,督查一处");
         std::fs::write(&file, next).unwrap();
-        let (entries, _) = biwu::roster::parse(&file).unwrap();
-        let out = biwu::roster::apply(&db, &entries).await.unwrap();
+        let out = import(&db, &file, false).await;
+        assert_eq!(
+            (out.added, out.updated, out.deactivated, out.kept),
+            (0, 3, 0, 1)
+        );
+        assert_eq!(out.moved, 1);
+        let liu = members::by_staff_no(&db, "1004").await.unwrap().unwrap();
+        assert_eq!(liu.active, 1, "kept: deactivation was not asked for");
+
+        let out = import(&db, &file, true).await;
         assert_eq!((out.added, out.updated, out.deactivated), (0, 3, 1));
         let all = members::list(&db, None).await.unwrap();
         assert_eq!(all.len(), 4, "history kept: nobody deleted");
@@ -59,10 +80,21 @@ fn malformed_rows_are_reported_by_row_number() {
     .unwrap();
     let (entries, errors) = biwu::roster::parse(&file).unwrap();
     assert_eq!(entries.len(), 1);
-    let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
-    assert_eq!(rows, vec![3, 4, 5, 6, 6], "{errors:?}");
+    let rows: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            (3, "姓名"),
+            (4, "工号"),
+            (5, "角色"),
+            (6, "工号"),
+            (6, "处室")
+        ],
+        "{errors:?}"
+    );
     assert!(errors[0].message.contains("姓名为空"));
     assert!(errors[1].message.contains("与第 2 行重复"));
+    assert!(errors[1].message.contains("第 4 行"));
     assert!(errors[2].message.contains("未知角色「局长」"));
 
     // Through the CLI: reported, nothing imported.

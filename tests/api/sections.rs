@@ -945,28 +945,24 @@ async fn targets_and_tasks(app: TestApp) {
     let other = app.session("d202").await;
     assert_eq!(
         other
-            .post(&app, &format!("/api/tasks/{task_id}/start"), json!({}))
-            .await
-            .status(),
+            .post_status(&app, &format!("/api/tasks/{task_id}/start"), json!({}))
+            .await,
         403
     );
     assert_eq!(
         member
-            .post(&app, &format!("/api/tasks/{task_id}/close"), json!({}))
-            .await
-            .status(),
+            .post_status(&app, &format!("/api/tasks/{task_id}/close"), json!({}))
+            .await,
         403
     );
     assert_eq!(
-        head.post(&app, &format!("/api/tasks/{task_id}/close"), json!({}))
-            .await
-            .status(),
+        head.post_status(&app, &format!("/api/tasks/{task_id}/close"), json!({}))
+            .await,
         200
     );
     assert_eq!(
-        head.post(&app, &format!("/api/tasks/{task_id}/close"), json!({}))
-            .await
-            .status(),
+        head.post_status(&app, &format!("/api/tasks/{task_id}/close"), json!({}))
+            .await,
         409
     );
     let mine: Vec<Value> = member
@@ -981,9 +977,8 @@ async fn targets_and_tasks(app: TestApp) {
     );
     let late = app.session("d105").await;
     assert_eq!(
-        late.post(&app, &format!("/api/tasks/{task_id}/start"), json!({}))
-            .await
-            .status(),
+        late.post_status(&app, &format!("/api/tasks/{task_id}/start"), json!({}))
+            .await,
         409
     );
 
@@ -1108,21 +1103,19 @@ async fn review_lifecycle(app: TestApp) {
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
-        dept.post(
+        dept.post_status(
             &app,
             &format!("/api/reviews/{id}/remarks"),
             json!({"body": "好"})
         )
-        .await
-        .status(),
+        .await,
         409,
         "drafts take no remarks"
     );
     assert_eq!(
         member
-            .post(&app, &format!("/api/reviews/{id}/publish"), json!({}))
-            .await
-            .status(),
+            .post_status(&app, &format!("/api/reviews/{id}/publish"), json!({}))
+            .await,
         403
     );
     let res = head
@@ -1140,9 +1133,8 @@ async fn review_lifecycle(app: TestApp) {
         .await;
     assert_eq!(res.status(), 409);
     assert_eq!(
-        head.post(&app, &format!("/api/reviews/{id}/publish"), json!({}))
-            .await
-            .status(),
+        head.post_status(&app, &format!("/api/reviews/{id}/publish"), json!({}))
+            .await,
         409
     );
     let stored: String = sqlx::query_scalar("SELECT body FROM reviews WHERE id = $1")
@@ -1194,33 +1186,30 @@ async fn review_lifecycle(app: TestApp) {
 
     // The department head remarks; the section head cannot.
     assert_eq!(
-        head.post(
+        head.post_status(
             &app,
             &format!("/api/reviews/{id}/remarks"),
             json!({"body": "好"})
         )
-        .await
-        .status(),
+        .await,
         403
     );
     assert_eq!(
-        dept.post(
+        dept.post_status(
             &app,
             &format!("/api/reviews/{id}/remarks"),
             json!({"body": " "})
         )
-        .await
-        .status(),
+        .await,
         422
     );
     assert_eq!(
-        dept.post(
+        dept.post_status(
             &app,
             &format!("/api/reviews/{id}/remarks"),
             json!({"body": "组织有力，继续保持。"})
         )
-        .await
-        .status(),
+        .await,
         201
     );
     let seen = dept.get_json(&app, &format!("/api/reviews/{id}")).await;
@@ -1258,9 +1247,8 @@ async fn review_lifecycle(app: TestApp) {
             .any(|r| r["id"] == json!(id))
     );
     assert_eq!(
-        head.post(&app, &format!("/api/reviews/{id2}/publish"), json!({}))
-            .await
-            .status(),
+        head.post_status(&app, &format!("/api/reviews/{id2}/publish"), json!({}))
+            .await,
         200
     );
     let mine = member.get_json(&app, "/api/me/reviews").await;

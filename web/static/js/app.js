@@ -27,6 +27,13 @@ export async function api(path, body) {
   return data;
 }
 
+/** A path on this site to go to after a form, or "/": one leading slash, no scheme, no `//`,
+ *  no backslash (browsers read `/\\host` as another site). */
+export function safeNext(next) {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.includes("\\") || /[\u0000-\u001f]/.test(next)) return "/";
+  return next;
+}
+
 function showError(el, err) {
   el.textContent = err.message;
   el.hidden = false;
@@ -39,8 +46,8 @@ if (login) {
     const f = new FormData(login);
     try {
       const r = await api("/api/login", { staff_no: f.get("staff_no"), password: f.get("password") });
-      const next = new URLSearchParams(location.search).get("next");
-      location.href = r.member.must_change_password ? "/account" : (next && next.startsWith("/") ? next : "/");
+      const next = safeNext(new URLSearchParams(location.search).get("next"));
+      location.href = r.member.must_change_password ? `/account?next=${encodeURIComponent(next)}` : next;
     } catch (err) {
       showError(document.getElementById("login-error"), err);
     }
@@ -63,6 +70,9 @@ if (pw) {
       out.textContent = pw.dataset.done;
       out.hidden = false;
       pw.reset();
+      // A forced change came from another page: go on to it.
+      const next = new URLSearchParams(location.search).get("next");
+      if (next) setTimeout(() => { location.href = safeNext(next); }, 800);
     } catch (err) {
       out.className = "error";
       showError(out, err);

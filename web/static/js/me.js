@@ -117,6 +117,7 @@ function renderHome(h) {
     body.appendChild(el("b", {}, a.title || "业务标兵"));
     const bits = [a.competition, a.rank ? `第 ${a.rank} 名` : "", fmtDate(a.date)].filter(Boolean);
     body.appendChild(el("span", { class: "line2" }, bits.join(" · ")));
+    if (a.certificate) body.appendChild(el("a", { href: a.certificate, class: "line2" }, "荣誉证书"));
     li.appendChild(body);
     aw.appendChild(li);
   }

@@ -348,6 +348,11 @@ api(`/api/competitions/${encodeURIComponent(competition)}`)
     if (c.title && $("title").textContent === "主持台") $("title").textContent = c.title;
     if (c.pin) $("pin").textContent = c.pin;
     if (c.join_url) setJoinUrl(c.join_url);
+    if (c.join_warning) {
+      const w = $("join-warning");
+      w.textContent = c.join_warning;
+      w.hidden = false;
+    }
     // kinds known ahead, for the ruling form (question frames replace these as they come)
     for (const q of Array.isArray(c.question_list) ? c.question_list : []) {
       if (!state.questions.has(q.position)) state.questions.set(q.position, { position: q.position, kind: q.kind, stem: q.stem, options: [], ahead: true });

@@ -8,6 +8,7 @@ mod assets;
 mod drills;
 pub mod live;
 
+mod bank;
 mod items;
 mod pages;
 mod sections;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                         .configure(drills::routes)
                         .configure(sections::routes)
                         .configure(items::routes)
+                        .configure(bank::routes)
                         .configure(admin::routes)
                         .default_service(web::to(not_found)),
                 )
@@ -64,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .configure(drills::configure)
                 .configure(sections::configure)
                 .configure(items::configure)
+                .configure(bank::configure)
                 .configure(admin::configure)
                 .configure(pages::configure)
                 .configure(assets::configure)

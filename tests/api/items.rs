@@ -200,3 +200,117 @@ async fn statistics(app: TestApp) {
         &calamine::Data::Float(bad_row["discrimination"].as_f64().unwrap())
     );
 }
+
+#[tokio::test]
+async fn the_bank_in_the_console_checks_browses_exports_and_previews_an_import() {
+    use calamine::Reader;
+    let app = spawn_app().await;
+    let admin = app.session(ADMIN).await;
+    let shipped = biwu::bank::load(&bank_dir());
+    assert_eq!(
+        app.session(HEAD)
+            .await
+            .get(&app, "/api/admin/bank/check")
+            .await
+            .status(),
+        403
+    );
+    let check = admin.get_json(&app, "/api/admin/bank/check").await;
+    assert_eq!(check["questions"], shipped.questions.len());
+    assert_eq!(check["problems"], serde_json::json!([]));
+
+    // Browsing: a topic and a word.
+    let q = shipped
+        .questions()
+        .find(|q| q.topic == biwu::domain::Topic::PetitionWork)
+        .unwrap();
+    let word: String = q.stem.chars().take(8).collect();
+    let found = admin
+        .get_json(
+            &app,
+            &format!(
+                "/api/admin/bank/questions?topic=petition-work&q={}",
+                urlencode(&word)
+            ),
+        )
+        .await;
+    let list = found["questions"].as_array().unwrap();
+    assert!(list.iter().any(|x| x["id"] == q.id.as_str()));
+    assert!(list.iter().all(|x| x["topic"] == "petition-work"));
+    let hit = list.iter().find(|x| x["id"] == q.id.as_str()).unwrap();
+    assert_eq!(hit["answer"], q.answer.display());
+    assert_eq!(hit["source"], q.source.as_str());
+
+    // The export holds every question in use.
+    let bytes = admin
+        .get(&app, "/api/admin/bank/export.xlsx")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let first = book.sheet_names()[0].clone();
+    let sheet = book.worksheet_range(&first).unwrap();
+    assert_eq!(sheet.height(), 1 + shipped.questions.len());
+
+    // An import: a new question passes, one already in the bank is named by its row.
+    let mut fresh = q.clone();
+    fresh.id = "pw-9001".into();
+    fresh.stem = format!("（导入测试）{}", q.stem);
+    let header = biwu::bank::sheet::header();
+    let rows = vec![
+        biwu::bank::sheet::row_of(&fresh),
+        biwu::bank::sheet::row_of(q),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("import.csv");
+    biwu::table::write(&path, &header, &rows).unwrap();
+    let res = admin
+        .client
+        .post(app.url("/api/admin/bank/import-preview?name=import.csv"))
+        .header("X-CSRF-Token", &admin.csrf)
+        .body(std::fs::read(&path).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let preview: Value = res.json().await.unwrap();
+    assert_eq!(preview["questions"].as_array().unwrap().len(), 1);
+    assert_eq!(preview["questions"][0]["id"], "pw-9001");
+    let errors = preview["errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    assert!(
+        errors.iter().all(|e| e["row"] == 3),
+        "only the row already in the bank: {errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains(&q.id)),
+        "{errors:?}"
+    );
+    // Nothing was written: the bank is as it was.
+    assert_eq!(
+        admin.get_json(&app, "/api/admin/bank/check").await["questions"],
+        shipped.questions.len()
+    );
+    let res = admin
+        .client
+        .post(app.url("/api/admin/bank/import-preview?name=notes.txt"))
+        .header("X-CSRF-Token", &admin.csrf)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

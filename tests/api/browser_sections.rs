@@ -202,3 +202,43 @@ async fn week_review(app: TestApp, pictures: bool) {
     }
     phone.close().await;
 }
+
+/// A new administrator's first steps from the printed one-time password: the forced change,
+/// then the bank browsed and the item statistics opened.
+#[tokio::test]
+async fn a_new_administrator_changes_the_password_and_opens_the_bank() {
+    let Some(b) = Browser::start(1366, 768).await else {
+        return;
+    };
+    let (dir, url) = fresh_sqlite();
+    let app = spawn_app_with(Options {
+        database_url: Some(url),
+        ..Options::default()
+    })
+    .await;
+    let (staff_no, otp) = app.bootstrap_admin.clone().expect("a first admin");
+    b.client.goto(&app.url("/login")).await.unwrap();
+    fill(&b, "input[name=staff_no]", &staff_no).await;
+    fill(&b, "input[name=password]", &otp).await;
+    click(&b, "button[type=submit]").await;
+    b.wait_for_text("h1", "修改密码").await;
+    // Anything else sends the administrator back to the form.
+    b.client.goto(&app.url("/admin/bank")).await.unwrap();
+    b.wait_for_text("#must-change", "一次性密码").await;
+    b.screenshot("admin-first-login").await;
+    fill(&b, "input[name=old_password]", &otp).await;
+    fill(&b, "input[name=new_password]", "Office-2026-pw").await;
+    fill(&b, "input[name=confirm]", "Office-2026-pw").await;
+    click(&b, "button[type=submit]").await;
+    // Back to the page that was asked for.
+    b.wait_for_text("#check-summary", "检查通过").await;
+    fill(&b, "#f-q", "信访").await;
+    click(&b, "#browse-submit").await;
+    let listed = b.wait_for_text("#browse-list", "答案：").await;
+    assert!(listed.contains("解析：") && listed.contains("出处："));
+    b.screenshot("admin-bank").await;
+    b.client.goto(&app.url("/admin/items")).await.unwrap();
+    b.wait_for_any("#items-status", &["道题有作答记录"]).await;
+    b.close().await;
+    drop(dir);
+}

@@ -88,18 +88,89 @@ fn read_csv(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
-fn read_workbook(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut workbook = calamine::open_workbook_auto(path)
+/// The largest sheet read: a roster of an agency or a bank fits many times over, and a file
+/// claiming more (one cell at XFD1048576 makes a sheet of 17 billion cells) is refused before
+/// anything the size of the claim is allocated.
+pub const MAX_ROWS: u32 = 100_000;
+pub const MAX_COLUMNS: u32 = 200;
+
+fn too_large(path: &Path, row: u32, col: u32) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}：表格过大（第 {} 行第 {} 列有内容）：最多 {MAX_ROWS} 行、{MAX_COLUMNS} 列，请删除多余的行列后重试",
+        path.display(),
+        row + 1,
+        col + 1
+    )
+}
+
+/// An `.xlsx` sheet read cell by cell (never as the rectangle its dimensions claim).
+fn read_xlsx_cells(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(path)
         .with_context(|| format!("无法打开 {}（不是有效的 Excel 文件？）", path.display()))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .context("工作簿中没有工作表")?
+    let name = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .context("工作簿中没有工作表")?;
+    let mut cells = book
+        .worksheet_cells_reader(&name)
         .with_context(|| format!("无法读取 {} 的第一个工作表", path.display()))?;
-    // Rows are numbered from the sheet's first used row; keep Excel's numbering.
-    let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let mut out = vec![Vec::new(); first_row];
-    for row in range.rows() {
-        out.push(row.iter().map(cell_text).collect());
+    let mut out: Vec<Vec<String>> = Vec::new();
+    while let Some(cell) = cells
+        .next_cell()
+        .with_context(|| format!("无法读取 {} 的第一个工作表", path.display()))?
+    {
+        let (row, col) = cell.get_position();
+        if row >= MAX_ROWS || col >= MAX_COLUMNS {
+            return Err(too_large(path, row, col));
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        let (row, col) = (row as usize, col as usize);
+        if out.len() <= row {
+            out.resize(row + 1, Vec::new());
+        }
+        if out[row].len() <= col {
+            out[row].resize(col + 1, String::new());
+        }
+        out[row][col] = text;
+    }
+    Ok(out)
+}
+
+fn read_workbook(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
+    let is_xlsx = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"));
+    let mut out = if is_xlsx {
+        read_xlsx_cells(path)?
+    } else {
+        let mut workbook = calamine::open_workbook_auto(path)
+            .with_context(|| format!("无法打开 {}（不是有效的 Excel 文件？）", path.display()))?;
+        let range = workbook
+            .worksheet_range_at(0)
+            .context("工作簿中没有工作表")?
+            .with_context(|| format!("无法读取 {} 的第一个工作表", path.display()))?;
+        if let Some((r, c)) = range.end()
+            && (r >= MAX_ROWS || c >= MAX_COLUMNS)
+        {
+            return Err(too_large(path, r, c));
+        }
+        // Rows are numbered from the sheet's first used row; keep Excel's numbering.
+        let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+        let mut out = vec![Vec::new(); first_row];
+        for row in range.rows() {
+            out.push(row.iter().map(cell_text).collect());
+        }
+        out
+    };
+    // Rows may end early where their last cells are empty; the readers index by column name.
+    let width = out.iter().map(Vec::len).max().unwrap_or(0);
+    for r in &mut out {
+        r.resize(width, String::new());
     }
     // Leading blank rows would shift the header; drop them but keep numbering.
     let header_at = out
@@ -173,4 +244,35 @@ pub fn write(path: &Path, header: &[&str], rows: &[Vec<String>]) -> anyhow::Resu
         other => bail!("不支持的导出格式「.{other}」：请使用 .xlsx 或 .csv"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn a_cell_at_the_far_corner_is_refused_without_allocating_the_sheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corner.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "姓名").unwrap();
+        sheet.write_string(1_048_575, 16_383, "x").unwrap();
+        book.save(&path).unwrap();
+        let err = super::read(&path).unwrap_err().to_string();
+        assert!(err.contains("表格过大") && err.contains("1048576"), "{err}");
+
+        // A normal sheet with a gap reads as before, its rows numbered as Excel shows them.
+        let path = dir.path().join("ok.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "姓名").unwrap();
+        sheet.write_string(0, 1, "工号").unwrap();
+        sheet.write_string(1, 0, "甲").unwrap();
+        sheet.write_number(3, 1, 42.0).unwrap();
+        book.save(&path).unwrap();
+        let t = super::read(&path).unwrap();
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.get(&t.rows[0], "姓名"), "甲");
+        assert_eq!(t.rows[1].number, 4);
+        assert_eq!(t.get(&t.rows[1], "工号"), "42");
+    }
 }

@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/org", web::get().to(org_page))
         .route("/admin/audit", web::get().to(audit_page))
         .route("/admin/awards", web::get().to(awards_page))
+        .route("/admin/settings", web::get().to(settings_page))
         .route("/admin/slips/{id}", web::get().to(slips_page));
 }
 
@@ -495,8 +496,39 @@ async fn awards_list(state: web::Data<AppState>, id: Identity) -> Result<HttpRes
 
 // ---- pages ----
 
-member_page!(AdminRosterPage, "admin.html", roster_page);
-member_page!(AdminMembersPage, "admin_members.html", members_page);
-member_page!(AdminOrgPage, "admin_org.html", org_page);
-member_page!(AdminAuditPage, "admin_audit.html", audit_page);
-member_page!(AdminAwardsPage, "admin_awards.html", awards_page);
+member_page!(
+    AdminRosterPage,
+    "admin.html",
+    roster_page,
+    crate::domain::Role::Admin
+);
+member_page!(
+    AdminMembersPage,
+    "admin_members.html",
+    members_page,
+    crate::domain::Role::Admin
+);
+member_page!(
+    AdminOrgPage,
+    "admin_org.html",
+    org_page,
+    crate::domain::Role::Admin
+);
+member_page!(
+    AdminAuditPage,
+    "admin_audit.html",
+    audit_page,
+    crate::domain::Role::Admin
+);
+member_page!(
+    AdminAwardsPage,
+    "admin_awards.html",
+    awards_page,
+    crate::domain::Role::Admin
+);
+member_page!(
+    AdminSettingsPage,
+    "admin_settings.html",
+    settings_page,
+    crate::domain::Role::Admin
+);

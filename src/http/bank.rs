@@ -215,4 +215,9 @@ async fn import_preview(
     })))
 }
 
-member_page!(BankPage, "admin_bank.html", bank_page);
+member_page!(
+    BankPage,
+    "admin_bank.html",
+    bank_page,
+    crate::domain::Role::Admin
+);

@@ -169,4 +169,9 @@ async fn workbook(state: web::Data<AppState>, id: Identity) -> Result<HttpRespon
         .body(bytes))
 }
 
-member_page!(ItemsPage, "admin_items.html", items_page);
+member_page!(
+    ItemsPage,
+    "admin_items.html",
+    items_page,
+    crate::domain::Role::Admin
+);

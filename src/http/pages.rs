@@ -146,9 +146,10 @@ async fn login(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
 }
 
 /// A page for logged-in members that the server renders with only the layout's data (its
-/// script fetches the rest): visitors are sent to log in first.
+/// script fetches the rest): visitors are sent to log in first. With roles given, anyone else
+/// gets the 403 page.
 macro_rules! member_page {
-    ($name:ident, $file:literal, $handler:ident) => {
+    ($name:ident, $file:literal, $handler:ident $(, $role:expr)*) => {
         #[derive(askama::Template)]
         #[template(path = $file)]
         struct $name<'a> {
@@ -164,8 +165,12 @@ macro_rules! member_page {
             id: $crate::auth::MaybeIdentity,
         ) -> $crate::error::Result<actix_web::HttpResponse> {
             use $crate::http::pages as p;
-            if id.0.is_none() {
+            let Some(who) = &id.0 else {
                 return Ok(p::login_redirect(&req));
+            };
+            let roles: &[$crate::domain::Role] = &[$($role),*];
+            if !roles.is_empty() {
+                who.require(roles)?;
             }
             let (t, lang, remember) = p::messages(&state, &req);
             let (viewer, csrf) = p::viewer_of(&id);

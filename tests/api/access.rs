@@ -96,6 +96,8 @@ async fn pages_refused_or_missing_are_pages_and_the_api_stays_json() {
     for (path, status, words) in [
         ("/host", 403, "没有权限"),
         ("/questions/pw-0001", 403, "没有权限"),
+        ("/admin", 403, "没有权限"),
+        ("/admin/items", 403, "没有权限"),
         ("/no-such-page", 404, "页面不存在"),
     ] {
         let res = member.get(&app, path).await;

@@ -982,11 +982,25 @@ async fn the_console_works_in_a_browser() {
     let mut rows = changed_roster(&app).await;
     rows.push(row("浏览器新人", "n009", "督查司", "督查二处", "党员"));
     std::fs::write(&file, xlsx(&rows)).unwrap();
+    // First with a bad row (no 工号): named by its row, nothing can be applied.
+    let bad_file = tmp.path().join("roster-bad.xlsx");
+    let mut bad = rows.clone();
+    bad.push(row("漏填工号", "", "督查司", "督查二处", "党员"));
+    std::fs::write(&bad_file, xlsx(&bad)).unwrap();
     let input = b.client.find(Locator::Css("#roster-file")).await.unwrap();
+    input.send_keys(bad_file.to_str().unwrap()).await.unwrap();
+    click(&b, "#upload-button").await;
+    b.wait_for_text("#errors-table", &format!("{}", bad.len() + 1))
+        .await;
+    b.screenshot("admin-roster-bad-row").await;
+    // Fixed and uploaded again.
+    let input = b.client.find(Locator::Css("#roster-file")).await.unwrap();
+    input.clear().await.unwrap();
     input.send_keys(file.to_str().unwrap()).await.unwrap();
     click(&b, "#upload-button").await;
     b.wait_for_text("#preview-counts", "新增成员：3 人").await;
     b.wait_for_text("#preview-lists", "n009").await;
+    b.screenshot("admin-roster-preview").await;
     click(&b, "#apply-button").await;
     b.wait_for_text("#passwords-table", "浏览器新人").await;
     let href = b
@@ -1001,6 +1015,7 @@ async fn the_console_works_in_a_browser() {
     assert!(href.starts_with("/admin/slips/"), "{href}");
     b.client.goto(&app.url(&href)).await.unwrap();
     b.wait_for_text("body", "浏览器新人").await;
+    b.screenshot("admin-login-slips").await;
 
     b.client.goto(&app.url("/admin/members")).await.unwrap();
     b.wait_for_text("#members-table", "李晓雯").await;

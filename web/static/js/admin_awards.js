@@ -34,12 +34,23 @@ function revokeForm(a) {
   return f;
 }
 
+/** An award in force: its certificate to print, and the revoke form. */
+function inForce(a) {
+  const box = document.createElement("div");
+  const link = document.createElement("a");
+  link.href = `/awards/${encodeURIComponent(a.id)}/certificate`;
+  link.textContent = "荣誉证书";
+  box.appendChild(link);
+  box.appendChild(revokeForm(a));
+  return box;
+}
+
 async function loadAwards() {
   try {
     const list = await api("/api/admin/awards");
     fillTable($("awards-table"), list.map((a) => [
       a.date, a.name, a.staff_no, a.title, a.competition ?? "", a.standing_rank ?? "",
-      a.revoked_by ? `已撤销：${a.revoked_reason ?? ""}` : revokeForm(a),
+      a.revoked_by ? `已撤销：${a.revoked_reason ?? ""}` : inForce(a),
     ]), "暂无表彰");
   } catch (err) {
     fail(null, err);

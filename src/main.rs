@@ -1,7 +1,7 @@
 //! The `biwu` command: serve, and the bank, roster and admin tools.
 
 use anyhow::Context;
-use biwu::bank::{self, sheet, toml_io};
+use biwu::bank::{self, sheet};
 use biwu::config::Settings;
 use biwu::records::Db;
 use biwu::startup::{Application, InvalidBank};
@@ -364,24 +364,10 @@ fn bank_import(file: &Path, into: &Path, skip_invalid: bool) -> anyhow::Result<E
         .and_then(|s| s.to_str())
         .unwrap_or("import")
         .to_string();
-    let mut by_topic: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
-    for q in &import.questions {
-        by_topic.entry(q.topic.id()).or_default().push(q.clone());
-    }
-    let mut written = Vec::new();
-    for (topic, qs) in by_topic {
-        let dir = into.join(topic);
-        std::fs::create_dir_all(&dir)?;
-        let mut path = dir.join(format!("imported-{stem}.toml"));
-        let mut n = 2;
-        while path.exists() {
-            path = dir.join(format!("imported-{stem}-{n}.toml"));
-            n += 1;
-        }
-        std::fs::write(&path, toml_io::write_questions(&qs))
-            .with_context(|| format!("无法写入 {}", path.display()))?;
-        written.push(format!("{}（{} 道）", path.display(), qs.len()));
-    }
+    let written: Vec<String> = sheet::write_into(into, &stem, &import.questions)?
+        .into_iter()
+        .map(|(path, n)| format!("{}（{n} 道）", path.display()))
+        .collect();
     println!("已导入 {} 道题目：", import.questions.len());
     for w in written {
         println!("  {w}");

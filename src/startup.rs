@@ -29,8 +29,8 @@ pub struct AppState {
     pub sessions: std::sync::Arc<crate::auth::Sessions>,
     /// Drills in progress on this instance, and their writer.
     pub drills: crate::drill::Drills,
-    /// The question bank folder in use (see `bank::embedded::resolve`).
-    pub bank_dir: std::path::PathBuf,
+    /// The question bank in use (see `bank::embedded::resolve`).
+    pub bank: crate::bank::embedded::Source,
     /// Department and agency averages shown on section pages, kept a minute.
     pub averages: crate::section::Averages,
 }
@@ -94,7 +94,7 @@ impl Application {
             drills,
             sessions: Default::default(),
             averages: Default::default(),
-            bank_dir: source.dir.clone(),
+            bank: source.clone(),
             db,
             board,
             bus,

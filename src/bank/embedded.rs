@@ -16,6 +16,8 @@ struct Shipped;
 pub struct Source {
     pub dir: PathBuf,
     pub label: String,
+    /// The built-in bank (a copy in the temporary directory: nothing is written to it).
+    pub builtin: bool,
 }
 
 /// The bank to use: `--bank-dir` when given (it must exist), else `question-bank` in the
@@ -30,6 +32,7 @@ pub fn resolve(given: Option<&Path>) -> anyhow::Result<Source> {
         return Ok(Source {
             dir: dir.to_path_buf(),
             label: format!("题库目录 {}", dir.display()),
+            builtin: false,
         });
     }
     let here = Path::new("question-bank");
@@ -37,11 +40,13 @@ pub fn resolve(given: Option<&Path>) -> anyhow::Result<Source> {
         return Ok(Source {
             dir: here.to_path_buf(),
             label: "题库目录 question-bank".into(),
+            builtin: false,
         });
     }
     Ok(Source {
         dir: extract()?,
         label: "内置题库（当前目录没有 question-bank，可用 --bank-dir 指定）".into(),
+        builtin: true,
     })
 }
 

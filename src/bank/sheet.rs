@@ -228,3 +228,42 @@ pub fn export(path: &Path, questions: &[Question]) -> anyhow::Result<()> {
 pub fn option_letter(i: usize) -> char {
     LETTERS[i] as char
 }
+
+/// Writes imported questions into a bank folder: one new file per topic,
+/// `{topic}/imported-{stem}.toml` (numbered when taken). Returns each file and its count.
+pub fn write_into(
+    into: &Path,
+    stem: &str,
+    questions: &[Question],
+) -> anyhow::Result<Vec<(std::path::PathBuf, usize)>> {
+    use anyhow::Context;
+    let mut by_topic: std::collections::BTreeMap<&str, Vec<Question>> = Default::default();
+    for q in questions {
+        by_topic.entry(q.topic.id()).or_default().push(q.clone());
+    }
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut written = Vec::new();
+    for (topic, qs) in by_topic {
+        let dir = into.join(topic);
+        std::fs::create_dir_all(&dir)?;
+        let mut path = dir.join(format!("imported-{stem}.toml"));
+        let mut n = 2;
+        while path.exists() {
+            path = dir.join(format!("imported-{stem}-{n}.toml"));
+            n += 1;
+        }
+        std::fs::write(&path, super::toml_io::write_questions(&qs))
+            .with_context(|| format!("无法写入 {}", path.display()))?;
+        written.push((path, qs.len()));
+    }
+    Ok(written)
+}

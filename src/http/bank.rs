@@ -1,8 +1,9 @@
 //! The question bank in the administrator's console (`/admin/bank`): the bank check with every
 //! problem (file, line, id), a browser of the questions in use with their answers,
-//! explanations and sources, the bank as a spreadsheet, and a spreadsheet's import checked
-//! row by row against the bank before anything is written. Writing the imported questions
-//! stays with `biwu bank import` (the bank is text under review, not a table the server edits).
+//! explanations and sources, the bank as a spreadsheet, and a spreadsheet's import — checked
+//! row by row against the bank first, then written, when every row is right, as new TOML files
+//! in the bank folder (as `biwu bank import` does: the bank stays text that can be reviewed)
+//! and synced into the records. The built-in bank is never written to.
 
 use crate::auth::Identity;
 use crate::bank::{self, sheet};
@@ -28,6 +29,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/admin/bank/import-preview")
                 .app_data(web::PayloadConfig::new(5 * 1024 * 1024))
                 .route(web::post().to(import_preview)),
+        )
+        .service(
+            web::resource("/admin/bank/import")
+                .app_data(web::PayloadConfig::new(5 * 1024 * 1024))
+                .route(web::post().to(import)),
         );
 }
 
@@ -42,12 +48,12 @@ fn question_json(q: &crate::domain::Question) -> Value {
 
 async fn check(state: web::Data<AppState>, id: Identity) -> Result<HttpResponse> {
     id.require(&[Role::Admin])?;
-    let dir = state.bank_dir.clone();
+    let dir = state.bank.dir.clone();
     let loaded = web::block(move || bank::load(&dir))
         .await
         .map_err(|e| anyhow::anyhow!("bank check: {e}"))?;
     let relative = |p: &std::path::Path| {
-        p.strip_prefix(&state.bank_dir)
+        p.strip_prefix(&state.bank.dir)
             .unwrap_or(p)
             .display()
             .to_string()
@@ -179,19 +185,112 @@ async fn import_preview(
     body: web::Bytes,
 ) -> Result<HttpResponse> {
     id.require(&[Role::Admin])?;
-    let ext = q.name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let import = checked(&state, &q.name, &body).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "questions": import.questions.iter().map(question_json).collect::<Vec<_>>(),
+        "errors": import.errors.iter().map(|e| json!({"row": e.row, "message": e.message})).collect::<Vec<_>>(),
+        "command": format!("biwu bank import {}", q.name),
+        "can_import": import.errors.is_empty() && !import.questions.is_empty() && !state.bank.builtin,
+        "builtin": state.bank.builtin,
+    })))
+}
+
+/// Writes a spreadsheet's questions into the bank folder when every row is right, then syncs
+/// the bank into the records so they can be drawn at once.
+async fn import(
+    state: web::Data<AppState>,
+    id: Identity,
+    q: web::Query<Upload>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    id.require(&[Role::Admin])?;
+    if state.bank.builtin {
+        return Err(AppError::Conflict(
+            "正在使用内置题库，不能写入：请用 --bank-dir 指定一个题库目录（可复制随程序提供的 question-bank 目录）后重启".into(),
+        ));
+    }
+    let import = checked(&state, &q.name, &body).await?;
+    if !import.errors.is_empty() {
+        return Err(AppError::Unprocessable(format!(
+            "{} 处问题，未导入任何题目：请修正后重新上传",
+            import.errors.len()
+        )));
+    }
+    if import.questions.is_empty() {
+        return Err(AppError::Unprocessable("表格中没有题目".into()));
+    }
+    let stem = q
+        .name
+        .rsplit_once('.')
+        .map(|(s, _)| s)
+        .unwrap_or(&q.name)
+        .to_string();
+    let dir = state.bank.dir.clone();
+    let new = import.questions.clone();
+    let (files, loaded) = web::block(
+        move || -> anyhow::Result<(Vec<(std::path::PathBuf, usize)>, bank::Bank)> {
+            let files = sheet::write_into(&dir, &stem, &new)?;
+            Ok((files, bank::load(&dir)))
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("import: {e}"))??;
+    if !loaded.is_valid() {
+        // What was just written broke the bank: take it back out, so the bank stays loadable.
+        for (path, _) in &files {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(AppError::Unprocessable(format!(
+            "导入后题库检查未通过，已撤回：{}",
+            loaded
+                .problems
+                .first()
+                .map(|p| p.to_string())
+                .unwrap_or_default()
+        )));
+    }
+    let all: Vec<_> = loaded.questions().cloned().collect();
+    let sync = questions::sync(&state.db, &all).await?;
+    state
+        .metrics
+        .questions_active
+        .set(questions::count_active(&state.db).await?);
+    let relative: Vec<String> = files
+        .iter()
+        .map(|(p, n)| {
+            format!(
+                "{}（{n} 道）",
+                p.strip_prefix(&state.bank.dir).unwrap_or(p).display()
+            )
+        })
+        .collect();
+    crate::records::audit::record(
+        &state.db,
+        Some(&id.member.id),
+        "bank.import",
+        &q.name,
+        json!({"files": relative, "ids": import.questions.iter().map(|q| q.id.clone()).collect::<Vec<_>>()}),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "imported": import.questions.len(), "files": relative, "added": sync.added,
+    })))
+}
+
+/// A spreadsheet upload checked against the bank in use.
+async fn checked(state: &AppState, name: &str, body: &[u8]) -> Result<sheet::Import> {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     if !matches!(ext.as_str(), "xlsx" | "csv") {
         return Err(AppError::BadRequest(format!(
-            "「{}」不是 .xlsx 或 .csv 文件",
-            q.name
+            "「{name}」不是 .xlsx 或 .csv 文件"
         )));
     }
     if body.is_empty() {
         return Err(AppError::BadRequest("文件为空".into()));
     }
     let file = Scratch::new(&ext)?;
-    std::fs::write(&file.0, &body).map_err(anyhow::Error::from)?;
-    let dir = state.bank_dir.clone();
+    std::fs::write(&file.0, body).map_err(anyhow::Error::from)?;
+    let dir = state.bank.dir.clone();
     let path = file.0.clone();
     let result = web::block(move || -> anyhow::Result<sheet::Import> {
         let existing = bank::load(&dir);
@@ -201,18 +300,10 @@ async fn import_preview(
     })
     .await
     .map_err(|e| anyhow::anyhow!("import: {e}"))?;
-    let import = result.map_err(|e| {
+    result.map_err(|e| {
         // The file itself is unreadable or lacks columns: say so, naming the upload.
-        AppError::Unprocessable(
-            e.to_string()
-                .replace(&file.0.display().to_string(), &q.name),
-        )
-    })?;
-    Ok(HttpResponse::Ok().json(json!({
-        "questions": import.questions.iter().map(question_json).collect::<Vec<_>>(),
-        "errors": import.errors.iter().map(|e| json!({"row": e.row, "message": e.message})).collect::<Vec<_>>(),
-        "command": format!("biwu bank import {}", q.name),
-    })))
+        AppError::Unprocessable(e.to_string().replace(&file.0.display().to_string(), name))
+    })
 }
 
 member_page!(

@@ -314,3 +314,123 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Copies a folder tree (the shipped bank, for a test that writes into its bank).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_import_without_bad_rows_is_written_into_the_bank_and_drawn_at_once() {
+    let bank = tempfile::tempdir().unwrap();
+    copy_tree(&bank_dir(), bank.path());
+    let (db_dir, url) = fresh_sqlite();
+    let mut settings = biwu::config::Settings::defaults();
+    settings.bind = "127.0.0.1:0".into();
+    settings.database_url = url;
+    settings.bank_dir = Some(bank.path().to_path_buf());
+    settings.demo = true;
+    let app = biwu::startup::Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = client();
+    let login: Value = client
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({"staff_no": ADMIN, "password": biwu::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = login["csrf"].as_str().unwrap().to_string();
+    let send = |path: &'static str, name: &'static str, body: Vec<u8>| {
+        let client = client.clone();
+        let csrf = csrf.clone();
+        let base = base.clone();
+        async move {
+            client
+                .post(format!("{base}{path}?name={name}"))
+                .header("X-CSRF-Token", csrf)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let shipped = biwu::bank::load(&bank_dir());
+    let q = shipped
+        .questions()
+        .find(|q| q.topic == biwu::domain::Topic::PetitionWork)
+        .unwrap();
+    let mut fresh = q.clone();
+    fresh.id = "pw-9002".into();
+    fresh.stem = format!("（导入测试）{}", q.stem);
+    let header = biwu::bank::sheet::header();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    biwu::table::write(
+        &bad,
+        &header,
+        &[
+            biwu::bank::sheet::row_of(&fresh),
+            biwu::bank::sheet::row_of(q),
+        ],
+    )
+    .unwrap();
+    // A file with a bad row is refused whole.
+    let res = send(
+        "/api/admin/bank/import",
+        "bad.csv",
+        std::fs::read(&bad).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        biwu::bank::load(bank.path()).questions.len(),
+        shipped.questions.len()
+    );
+    // Fixed: written as a new file of its topic, checked, synced, and drawable.
+    let good = dir.path().join("good.csv");
+    biwu::table::write(&good, &header, &[biwu::bank::sheet::row_of(&fresh)]).unwrap();
+    let res = send(
+        "/api/admin/bank/import",
+        "good.csv",
+        std::fs::read(&good).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let out: Value = res.json().await.unwrap();
+    assert_eq!(out["imported"], 1);
+    assert!(
+        bank.path()
+            .join("petition-work/imported-good.toml")
+            .exists()
+    );
+    let reloaded = biwu::bank::load(bank.path());
+    assert!(reloaded.is_valid());
+    assert!(
+        reloaded
+            .questions()
+            .any(|x| x.id == "pw-9002" && x.stem == fresh.stem)
+    );
+    let found: Value = client
+        .get(format!("{base}/api/admin/bank/questions?q=pw-9002"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["matched"], 1, "in the records at once");
+    drop(db_dir);
+}

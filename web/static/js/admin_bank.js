@@ -27,25 +27,47 @@ api("/api/admin/bank/check")
   })
   .catch(fail);
 
+/** Sends the chosen file to the bank API; the answer's JSON, or an Error with the message. */
+async function upload(path, file) {
+  const res = await fetch(`${path}?name=${encodeURIComponent(file.name)}`, {
+    method: "POST",
+    headers: { "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]')?.content ?? "" },
+    body: file,
+    credentials: "same-origin",
+  });
+  const r = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(r.message || `请求失败（${res.status}）`), { status: res.status });
+  return r;
+}
+
+$("import-apply").addEventListener("click", async () => {
+  const file = $("import-file").files[0];
+  if (!file) return;
+  $("import-apply").hidden = true;
+  try {
+    const r = await upload("/api/admin/bank/import", file);
+    $("import-status").textContent = `已导入 ${r.imported} 道题目：${r.files.join("，")}`;
+  } catch (err) {
+    $("import-status").textContent = err.message;
+  }
+});
+
 $("import-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const file = $("import-file").files[0];
   if (!file) return;
   $("import-status").textContent = "检查中…";
+  $("import-apply").hidden = true;
   clear($("import-errors"));
   clear($("import-questions"));
   try {
-    const res = await fetch(`/api/admin/bank/import-preview?name=${encodeURIComponent(file.name)}`, {
-      method: "POST",
-      headers: { "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]')?.content ?? "" },
-      body: file,
-      credentials: "same-origin",
-    });
-    const r = await res.json().catch(() => ({}));
-    if (!res.ok) throw Object.assign(new Error(r.message || `请求失败（${res.status}）`), { status: res.status });
+    const r = await upload("/api/admin/bank/import-preview", file);
     $("import-status").textContent = r.errors.length
       ? `${r.errors.length} 处问题，修正后请重新选择文件检查；可导入的题目 ${r.questions.length} 道。`
-      : `检查通过：将加入 ${r.questions.length} 道题目。写入题库：${r.command}`;
+      : r.builtin
+        ? `检查通过：${r.questions.length} 道题目。当前使用内置题库，不能写入；请用 --bank-dir 指定题库目录，或在服务器上运行 ${r.command}`
+        : `检查通过：将加入 ${r.questions.length} 道题目。`;
+    $("import-apply").hidden = !r.can_import;
     for (const x of r.errors) $("import-errors").appendChild(el("li", { class: "error" }, `第 ${x.row} 行：${x.message}`));
     for (const q of r.questions) $("import-questions").appendChild(el("li", {}, `${q.id} ${q.topic_name} ${q.kind_name}：${q.stem}（答案：${q.answer}）`));
   } catch (err) {

@@ -512,6 +512,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "title": format!("loadgen {n} players"),
             "topics": ["party-constitution","party-regulations","speeches","petition-work","learning-plan","skills"],
             "count": nq, "time_limit_s": args.time_limit, "guests_allowed": true,
+            "max_guests": n.max(1),
             "award_rule": {"top_n": 3}, "streak_bonus": false,
             "seed": args.seed,
         }))

@@ -25,6 +25,9 @@ pub struct Settings {
     pub speed_bonus: bool,
     pub streak_bonus: bool,
     pub guests_allowed: bool,
+    /// Guests admitted at most (members are never counted).
+    #[serde(default = "default_max_guests")]
+    pub max_guests: u32,
     pub award_rule: AwardRule,
     /// What the draw was asked for, kept for the audit of the draw.
     #[serde(default)]
@@ -33,6 +36,31 @@ pub struct Settings {
     pub tags: Vec<String>,
     #[serde(default)]
     pub difficulty: Vec<u8>,
+}
+
+/// Guests a room admits unless the host says otherwise.
+pub const DEFAULT_MAX_GUESTS: u32 = 500;
+
+fn default_max_guests() -> u32 {
+    DEFAULT_MAX_GUESTS
+}
+
+/// A name shown to others (a guest's nickname): trimmed, 1–20 characters, and none of the
+/// characters that hide or reorder text (controls, bidirectional overrides, zero-width
+/// characters), which would let one name pose as another on the projector.
+pub fn display_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 20 {
+        return Err("昵称应为 1–20 个字".into());
+    }
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if name.chars().any(hidden) {
+        return Err("昵称不能含控制字符或改变文字方向的字符".into());
+    }
+    Ok(name.to_string())
 }
 
 impl Settings {
@@ -217,6 +245,20 @@ pub fn propose(rule: AwardRule, standings: &[Final]) -> Vec<&Final> {
 }
 
 #[cfg(test)]
+mod name_tests {
+    #[test]
+    fn names_that_hide_or_reorder_text_are_refused() {
+        use super::display_name;
+        assert_eq!(display_name("  访客小王 ").as_deref(), Ok("访客小王"));
+        assert!(display_name("").is_err());
+        assert!(display_name(&"长".repeat(21)).is_err());
+        assert!(display_name("abc\u{202E}def").unwrap_err().contains("方向"));
+        assert!(display_name("a\u{200B}b").is_err());
+        assert!(display_name("a\nb").is_err());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::question::AnswerKey;
@@ -228,6 +270,7 @@ mod tests {
             speed_bonus: true,
             streak_bonus: true,
             guests_allowed: false,
+            max_guests: DEFAULT_MAX_GUESTS,
             award_rule: AwardRule::TopN(3),
             topics: vec![],
             tags: vec![],

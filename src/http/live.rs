@@ -95,10 +95,16 @@ struct NewCompetition {
     streak_bonus: bool,
     #[serde(default)]
     guests_allowed: bool,
+    #[serde(default = "default_max_guests")]
+    max_guests: u32,
     award_rule: AwardRule,
     /// For reproducing a draw; random when absent.
     #[serde(default)]
     seed: Option<u64>,
+}
+
+fn default_max_guests() -> u32 {
+    crate::domain::competition::DEFAULT_MAX_GUESTS
 }
 
 fn default_count() -> usize {
@@ -132,6 +138,9 @@ async fn create(
     if b.difficulty.iter().any(|d| !(1..=3).contains(d)) {
         return Err(AppError::Unprocessable("难度应为 1–3".into()));
     }
+    if !(1..=100_000).contains(&b.max_guests) {
+        return Err(AppError::Unprocessable("访客人数上限应为 1–100000".into()));
+    }
     if !(1..=200).contains(&b.count) {
         return Err(AppError::Unprocessable("题目数量应为 1–200".into()));
     }
@@ -141,6 +150,7 @@ async fn create(
         speed_bonus: b.speed_bonus,
         streak_bonus: b.streak_bonus,
         guests_allowed: b.guests_allowed,
+        max_guests: b.max_guests,
         award_rule: b.award_rule,
         topics: topics.clone(),
         tags: b.tags.clone(),

@@ -788,9 +788,31 @@ impl Room {
                             "本场比武只允许名册内人员参加，请先登录".into(),
                         ));
                     }
-                    let name = name.trim().to_string();
-                    if name.is_empty() || name.chars().count() > 20 {
-                        return Err((ErrorCode::BadFrame, "昵称应为 1–20 个字".into()));
+                    let name = crate::domain::competition::display_name(&name)
+                        .map_err(|m| (ErrorCode::BadFrame, m))?;
+                    let guests = self
+                        .players
+                        .iter()
+                        .filter(|p| p.member_id.is_none())
+                        .count();
+                    if guests >= self.settings.max_guests as usize {
+                        return Err((
+                            ErrorCode::NotAllowed,
+                            format!(
+                                "本场访客已满（{} 人），请以名册内人员身份登录参加",
+                                self.settings.max_guests
+                            ),
+                        ));
+                    }
+                    // A guest may not pose as someone on the roster.
+                    if rec::is_member_name(&self.db, &name)
+                        .await
+                        .map_err(internal)?
+                    {
+                        return Err((
+                            ErrorCode::NotAllowed,
+                            "这个名字与名册内人员相同：请登录后参加，或换一个昵称".into(),
+                        ));
                     }
                     let token = crate::auth::random_token(24);
                     let hash = crate::auth::hash_token(&token);

@@ -525,3 +525,12 @@ pub async fn honors(db: &Db, competition_id: Option<&str>) -> anyhow::Result<Vec
     .fetch_all(&db.pool)
     .await?)
 }
+
+/// Whether an active member of the roster has this name.
+pub async fn is_member_name(db: &Db, name: &str) -> anyhow::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE name = $1 AND active = 1")
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(n > 0)
+}

@@ -899,3 +899,35 @@ async fn a_phone_that_stops_reading_is_dropped_and_the_room_goes_on() {
     assert_eq!(other.answer(0, right(&qs[0])).await["type"], "ack");
     assert!(!other.closed);
 }
+
+#[tokio::test]
+async fn guests_are_capped_and_may_not_hide_text_or_pose_as_members() {
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let (_, pin) = create(&app, &host, &picks(), json!({"max_guests": 2})).await;
+    let (_, e) = Ws::hello_player(&app, None, &pin, Some("甲\u{202E}乙"), None).await;
+    assert_eq!(e["code"], "bad_frame");
+    assert!(e["message"].as_str().unwrap().contains("方向"), "{e}");
+    let (_, e) = Ws::hello_player(&app, None, &pin, Some("李晓雯"), None).await;
+    assert_eq!(e["code"], "not_allowed");
+    assert!(e["message"].as_str().unwrap().contains("名册"), "{e}");
+    let (_a, w) = Ws::hello_player(&app, None, &pin, Some("访客一"), None).await;
+    assert_eq!(w["type"], "welcome");
+    let (_b, w) = Ws::hello_player(&app, None, &pin, Some("访客二"), None).await;
+    assert_eq!(w["type"], "welcome");
+    let (_, e) = Ws::hello_player(&app, None, &pin, Some("访客三"), None).await;
+    assert_eq!(e["code"], "not_allowed");
+    assert!(e["message"].as_str().unwrap().contains("访客已满"), "{e}");
+    // Members still join a full room.
+    let cookie = app.cookie(MEMBER).await;
+    let (_, w) = Ws::hello_player(&app, Some(&cookie), &pin, None, None).await;
+    assert_eq!(w["type"], "welcome");
+    let res = host
+        .post(
+            &app,
+            "/api/competitions",
+            json!({"title": "x", "topics": ["petition-work"], "count": 3, "time_limit_s": 20, "award_rule": {"top_n": 3}, "max_guests": 0}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+}

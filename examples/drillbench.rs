@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         demo: true,
         secure_cookies: false,
         public_url: None,
+        metrics_allow: None,
     };
     let app = Application::build(settings).await?;
     let db = app.state.db.clone();

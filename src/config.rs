@@ -40,6 +40,10 @@ pub struct Settings {
     /// use the address the host's browser used.
     #[arg(long, env = "BIWU_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+
+    /// Addresses allowed to read /metrics (comma-separated); without it, anyone can.
+    #[arg(long, env = "BIWU_METRICS_ALLOW", value_delimiter = ',')]
+    pub metrics_allow: Option<Vec<std::net::IpAddr>>,
 }
 
 /// `http(s)://host[:port][/path]`, without a trailing slash.
@@ -82,6 +86,7 @@ impl Settings {
             demo: false,
             secure_cookies: false,
             public_url: None,
+            metrics_allow: None,
         }
     }
 }

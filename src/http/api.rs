@@ -50,7 +50,16 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse> {
     })))
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if let Some(allowed) = &state.settings.metrics_allow {
+        let peer = req.peer_addr().map(|a| a.ip());
+        if !peer.is_some_and(|ip| allowed.contains(&ip)) {
+            return HttpResponse::Forbidden().json(crate::error::body(
+                "forbidden",
+                "这个地址不能读取运行指标（--metrics-allow）",
+            ));
+        }
+    }
     state
         .metrics
         .drills

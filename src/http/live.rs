@@ -51,6 +51,29 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
     format!("{}://{}", info.scheme(), info.host())
 }
 
+/// Whether a browser's `Origin` is this site: the host the request came to, or the public URL.
+fn same_origin(state: &AppState, req: &HttpRequest, origin: &str) -> bool {
+    let host_of = |url: &str| {
+        url.split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let theirs = host_of(origin);
+    if theirs.is_empty() {
+        return false;
+    }
+    theirs == req.connection_info().host().to_ascii_lowercase()
+        || state
+            .settings
+            .public_url
+            .as_deref()
+            .is_some_and(|u| host_of(u) == theirs)
+}
+
 /// What to tell a host whose join links would only work on this machine.
 fn loopback_warning(base: &str) -> Option<String> {
     crate::config::is_loopback(base).then(|| {
@@ -66,6 +89,13 @@ async fn ws(
     body: web::Payload,
     id: MaybeIdentity,
 ) -> Result<HttpResponse, actix_web::Error> {
+    if let Some(origin) = req.headers().get("origin") {
+        // A browser page of another site may not open a socket with this site's cookie.
+        let origin = origin.to_str().unwrap_or("");
+        if !same_origin(&state, &req, origin) {
+            return Err(AppError::Forbidden(format!("不接受来自 {origin} 的连接")).into());
+        }
+    }
     let (res, session, stream) = actix_ws::handle(&req, body)?;
     let base = base_url(&state, &req);
     crate::live::session::run(state, id.0, base, session, stream);

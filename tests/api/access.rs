@@ -358,3 +358,56 @@ async fn pages_forbid_inline_script_and_framing() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_socket_from_another_site_s_page_is_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_app().await;
+    let cookie = app.cookie(MEMBER).await;
+    let attempt = |origin: &'static str| {
+        let cookie = cookie.clone();
+        let url = format!("ws://127.0.0.1:{}/ws", app.port());
+        async move {
+            let mut req = url.into_client_request().unwrap();
+            req.headers_mut().insert("Cookie", cookie.parse().unwrap());
+            req.headers_mut().insert("Origin", origin.parse().unwrap());
+            tokio_tungstenite::connect_async(req).await
+        }
+    };
+    match attempt("http://evil.example").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
+        other => panic!("a foreign origin connected: {:?}", other.map(|_| ())),
+    }
+    let own: &'static str = Box::leak(format!("http://127.0.0.1:{}", app.port()).into_boxed_str());
+    assert!(attempt(own).await.is_ok(), "this site's own pages connect");
+}
+
+#[tokio::test]
+async fn metrics_can_be_kept_to_an_address_list() {
+    let (dir, url) = fresh_sqlite();
+    let mut settings = biwu::config::Settings::defaults();
+    settings.bind = "127.0.0.1:0".into();
+    settings.database_url = url;
+    settings.bank_dir = Some(bank_dir());
+    settings.metrics_allow = Some(vec!["10.9.9.9".parse().unwrap()]);
+    let app = biwu::startup::Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let res = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let open = spawn_app().await;
+    assert_eq!(
+        client()
+            .get(open.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    drop(dir);
+}

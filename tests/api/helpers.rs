@@ -132,6 +132,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         demo: opts.demo,
         secure_cookies: false,
         public_url: None,
+        metrics_allow: None,
     };
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();

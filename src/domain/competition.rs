@@ -232,16 +232,35 @@ pub struct Final {
     pub member: bool,
 }
 
-/// The pacesetters the rule proposes, best first.
+/// The pacesetters the rule proposes, best first (`standings` in rank order). Only roster
+/// members with points take part: guests have no record to write an award into, and nobody is
+/// commended for 0 points. Top N ranks the members among themselves (competition ranks, so
+/// members tied at the boundary — same points and time — are all included); a points
+/// threshold takes every member at or above it.
 pub fn propose(rule: AwardRule, standings: &[Final]) -> Vec<&Final> {
-    standings
+    let eligible: Vec<&Final> = standings
         .iter()
-        .filter(|f| f.member)
-        .filter(|f| match rule {
-            AwardRule::TopN(n) => f.rank <= u64::from(n),
-            AwardRule::MinPoints(p) => f.points >= p,
-        })
-        .collect()
+        .filter(|f| f.member && f.points > 0)
+        .collect();
+    match rule {
+        AwardRule::MinPoints(p) => eligible.into_iter().filter(|f| f.points >= p).collect(),
+        AwardRule::TopN(n) => {
+            let mut out = Vec::new();
+            let mut member_rank = 0;
+            let mut previous = None;
+            for (i, f) in eligible.into_iter().enumerate() {
+                if previous != Some(f.rank) {
+                    member_rank = i as u64 + 1;
+                }
+                previous = Some(f.rank);
+                if member_rank > u64::from(n) {
+                    break;
+                }
+                out.push(f);
+            }
+            out
+        }
+    }
 }
 
 #[cfg(test)]
@@ -425,5 +444,31 @@ mod tests {
             .map(|f| f.participant.as_str())
             .collect();
         assert_eq!(over, ["a"]);
+        // Guests at the top do not take members' places; 0 points is never commended.
+        let standings = vec![
+            f("g1", 1, 900, false),
+            f("g2", 2, 850, false),
+            f("g3", 3, 800, false),
+            f("a", 4, 700, true),
+            f("b", 5, 600, true),
+            f("c", 5, 600, true),
+            f("d", 7, 500, true),
+            f("z", 8, 0, true),
+        ];
+        let top2: Vec<&str> = propose(AwardRule::TopN(2), &standings)
+            .iter()
+            .map(|f| f.participant.as_str())
+            .collect();
+        assert_eq!(top2, ["a", "b", "c"], "the tie at the boundary is included");
+        let all: Vec<&str> = propose(AwardRule::TopN(10), &standings)
+            .iter()
+            .map(|f| f.participant.as_str())
+            .collect();
+        assert_eq!(all, ["a", "b", "c", "d"]);
+        assert!(
+            propose(AwardRule::MinPoints(0), &standings)
+                .iter()
+                .all(|f| f.points > 0)
+        );
     }
 }

@@ -267,6 +267,7 @@ function renderPodium(m) {
   if (proposed.length === 0) ps.appendChild(el("span", {}, "本场无符合条件的人选"));
   for (const p of proposed) ps.appendChild(el("span", { class: "nm" }, p.name));
   ps.appendChild(el("span", { class: "state" }, m.awards_confirmed ? "✔ 已确认表彰" : "（待主持人确认）"));
+  ps.appendChild(el("span", { class: "rule" }, "按名册人员排名，并列者一并列入；访客和 0 分者不参加评选"));
 }
 
 // ---------- socket ----------

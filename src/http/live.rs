@@ -133,6 +133,9 @@ struct NewCompetition {
     seed: Option<u64>,
 }
 
+/// Competitions a host may have open (not ended) at once; admins are not limited.
+pub const MAX_OPEN_PER_HOST: i64 = 20;
+
 fn default_max_guests() -> u32 {
     crate::domain::competition::DEFAULT_MAX_GUESTS
 }
@@ -209,6 +212,15 @@ async fn create(
     };
     if picked.is_empty() {
         return Err(AppError::Unprocessable("没有符合条件的题目".into()));
+    }
+    // Each open room holds memory and a PIN: a host keeps a bounded number open.
+    if id.role() != Role::Admin {
+        let open = rec::open_of(&state.db, &id.member.id).await?;
+        if open >= MAX_OPEN_PER_HOST {
+            return Err(AppError::Unprocessable(format!(
+                "您已有 {open} 场未结束的比武（上限 {MAX_OPEN_PER_HOST} 场）：请先在主持台结束不再使用的比武"
+            )));
+        }
     }
     let limit_ms = i64::from(settings.time_limit_s) * 1000;
     let mut pin = String::new();

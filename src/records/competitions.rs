@@ -534,3 +534,13 @@ pub async fn is_member_name(db: &Db, name: &str) -> anyhow::Result<bool> {
         .await?;
     Ok(n > 0)
 }
+
+/// Competitions a host created that have not ended.
+pub async fn open_of(db: &Db, host_id: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM competitions WHERE created_by = $1 AND status <> 'ended'",
+    )
+    .bind(host_id)
+    .fetch_one(&db.pool)
+    .await?)
+}

@@ -931,3 +931,32 @@ async fn guests_are_capped_and_may_not_hide_text_or_pose_as_members() {
         .await;
     assert_eq!(res.status(), 422);
 }
+
+#[tokio::test]
+async fn a_host_keeps_a_bounded_number_of_competitions_open() {
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let body = json!({"title": "练习赛", "topics": ["petition-work"], "count": 3, "time_limit_s": 20, "award_rule": {"top_n": 3}});
+    for _ in 0..biwu::http::live::MAX_OPEN_PER_HOST {
+        assert_eq!(
+            host.post(&app, "/api/competitions", body.clone())
+                .await
+                .status(),
+            201
+        );
+    }
+    let res = host.post(&app, "/api/competitions", body.clone()).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("未结束的比武"));
+    // An ended one frees its place.
+    sqlx::query(
+        "UPDATE competitions SET status = 'ended' WHERE id = (SELECT MIN(id) FROM competitions)",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        host.post(&app, "/api/competitions", body).await.status(),
+        201
+    );
+}

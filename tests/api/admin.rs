@@ -93,22 +93,6 @@ async fn audit_count(app: &TestApp, action: &str) -> i64 {
         .unwrap()
 }
 
-async fn member_id(app: &TestApp, staff_no: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM members WHERE staff_no = $1")
-        .bind(staff_no)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
-async fn section_id(app: &TestApp, name: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM sections WHERE name = $1")
-        .bind(name)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
 /// The demo's members (not admins, with a section) as a roster, with a few changes.
 async fn changed_roster(app: &TestApp) -> Vec<Row> {
     let recs = records(app).await;

@@ -354,3 +354,25 @@ macro_rules! on_both_databases {
     };
 }
 pub(crate) use on_both_databases;
+
+/// The id of a record by a unique name: a member by staff number, a section or department
+/// by name.
+async fn id_by(app: &TestApp, sql: &'static str, key: &str) -> String {
+    sqlx::query_scalar(sql)
+        .bind(key)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("no record for {key}: {e}"))
+}
+
+pub async fn member_id(app: &TestApp, staff_no: &str) -> String {
+    id_by(app, "SELECT id FROM members WHERE staff_no = $1", staff_no).await
+}
+
+pub async fn section_id(app: &TestApp, name: &str) -> String {
+    id_by(app, "SELECT id FROM sections WHERE name = $1", name).await
+}
+
+pub async fn department_id(app: &TestApp, name: &str) -> String {
+    id_by(app, "SELECT id FROM departments WHERE name = $1", name).await
+}

@@ -12,23 +12,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// The demo's department head (综合司: 文秘处 and 研究处).
 const DEPT_HEAD: &str = "d100";
 
-/// Section id by name.
-async fn section_id(app: &TestApp, name: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM sections WHERE name = $1")
-        .bind(name)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
-async fn department_id(app: &TestApp, name: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM departments WHERE name = $1")
-        .bind(name)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
 async fn status(s: &Session, app: &TestApp, path: &str) -> u16 {
     s.get(app, path).await.status().as_u16()
 }

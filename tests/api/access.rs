@@ -384,15 +384,11 @@ async fn a_socket_from_another_site_s_page_is_refused() {
 
 #[tokio::test]
 async fn metrics_can_be_kept_to_an_address_list() {
-    let (dir, url) = fresh_sqlite();
-    let mut settings = biwu::config::Settings::defaults();
-    settings.bind = "127.0.0.1:0".into();
-    settings.database_url = url;
-    settings.bank_dir = Some(bank_dir());
-    settings.metrics_allow = Some(vec!["10.9.9.9".parse().unwrap()]);
-    let app = biwu::startup::Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let app = spawn_app_edited(Options::default(), |s| {
+        s.metrics_allow = Some(vec!["10.9.9.9".parse().unwrap()]);
+    })
+    .await;
+    let base = app.address.clone();
     let res = client()
         .get(format!("{base}/metrics"))
         .send()
@@ -409,5 +405,4 @@ async fn metrics_can_be_kept_to_an_address_list() {
             .status(),
         200
     );
-    drop(dir);
 }

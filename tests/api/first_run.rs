@@ -106,17 +106,15 @@ fn a_bank_folder_that_does_not_exist_is_named() {
 
 #[tokio::test]
 async fn join_links_and_qr_codes_carry_the_public_url() {
-    let (dir, url) = fresh_sqlite();
-    let mut settings = biwu::config::Settings::defaults();
-    settings.bind = "127.0.0.1:0".into();
-    settings.database_url = url;
-    settings.bank_dir = Some(bank_dir());
-    settings.demo = true;
-    settings.public_url = Some("https://biwu.example.gov.cn".into());
-    let app = biwu::startup::Application::build(settings).await.unwrap();
-    let port = app.port();
-    tokio::spawn(app.run_until_stopped());
-    let base = format!("http://127.0.0.1:{port}");
+    let app = spawn_app_edited(
+        Options {
+            demo: true,
+            ..Options::default()
+        },
+        |s| s.public_url = Some("https://biwu.example.gov.cn".into()),
+    )
+    .await;
+    let base = app.address.clone();
     let client = client();
     let login: Value = client
         .post(format!("{base}/api/login"))
@@ -166,7 +164,6 @@ async fn join_links_and_qr_codes_carry_the_public_url() {
         .quiet_zone(true)
         .build();
     assert_eq!(svg, expected, "the QR code encodes the public join link");
-    drop(dir);
 }
 
 #[tokio::test]

@@ -116,6 +116,12 @@ pub async fn spawn_demo_on(url: &str) -> TestApp {
 }
 
 pub async fn spawn_app_with(opts: Options) -> TestApp {
+    spawn_app_edited(opts, |_| {}).await
+}
+
+/// A server as [`spawn_app_with`] makes it, with settings changed by `edit` first (a public
+/// URL, a bank folder, an address list).
+pub async fn spawn_app_edited(opts: Options, edit: impl FnOnce(&mut Settings)) -> TestApp {
     let (dir, url) = match opts.database_url {
         Some(url) => (None, url),
         None => {
@@ -123,7 +129,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
             (Some(d), u)
         }
     };
-    let settings = Settings {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
         database_url: url,
         redis_url: opts.redis_url,
@@ -134,6 +140,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         public_url: None,
         metrics_allow: None,
     };
+    edit(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
     let db = app.state.db.clone();

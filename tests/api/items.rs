@@ -333,15 +333,15 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
 async fn an_import_without_bad_rows_is_written_into_the_bank_and_drawn_at_once() {
     let bank = tempfile::tempdir().unwrap();
     copy_tree(&bank_dir(), bank.path());
-    let (db_dir, url) = fresh_sqlite();
-    let mut settings = biwu::config::Settings::defaults();
-    settings.bind = "127.0.0.1:0".into();
-    settings.database_url = url;
-    settings.bank_dir = Some(bank.path().to_path_buf());
-    settings.demo = true;
-    let app = biwu::startup::Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let app = spawn_app_edited(
+        Options {
+            demo: true,
+            ..Options::default()
+        },
+        |s| s.bank_dir = Some(bank.path().to_path_buf()),
+    )
+    .await;
+    let base = app.address.clone();
     let client = client();
     let login: Value = client
         .post(format!("{base}/api/login"))
@@ -432,5 +432,4 @@ async fn an_import_without_bad_rows_is_written_into_the_bank_and_drawn_at_once()
         .await
         .unwrap();
     assert_eq!(found["matched"], 1, "in the records at once");
-    drop(db_dir);
 }

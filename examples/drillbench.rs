@@ -89,9 +89,7 @@ async fn main() -> anyhow::Result<()> {
         redis_prefix: "biwu-bench:".into(),
         bank_dir: Some("question-bank".into()),
         demo: true,
-        secure_cookies: false,
-        public_url: None,
-        metrics_allow: None,
+        ..Settings::defaults()
     };
     let app = Application::build(settings).await?;
     let db = app.state.db.clone();

@@ -44,6 +44,17 @@ pub struct Settings {
     /// Addresses allowed to read /metrics (comma-separated); without it, anyone can.
     #[arg(long, env = "BIWU_METRICS_ALLOW", value_delimiter = ',')]
     pub metrics_allow: Option<Vec<std::net::IpAddr>>,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated addresses).
+    /// Without it the header is ignored and the client is the connecting address — behind an
+    /// unlisted proxy every request then seems to come from the proxy.
+    #[arg(long, env = "BIWU_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
+
+    /// Seconds a live room with no screen connected and no running clock stays in memory
+    /// (it is loaded again from the records when someone connects).
+    #[arg(long, env = "BIWU_ROOM_IDLE_SECS", default_value_t = 300)]
+    pub room_idle_secs: u64,
 }
 
 /// `http(s)://host[:port][/path]`, without a trailing slash.
@@ -87,6 +98,8 @@ impl Settings {
             secure_cookies: false,
             public_url: None,
             metrics_allow: None,
+            trusted_proxy: Vec::new(),
+            room_idle_secs: 300,
         }
     }
 }

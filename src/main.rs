@@ -227,6 +227,11 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         s.updated,
         s.retired
     );
+    if let Some(reason) = app.state.board.unavailable() {
+        println!(
+            "  注意：Redis 暂不可用（{reason}）。服务照常运行，排行榜由记录计算；Redis 恢复后自动重建。"
+        );
+    }
     println!("  {}", app.bank.label);
     println!("  首页     {base}/");
     println!("  登录     {base}/login");

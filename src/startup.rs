@@ -24,7 +24,7 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     pub metrics: Metrics,
     /// Live rooms of this instance.
-    pub rooms: crate::live::Rooms,
+    pub rooms: std::sync::Arc<crate::live::Rooms>,
     /// Sessions read recently (see `auth::sessions`).
     pub sessions: std::sync::Arc<crate::auth::Sessions>,
     /// Drills in progress on this instance, and their writer.
@@ -87,7 +87,11 @@ impl Application {
         metrics
             .questions_active
             .set(questions::count_active(&db).await?);
-        let rooms = crate::live::Rooms::new(db.clone(), board.clone());
+        let rooms = std::sync::Arc::new(crate::live::Rooms::new(
+            db.clone(),
+            board.clone(),
+            std::time::Duration::from_secs(settings.room_idle_secs),
+        ));
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
         let state = web::Data::new(AppState {
             rooms,
@@ -104,6 +108,12 @@ impl Application {
             metrics,
         });
 
+        if let Some(recoveries) = state.board.recoveries() {
+            tokio::spawn(rebuild_on_recovery(
+                std::sync::Arc::downgrade(&state.clone().into_inner()),
+                recoveries,
+            ));
+        }
         let data = state.clone();
         let server =
             HttpServer::new(move || App::new().configure(|cfg| http::configure(cfg, data.clone())))
@@ -145,6 +155,22 @@ impl Application {
     /// Runs until SIGINT/SIGTERM (actix handles both, finishing requests in flight).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Each time the board comes back after an outage, every board is written again from what
+/// is true: loaded rooms from their tallies, drill boards from the records. Ends with the
+/// server.
+async fn rebuild_on_recovery(
+    state: std::sync::Weak<AppState>,
+    mut recoveries: tokio::sync::watch::Receiver<u64>,
+) {
+    while recoveries.changed().await.is_ok() {
+        let Some(state) = state.upgrade() else { return };
+        state.rooms.mirror_boards().await;
+        if let Err(e) = crate::drill::rebuild_current(&state.db, &state.board).await {
+            tracing::warn!(error = %e, "drill boards not rebuilt after the outage");
+        }
     }
 }
 

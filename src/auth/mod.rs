@@ -70,6 +70,15 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A hash of a random password, made once with the same parameters as real ones: logins of
+/// unknown staff numbers are verified against it (and always fail).
+pub fn stand_in_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        hash_password(&random_token(18)).expect("argon2 hashes a random password with a fresh salt")
+    })
+}
+
 /// The passwords people choose first (shipped with the binary).
 const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
 

@@ -78,6 +78,22 @@ impl Board {
             Board::Redis(_) => "redis",
         }
     }
+
+    /// Why the board cannot be used now (Redis down), or `None`.
+    pub fn unavailable(&self) -> Option<String> {
+        match self {
+            Board::Memory(_) => None,
+            Board::Redis(b) => b.redis().down_reason(),
+        }
+    }
+
+    /// Moves each time the board comes back after an outage (never, in process).
+    pub fn recoveries(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        match self {
+            Board::Memory(_) => None,
+            Board::Redis(b) => Some(b.redis().recoveries()),
+        }
+    }
 }
 
 /// Turns `(member, encoded score)` pairs, best first, into standings with shared ranks.

@@ -14,6 +14,10 @@ impl RedisBoard {
         RedisBoard { redis }
     }
 
+    pub fn redis(&self) -> &Redis {
+        &self.redis
+    }
+
     fn key(&self, board: &str) -> String {
         self.redis.key(&["board", board])
     }
@@ -25,20 +29,23 @@ impl Leaderboard for RedisBoard {
         let mut con = self.redis.manager.clone();
         // A new member must start from encode(0, 0), not 0: seed it only if absent (NX),
         // then increment, atomically in one transaction.
-        redis::pipe()
-            .atomic()
-            .cmd("ZADD")
-            .arg(&key)
-            .arg("NX")
-            .arg(encode(0, 0))
-            .arg(member)
-            .ignore()
-            .cmd("ZINCRBY")
-            .arg(&key)
-            .arg(encode_delta(points, ms))
-            .arg(member)
-            .ignore()
-            .query_async::<()>(&mut con)
+        self.redis
+            .run(
+                redis::pipe()
+                    .atomic()
+                    .cmd("ZADD")
+                    .arg(&key)
+                    .arg("NX")
+                    .arg(encode(0, 0))
+                    .arg(member)
+                    .ignore()
+                    .cmd("ZINCRBY")
+                    .arg(&key)
+                    .arg(encode_delta(points, ms))
+                    .arg(member)
+                    .ignore()
+                    .query_async::<()>(&mut con),
+            )
             .await?;
         Ok(())
     }
@@ -51,11 +58,14 @@ impl Leaderboard for RedisBoard {
         total_ms: i64,
     ) -> anyhow::Result<()> {
         let mut con = self.redis.manager.clone();
-        redis::cmd("ZADD")
-            .arg(self.key(board))
-            .arg(encode(points, total_ms))
-            .arg(member)
-            .query_async::<()>(&mut con)
+        self.redis
+            .run(
+                redis::cmd("ZADD")
+                    .arg(self.key(board))
+                    .arg(encode(points, total_ms))
+                    .arg(member)
+                    .query_async::<()>(&mut con),
+            )
             .await?;
         Ok(())
     }
@@ -74,7 +84,7 @@ impl Leaderboard for RedisBoard {
             }
             cmd.ignore();
         }
-        pipe.query_async::<()>(&mut con).await?;
+        self.redis.run(pipe.query_async::<()>(&mut con)).await?;
         Ok(())
     }
 
@@ -84,13 +94,17 @@ impl Leaderboard for RedisBoard {
         }
         let stop: i64 = if n == usize::MAX { -1 } else { n as i64 - 1 };
         let mut con = self.redis.manager.clone();
-        let entries: Vec<(String, f64)> = redis::cmd("ZRANGE")
-            .arg(self.key(board))
-            .arg(0)
-            .arg(stop)
-            .arg("REV")
-            .arg("WITHSCORES")
-            .query_async(&mut con)
+        let entries: Vec<(String, f64)> = self
+            .redis
+            .run(
+                redis::cmd("ZRANGE")
+                    .arg(self.key(board))
+                    .arg(0)
+                    .arg(stop)
+                    .arg("REV")
+                    .arg("WITHSCORES")
+                    .query_async(&mut con),
+            )
             .await?;
         Ok(rank_sorted(entries))
     }
@@ -102,19 +116,27 @@ impl Leaderboard for RedisBoard {
     async fn standing(&self, board: &str, member: &str) -> anyhow::Result<Option<Standing>> {
         let key = self.key(board);
         let mut con = self.redis.manager.clone();
-        let score: Option<f64> = redis::cmd("ZSCORE")
-            .arg(&key)
-            .arg(member)
-            .query_async(&mut con)
+        let score: Option<f64> = self
+            .redis
+            .run(
+                redis::cmd("ZSCORE")
+                    .arg(&key)
+                    .arg(member)
+                    .query_async(&mut con),
+            )
             .await?;
         let Some(score) = score else {
             return Ok(None);
         };
-        let better: u64 = redis::cmd("ZCOUNT")
-            .arg(&key)
-            .arg(format!("({score}"))
-            .arg("+inf")
-            .query_async(&mut con)
+        let better: u64 = self
+            .redis
+            .run(
+                redis::cmd("ZCOUNT")
+                    .arg(&key)
+                    .arg(format!("({score}"))
+                    .arg("+inf")
+                    .query_async(&mut con),
+            )
             .await?;
         let (points, total_ms) = decode(score);
         Ok(Some(Standing {
@@ -127,27 +149,37 @@ impl Leaderboard for RedisBoard {
 
     async fn len(&self, board: &str) -> anyhow::Result<u64> {
         let mut con = self.redis.manager.clone();
-        Ok(redis::cmd("ZCARD")
-            .arg(self.key(board))
-            .query_async(&mut con)
+        Ok(self
+            .redis
+            .run(
+                redis::cmd("ZCARD")
+                    .arg(self.key(board))
+                    .query_async(&mut con),
+            )
             .await?)
     }
 
     async fn remove(&self, board: &str, member: &str) -> anyhow::Result<()> {
         let mut con = self.redis.manager.clone();
-        redis::cmd("ZREM")
-            .arg(self.key(board))
-            .arg(member)
-            .query_async::<()>(&mut con)
+        self.redis
+            .run(
+                redis::cmd("ZREM")
+                    .arg(self.key(board))
+                    .arg(member)
+                    .query_async::<()>(&mut con),
+            )
             .await?;
         Ok(())
     }
 
     async fn clear(&self, board: &str) -> anyhow::Result<()> {
         let mut con = self.redis.manager.clone();
-        redis::cmd("DEL")
-            .arg(self.key(board))
-            .query_async::<()>(&mut con)
+        self.redis
+            .run(
+                redis::cmd("DEL")
+                    .arg(self.key(board))
+                    .query_async::<()>(&mut con),
+            )
             .await?;
         Ok(())
     }

@@ -110,10 +110,13 @@ impl RedisBus {
 
     pub async fn publish(&self, topic: &str, payload: Bytes) -> anyhow::Result<()> {
         let mut con = self.redis.manager.clone();
-        redis::cmd("PUBLISH")
-            .arg(self.redis.key(&["bus", topic]))
-            .arg(payload.as_ref())
-            .query_async::<()>(&mut con)
+        self.redis
+            .run(
+                redis::cmd("PUBLISH")
+                    .arg(self.redis.key(&["bus", topic]))
+                    .arg(payload.as_ref())
+                    .query_async::<()>(&mut con),
+            )
             .await?;
         Ok(())
     }

@@ -326,6 +326,39 @@ pub async fn rebuild(db: &Db, board: &Board, p: Period, now: i64) -> anyhow::Res
     Ok(())
 }
 
+/// The period's board, rebuilt first when it disagrees with the records (a Redis restart, a
+/// new period, answers taken by another instance): the records win.
+async fn from_board(
+    db: &Db,
+    board: &Board,
+    p: Period,
+    now: i64,
+    key: &str,
+    scores: &HashMap<String, (i64, i64, i64)>,
+) -> anyhow::Result<Vec<crate::board::Standing>> {
+    let all = board.all(key).await?;
+    let agrees = all.len() == scores.len()
+        && all.iter().all(|s| {
+            scores
+                .get(&s.member)
+                .is_some_and(|(points, _, _)| *points == s.points)
+        });
+    if agrees {
+        return Ok(all);
+    }
+    rebuild(db, board, p, now).await?;
+    board.all(key).await
+}
+
+/// Rebuilds the running periods' boards (when the board comes back after an outage).
+pub async fn rebuild_current(db: &Db, board: &Board) -> anyhow::Result<()> {
+    let now = now_ms();
+    for p in [Period::Week, Period::Month, Period::Quarter] {
+        rebuild(db, board, p, now).await?;
+    }
+    Ok(())
+}
+
 pub async fn leaderboard(
     db: &Db,
     board: &Board,
@@ -342,19 +375,19 @@ pub async fn leaderboard(
         .into_iter()
         .map(|m| (m.id.clone(), m))
         .collect();
-    // The board is rebuildable state: when it disagrees with the records (a Redis restart, a
-    // new period, answers taken by another instance), the records win.
-    let mut all = board.all(&key).await?;
-    let agrees = all.len() == scores.len()
-        && all.iter().all(|s| {
-            scores
-                .get(&s.member)
-                .is_some_and(|(points, _, _)| *points == s.points)
-        });
-    if !agrees {
-        rebuild(db, board, p, now).await?;
-        all = board.all(&key).await?;
-    }
+    let all = match from_board(db, board, p, now, &key, &scores).await {
+        Ok(all) => all,
+        Err(e) => {
+            // The records are the truth: rank from them while the board is away.
+            tracing::warn!(error = %e, "drill board unavailable: ranking from the records");
+            let mut entries: Vec<(String, f64)> = scores
+                .iter()
+                .map(|(m, (pts, _, _))| (m.clone(), crate::domain::scoring::encode(*pts, 0)))
+                .collect();
+            entries.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+            crate::board::rank_sorted(entries)
+        }
+    };
     let mut top = Vec::new();
     let mut mine = Value::Null;
     let mut rank = 0u64;

@@ -97,8 +97,11 @@ async fn ws(
         }
     }
     let (res, session, stream) = actix_ws::handle(&req, body)?;
-    let base = base_url(&state, &req);
-    crate::live::session::run(state, id.0, base, session, stream);
+    let door = crate::live::session::Door {
+        base_url: base_url(&state, &req),
+        client_address: super::client_address(&req, &state.settings.trusted_proxy),
+    };
+    crate::live::session::run(state.rooms.clone(), id.0, door, session, stream);
     Ok(res)
 }
 

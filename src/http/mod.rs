@@ -194,3 +194,28 @@ async fn security_headers(
     }
     Ok(res)
 }
+
+/// The address a request comes from: the connecting peer, unless the peer is one of the
+/// configured trusted proxies — then the nearest address in `X-Forwarded-For` that is not
+/// itself a trusted proxy (the proxies append; anything further left the client may forge).
+pub fn client_address(req: &actix_web::HttpRequest, trusted: &[std::net::IpAddr]) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return String::new();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+        .to_string()
+}

@@ -1,6 +1,7 @@
 //! Live competitions (业务比武): the conductor per room, WebSocket sessions, the group
 //! commit of answers, and the protocol. See `docs/protocol.md`.
 
+pub mod guard;
 pub mod protocol;
 pub mod relay;
 pub mod report;
@@ -28,17 +29,27 @@ pub struct Rooms {
     /// HTTP worker that happened to receive the first socket: a busy room must not starve the
     /// sockets (and heartbeats) of that worker.
     runtime: tokio::runtime::Handle,
+    idle: std::time::Duration,
+    /// Wrong PINs per client address.
+    pub pins: guard::PinGuard,
 }
 
 impl Rooms {
-    pub fn new(db: Db, board: Board) -> Rooms {
+    /// `idle`: how long a room with no screen connected and nothing to time stays loaded.
+    pub fn new(db: Db, board: Board, idle: std::time::Duration) -> Rooms {
         Rooms {
+            idle,
             writer: Writer::spawn(db.clone()),
             db,
             board,
             rooms: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
+            pins: guard::PinGuard::default(),
         }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     pub async fn get(&self, competition_id: &str) -> anyhow::Result<RoomHandle> {
@@ -52,9 +63,27 @@ impl Rooms {
             self.writer.clone(),
             &self.runtime,
             competition_id,
+            self.idle,
         )
         .await?;
+        // Rooms that left memory leave the map too.
+        rooms.retain(|_, h| !h.is_closed());
         rooms.insert(competition_id.to_string(), h.clone());
         Ok(h)
+    }
+
+    /// Asks every loaded room to write its standings to the board again.
+    pub async fn mirror_boards(&self) {
+        let rooms: Vec<RoomHandle> = self.rooms.lock().await.values().cloned().collect();
+        for h in rooms {
+            let _ = h.send(room::Command::MirrorBoard).await;
+        }
+    }
+
+    /// Rooms loaded in memory now.
+    pub async fn loaded(&self) -> usize {
+        let mut rooms = self.rooms.lock().await;
+        rooms.retain(|_, h| !h.is_closed());
+        rooms.len()
     }
 }

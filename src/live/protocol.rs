@@ -79,6 +79,8 @@ pub enum ErrorCode {
     LateAnswer,
     BadAnswer,
     TooLarge,
+    /// Too many wrong PINs from one address: wait and try again.
+    TooMany,
     Internal,
 }
 

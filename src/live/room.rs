@@ -36,6 +36,16 @@ pub const GRACE: Duration = Duration::from_millis(500);
 /// Live counts and lobby lists go to host and screen at most this often.
 const THROTTLE: Duration = Duration::from_millis(250);
 
+/// An internal failure as a client sees it: logged here in full, a plain message there (the
+/// error's text may name tables, addresses or files).
+pub fn internal(e: anyhow::Error) -> (ErrorCode, String) {
+    tracing::error!(error = format!("{e:#}"), "live room: internal error");
+    (
+        ErrorCode::Internal,
+        "服务器内部错误，请稍后重试".to_string(),
+    )
+}
+
 pub fn frame(msg: &ServerMsg) -> Frame {
     // ServerMsg holds only strings, numbers and lists: serialising it cannot fail.
     ByteString::from(serde_json::to_string(msg).expect("ServerMsg serialises"))
@@ -86,6 +96,7 @@ impl Outbox {
 pub type Kick = oneshot::Sender<CloseReason>;
 
 /// Who a joining player is, as the session established it.
+#[derive(Clone)]
 pub enum PlayerAuth {
     Token(String),
     Member { id: String, name: String },
@@ -129,6 +140,8 @@ pub enum Command {
         cmd: HostCmd,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
+    /// The board came back (Redis answers again): write the room's standings to it.
+    MirrorBoard,
 }
 
 pub enum HostCmd {
@@ -288,6 +301,7 @@ impl Room {
         writer: Writer,
         runtime: &tokio::runtime::Handle,
         competition_id: &str,
+        idle: Duration,
     ) -> anyhow::Result<RoomHandle> {
         let c = rec::by_id(&db, competition_id)
             .await?
@@ -421,16 +435,22 @@ impl Room {
         if resume_reveal {
             room.reveal().await?;
         }
-        runtime.spawn(room.run(rx));
+        runtime.spawn(room.run(rx, idle));
         Ok(handle)
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    /// Runs the room until it has had no screen connected and nothing to time for `idle`:
+    /// then it leaves memory (its state is in the records; the next socket loads it again).
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>, idle: Duration) {
+        let mut last_activity = Instant::now();
         loop {
             let wake = self.next_wake();
+            let unload_at = (self.clients.is_empty() && wake.is_none() && self.unsettled == 0)
+                .then_some(last_activity + idle);
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => {
+                        last_activity = Instant::now();
                         if let Err(e) = self.handle(cmd).await {
                             tracing::error!(room = %self.id, error = ?e, "room command failed");
                         }
@@ -438,9 +458,18 @@ impl Room {
                     None => break,
                 },
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                    last_activity = Instant::now();
                     if let Err(e) = self.on_timer().await {
                         tracing::error!(room = %self.id, error = ?e, "room timer failed");
                     }
+                }
+                _ = tokio::time::sleep_until(unload_at.unwrap_or_else(Instant::now)), if unload_at.is_some() => {
+                    tracing::info!(room = %self.id, "room idle: leaving memory");
+                    // Commands already queued (a socket joining this instant) are dropped
+                    // unanswered: their senders see the room closed and load it afresh.
+                    rx.close();
+                    while rx.recv().await.is_some() {}
+                    break;
                 }
             }
         }
@@ -675,6 +704,7 @@ impl Room {
 
     async fn handle(&mut self, cmd: Command) -> anyhow::Result<()> {
         match cmd {
+            Command::MirrorBoard => self.retally().await?,
             Command::Join {
                 role,
                 player,
@@ -739,7 +769,6 @@ impl Room {
         relay: Relay,
         kick: Kick,
     ) -> Result<u64, Refusal> {
-        let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
         let mut you = None;
         let mut participant = None;
         if role == ClientRole::Player {
@@ -1051,7 +1080,6 @@ impl Room {
     }
 
     async fn host(&mut self, actor: &str, cmd: HostCmd) -> Result<(), Refusal> {
-        let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
         let wrong = |what: &str| Err((ErrorCode::WrongPhase, format!("当前阶段不能{what}")));
         match cmd {
             HostCmd::Start => {
@@ -1137,10 +1165,10 @@ impl Room {
                 .map_err(internal)?;
                 self.players[idx].removed = true;
                 self.active = self.active.saturating_sub(1);
-                self.board
-                    .remove(&self.board_key(), &pid)
-                    .await
-                    .map_err(internal)?;
+                if let Err(e) = self.board.remove(&self.board_key(), &pid).await {
+                    // The board mirrors the room: the next reveal writes it whole again.
+                    tracing::warn!(room = %self.id, error = %e, "board not updated");
+                }
                 let theirs: Vec<u64> = self
                     .clients
                     .iter()
@@ -1292,21 +1320,37 @@ impl Room {
             .map(|p| (p.id.clone(), p.tally.total, p.tally.total_ms))
             .collect();
         let key = self.board_key();
-        self.board.clear(&key).await?;
-        self.board.set_many(&key, &entries).await?;
-        self.rank_from_board().await?;
-        Ok(())
-    }
-
-    /// Reads everyone's rank from the board (one call) into the players.
-    async fn rank_from_board(&mut self) -> anyhow::Result<Vec<crate::board::Standing>> {
-        let all = self.board.all(&self.board_key()).await?;
-        for s in &all {
+        // Best effort: the room ranks from its own tallies, so a board that is away (Redis
+        // down) costs no reveal; the next reveal after it returns writes it whole again.
+        let mirrored = async {
+            self.board.clear(&key).await?;
+            self.board.set_many(&key, &entries).await
+        };
+        if let Err(e) = mirrored.await {
+            tracing::warn!(room = %self.id, error = %e, "board not updated");
+        }
+        for s in self.standings() {
             if let Some(&i) = self.by_id.get(&s.member) {
                 self.players[i].rank = s.rank;
             }
         }
-        Ok(all)
+        Ok(())
+    }
+
+    /// Everyone's standing, best first, from the room's own tallies — the same order and
+    /// shared ranks the board gives (ties in Redis order: the greater participant id first).
+    fn standings(&self) -> Vec<crate::board::Standing> {
+        let mut entries: Vec<(String, f64)> = self
+            .players
+            .iter()
+            .filter(|p| !p.removed)
+            .map(|p| {
+                let score = crate::domain::scoring::encode(p.tally.total, p.tally.total_ms);
+                (p.id.clone(), score)
+            })
+            .collect();
+        entries.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+        crate::board::rank_sorted(entries)
     }
 
     fn lines(
@@ -1506,7 +1550,7 @@ impl Room {
             p.last_result = r;
         }
         self.last_reveal = Some(reveal);
-        let standings = self.board.top(&self.board_key(), 10).await?;
+        let standings = self.standings();
         let top = self.lines(&standings, 10, false);
         self.last_leaderboard = Some(frame(&ServerMsg::Leaderboard { top, players }));
         Ok(())
@@ -1515,7 +1559,7 @@ impl Room {
     async fn show_leaderboard(&mut self, position: u32) -> anyhow::Result<()> {
         self.phase = Phase::Leaderboard(position);
         self.persist().await?;
-        let standings = self.board.all(&self.board_key()).await?;
+        let standings = self.standings();
         let top = self.lines(&standings, 10, true);
         let f = frame(&ServerMsg::Leaderboard {
             top,
@@ -1530,9 +1574,7 @@ impl Room {
         self.phase = Phase::Podium;
         self.persist().await?;
         let standings: Vec<(String, u64, i64, i64)> = self
-            .board
-            .all(&self.board_key())
-            .await?
+            .standings()
             .into_iter()
             .map(|s| (s.member, s.rank, s.points, s.total_ms))
             .collect();
@@ -1559,7 +1601,7 @@ impl Room {
     }
 
     async fn rebuild_podium(&mut self) -> anyhow::Result<()> {
-        let standings = self.board.all(&self.board_key()).await?;
+        let standings = self.standings();
         let finals = self.finals(&standings);
         let proposed_ids: Vec<String> = competition::propose(self.settings.award_rule, &finals)
             .iter()
@@ -1581,7 +1623,7 @@ impl Room {
     }
 
     async fn confirm_awards(&mut self, actor: &str) -> anyhow::Result<()> {
-        let standings = self.board.all(&self.board_key()).await?;
+        let standings = self.standings();
         let finals = self.finals(&standings);
         let proposed = competition::propose(self.settings.award_rule, &finals);
         let awards: Vec<(String, String, u64, i64)> = proposed
@@ -1623,7 +1665,6 @@ impl Room {
         reason: &str,
         accept: Option<Response>,
     ) -> Result<(), Refusal> {
-        let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
         if reason.trim().is_empty() {
             return Err((ErrorCode::BadFrame, "裁定须写明理由".into()));
         }
@@ -1698,7 +1739,7 @@ impl Room {
             Phase::Podium => self.rebuild_podium().await.map_err(internal)?,
             _ => {}
         }
-        let standings = self.board.all(&self.board_key()).await.map_err(internal)?;
+        let standings = self.standings();
         let top = self.lines(&standings, 10, false);
         let lb = frame(&ServerMsg::Leaderboard { top, players });
         self.broadcast(&lb, Self::staff);

@@ -2,19 +2,19 @@
 //! frames. It decides nothing about the game; it only checks who is speaking, the shape of
 //! frames, and abuse (too many bad frames, floods).
 
+use super::Rooms;
 use super::protocol::{ClientMsg, ClientRole, ErrorCode, PROTOCOL_VERSION, ServerMsg};
 use super::relay::Relay;
-use super::room::{Command, Frame, HostCmd, Outbox, PlayerAuth, RoomHandle, frame};
+use super::room::{Command, Frame, HostCmd, Outbox, PlayerAuth, RoomHandle, frame, internal};
 use crate::auth::Identity;
 use crate::domain::Role;
 use crate::records::competitions;
-use crate::startup::AppState;
-use actix_web::web;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
 use futures_util::StreamExt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -48,6 +48,13 @@ async fn refuse<T>(mut session: Session, code: ErrorCode, message: &str) -> Opti
     None
 }
 
+/// Where a socket came in: the site's address as its user sees it (the base of join links)
+/// and the client's address (for throttling wrong PINs).
+pub struct Door {
+    pub base_url: String,
+    pub client_address: String,
+}
+
 /// The socket's stream of incoming messages, continuations put together.
 type Incoming = actix_ws::AggregatedMessageStream;
 
@@ -55,9 +62,9 @@ type Incoming = actix_ws::AggregatedMessageStream;
 /// admission, joining the room — database lookups included) ends once the socket is in its
 /// room, and only the loop's task, a fraction of the size, stays for every idle socket.
 pub fn run(
-    state: web::Data<AppState>,
+    rooms: Arc<Rooms>,
     identity: Option<Identity>,
-    base_url: String,
+    door: Door,
     session: Session,
     stream: MessageStream,
 ) {
@@ -67,7 +74,7 @@ pub fn run(
         .max_continuation_size(64 * 1024);
     actix_web::rt::spawn(async move {
         if let Some((live, kicked, stream)) =
-            open(&state, identity.as_ref(), base_url, session, stream).await
+            open(&rooms, identity.as_ref(), door, session, stream).await
         {
             actix_web::rt::spawn(serve(live, kicked, stream));
         }
@@ -76,9 +83,9 @@ pub fn run(
 
 /// Hello, admission and joining the room; `None` when the socket was refused (and closed).
 async fn open(
-    state: &AppState,
+    rooms: &Rooms,
     identity: Option<&Identity>,
-    base_url: String,
+    door: Door,
     session: Session,
     mut stream: Incoming,
 ) -> Option<(Live, Kicked, Incoming)> {
@@ -113,37 +120,47 @@ async fn open(
         let msg = format!("协议版本 {protocol} 不受支持（应为 {PROTOCOL_VERSION}）");
         return refuse(session, ErrorCode::Version, &msg).await;
     }
-    let (room, player) = match admit(state, identity, role, pin, competition, name, token).await {
-        Ok(x) => x,
-        Err((code, msg)) => return refuse(session, code, &msg).await,
-    };
+    let (room, player) =
+        match admit(rooms, &door, identity, role, pin, competition, name, token).await {
+            Ok(x) => x,
+            Err((code, msg)) => return refuse(session, code, &msg).await,
+        };
     let out = Outbox::new(session.clone());
-    let (kick, kicked) = oneshot::channel();
-    let (reply, joined) = oneshot::channel();
     let join_url = (role != ClientRole::Player).then(|| {
         let pin = room.1.clone();
-        format!("{base_url}/play?pin={pin}")
+        format!("{}/play?pin={pin}", door.base_url)
     });
-    let room = room.0;
-    if room
-        .send(Command::Join {
-            role,
-            player,
-            join_url,
-            out: out.clone(),
-            relay: Relay::current(),
-            kick,
-            reply,
-        })
-        .await
-        .is_err()
-    {
-        return refuse(session, ErrorCode::Internal, "比赛房间不可用").await;
-    }
-    let client = match joined.await {
-        Ok(Ok(id)) => id,
-        Ok(Err((code, msg))) => return refuse(session, code, &msg).await,
-        Err(_) => return refuse(session, ErrorCode::Internal, "比赛房间不可用").await,
+    let mut room = room.0;
+    // Twice at most: a room that left memory the instant this socket arrived closes its
+    // queue unanswered, and the second try loads it again.
+    let mut attempt = 0;
+    let (client, kicked) = loop {
+        attempt += 1;
+        let (kick, kicked) = oneshot::channel();
+        let (reply, joined) = oneshot::channel();
+        let sent = room
+            .send(Command::Join {
+                role,
+                player: player.clone(),
+                join_url: join_url.clone(),
+                out: out.clone(),
+                relay: Relay::current(),
+                kick,
+                reply,
+            })
+            .await;
+        match (sent, joined.await) {
+            (Ok(()), Ok(Ok(id))) => break (id, kicked),
+            (Ok(()), Ok(Err((code, msg)))) => return refuse(session, code, &msg).await,
+            _ if attempt < 2 => match rooms.get(&room.competition_id).await {
+                Ok(h) => room = h,
+                Err(e) => {
+                    let (code, msg) = internal(e);
+                    return refuse(session, code, &msg).await;
+                }
+            },
+            _ => return refuse(session, ErrorCode::Internal, "比赛房间不可用").await,
+        }
     };
     let actor = identity.map(|i| i.member.id.clone()).unwrap_or_default();
     let live = Live {
@@ -314,8 +331,10 @@ fn is_error(f: &Frame) -> bool {
 type Admitted = ((RoomHandle, String), Option<PlayerAuth>);
 
 /// Who may enter which room, before the conductor is asked.
+#[allow(clippy::too_many_arguments)]
 async fn admit(
-    state: &AppState,
+    rooms: &Rooms,
+    door: &Door,
     identity: Option<&Identity>,
     role: ClientRole,
     pin: Option<String>,
@@ -323,18 +342,27 @@ async fn admit(
     name: Option<String>,
     token: Option<String>,
 ) -> Result<Admitted, (ErrorCode, String)> {
-    let internal = |e: anyhow::Error| (ErrorCode::Internal, format!("服务器内部错误：{e}"));
     let record = match role {
         ClientRole::Player => {
             let pin = pin.ok_or((ErrorCode::BadFrame, "缺少 PIN".to_string()))?;
-            competitions::by_pin(&state.db, pin.trim())
+            let now = Instant::now();
+            if let Err(wait) = rooms.pins.check(&door.client_address, now) {
+                return Err((
+                    ErrorCode::TooMany,
+                    format!("PIN 错误次数过多，请 {wait} 秒后再试"),
+                ));
+            }
+            let found = competitions::by_pin(rooms.db(), pin.trim())
                 .await
-                .map_err(internal)?
-                .ok_or((ErrorCode::NotFound, "没有这个 PIN 的比武".to_string()))?
+                .map_err(internal)?;
+            if found.is_none() {
+                rooms.pins.missed(&door.client_address, now);
+            }
+            found.ok_or((ErrorCode::NotFound, "没有这个 PIN 的比武".to_string()))?
         }
         ClientRole::Host | ClientRole::Screen => {
             let id = competition.ok_or((ErrorCode::BadFrame, "缺少 competition".to_string()))?;
-            competitions::by_id(&state.db, &id)
+            competitions::by_id(rooms.db(), &id)
                 .await
                 .map_err(internal)?
                 .ok_or((ErrorCode::NotFound, "没有这场比武".to_string()))?
@@ -383,7 +411,7 @@ async fn admit(
             },
         }),
     };
-    let handle = state.rooms.get(&record.id).await.map_err(internal)?;
+    let handle = rooms.get(&record.id).await.map_err(internal)?;
     Ok(((handle, record.pin), player))
 }
 

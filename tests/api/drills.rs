@@ -10,7 +10,7 @@ use biwu::records::{drills as rec, questions};
 use serde_json::{Value, json};
 
 /// A fresh member with no history, logged in.
-async fn newcomer(app: &TestApp, staff_no: &str) -> Session {
+pub(crate) async fn newcomer(app: &TestApp, staff_no: &str) -> Session {
     app.add_member(staff_no, "newcomer-pass").await;
     app.session_with(staff_no, "newcomer-pass").await
 }
@@ -27,7 +27,7 @@ fn every_kind() -> Vec<Question> {
     out
 }
 
-async fn drill_of(
+pub(crate) async fn drill_of(
     app: &TestApp,
     member_id: &str,
     qs: &[Question],

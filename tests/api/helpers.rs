@@ -136,9 +136,7 @@ pub async fn spawn_app_edited(opts: Options, edit: impl FnOnce(&mut Settings)) -
         redis_prefix: format!("biwu-test:{}:", uuid::Uuid::new_v4().simple()),
         bank_dir: Some(bank_dir()),
         demo: opts.demo,
-        secure_cookies: false,
-        public_url: None,
-        metrics_allow: None,
+        ..Settings::defaults()
     };
     edit(&mut settings);
     let app = Application::build(settings).await.expect("app builds");

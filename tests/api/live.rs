@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Three questions of known kinds from the shipped bank: single, true/false, multiple.
-fn picks() -> Vec<Question> {
+pub(crate) fn picks() -> Vec<Question> {
     let bank = biwu::bank::load(&bank_dir());
     let mut out = Vec::new();
     for kind in [Kind::Single, Kind::TrueFalse, Kind::Multiple] {
@@ -17,7 +17,12 @@ fn picks() -> Vec<Question> {
     out
 }
 
-async fn create(app: &TestApp, host: &Session, qs: &[Question], extra: Value) -> (String, String) {
+pub(crate) async fn create(
+    app: &TestApp,
+    host: &Session,
+    qs: &[Question],
+    extra: Value,
+) -> (String, String) {
     let mut body = json!({
         "title": "党章党规知识竞赛", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
         "time_limit_s": 5, "speed_bonus": true, "streak_bonus": false, "guests_allowed": true,

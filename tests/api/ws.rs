@@ -21,11 +21,19 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(app: &TestApp, cookie: Option<&str>) -> Ws {
+        match cookie {
+            Some(c) => Ws::connect_with(app, &[("Cookie", c)]).await,
+            None => Ws::connect_with(app, &[]).await,
+        }
+    }
+
+    /// Connects with these extra request headers (a cookie, a proxy's X-Forwarded-For).
+    pub async fn connect_with(app: &TestApp, headers: &[(&'static str, &str)]) -> Ws {
         let mut req = format!("ws://127.0.0.1:{}/ws", app.port())
             .into_client_request()
             .unwrap();
-        if let Some(c) = cookie {
-            req.headers_mut().insert("Cookie", c.parse().unwrap());
+        for (k, v) in headers {
+            req.headers_mut().insert(*k, v.parse().unwrap());
         }
         let (stream, _) = tokio_tungstenite::connect_async(req)
             .await

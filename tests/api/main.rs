@@ -9,6 +9,7 @@ mod bank_content;
 mod board_bus;
 mod browser;
 mod browser_sections;
+mod crash;
 mod drills;
 mod faults;
 mod first_run;

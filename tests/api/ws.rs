@@ -29,7 +29,12 @@ impl Ws {
 
     /// Connects with these extra request headers (a cookie, a proxy's X-Forwarded-For).
     pub async fn connect_with(app: &TestApp, headers: &[(&'static str, &str)]) -> Ws {
-        let mut req = format!("ws://127.0.0.1:{}/ws", app.port())
+        Ws::connect_to(app.port(), headers).await
+    }
+
+    /// Connects to a server on this machine's `port` (one the test started as a process).
+    pub async fn connect_to(port: u16, headers: &[(&'static str, &str)]) -> Ws {
+        let mut req = format!("ws://127.0.0.1:{port}/ws")
             .into_client_request()
             .unwrap();
         for (k, v) in headers {

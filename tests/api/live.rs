@@ -17,7 +17,14 @@ fn picks() -> Vec<Question> {
     out
 }
 
-async fn create(app: &TestApp, host: &Session, qs: &[Question], extra: Value) -> (String, String) {
+/// A competition of `qs` (5 s a question, speed bonus on, guests allowed, awards for the top
+/// 2), with the settings in `extra` replacing those; returns (id, PIN).
+pub(crate) async fn create(
+    app: &TestApp,
+    host: &Session,
+    qs: &[Question],
+    extra: Value,
+) -> (String, String) {
     let mut body = json!({
         "title": "党章党规知识竞赛", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
         "time_limit_s": 5, "speed_bonus": true, "streak_bonus": false, "guests_allowed": true,
@@ -302,8 +309,9 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_open() {
     p.send(json!({"type":"hello","protocol":1,"role":"player","pin":pin}))
         .await;
     assert_eq!(p.next().await["code"], "wrong_phase");
-    // Still open: a ping gets no error, and the next bad frame is answered.
+    // Still open: a ping gets its pong (and nothing else), and the next bad frame is answered.
     p.send(json!({"type":"ping"})).await;
+    assert_eq!(p.next().await, json!({"type":"pong"}));
     assert!(p.next_within(Duration::from_millis(300)).await.is_none() && !p.closed);
     // Abuse closes it.
     for _ in 0..30 {

@@ -15,6 +15,7 @@ mod health_auth;
 mod helpers;
 mod items;
 mod live;
+mod protocol;
 mod records;
 mod roster;
 mod sections;

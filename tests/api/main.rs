@@ -17,6 +17,7 @@ mod items;
 mod live;
 mod protocol;
 mod records;
+mod report;
 mod roster;
 mod sections;
 mod ws;

@@ -161,12 +161,16 @@ async fn drain(ws: &mut Ws) {
     while ws.next_within(Duration::from_millis(400)).await.is_some() {}
 }
 
+on_both_databases!(
+    every_server_frame_has_exactly_the_documented_fields,
+    documented_fields_on_postgres_and_redis,
+    every_frame_against_the_document
+);
+
 /// A whole game that makes the server send every message type, to host, screen and players;
 /// every frame received is then held against the document's field lists.
-#[tokio::test]
-async fn every_server_frame_has_exactly_the_documented_fields() {
+async fn every_frame_against_the_document(app: TestApp) {
     let spec = spec();
-    let app = spawn_app().await;
     let qs = questions_of(&[Kind::Single, Kind::TrueFalse, Kind::Fill]);
     let host = app.session(HOST).await;
     let (cid, pin) = create(&app, &host, &qs, json!({"time_limit_s": 30})).await;

@@ -62,9 +62,15 @@ impl Sheet {
     }
 }
 
-#[tokio::test]
-async fn the_workbook_has_typed_numbers_seconds_and_three_named_sheets() {
-    let app = spawn_app().await;
+on_both_databases!(
+    the_workbook_has_typed_numbers_seconds_and_three_named_sheets,
+    the_workbook_on_postgres_and_redis,
+    played_game_report
+);
+
+/// A game of two questions (A right both times, the guest wrong once and silent once), then
+/// both report files downloaded and read back.
+async fn played_game_report(app: TestApp) {
     let qs = questions();
     let host = app.session(HOST).await;
     let (cid, pin) = create(&app, &host, &qs, json!({"title": TITLE, "seed": 20260415})).await;

@@ -270,6 +270,7 @@ pub struct PlayerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{BTreeSet, HashMap};
 
     const DOC: &str = include_str!("../../docs/protocol.md");
 
@@ -351,6 +352,56 @@ mod tests {
         }
         assert!(clients >= 14, "client examples found: {clients}");
         assert!(servers >= 5, "server examples found: {servers}");
+    }
+
+    /// The `fields` column of the document's server message table (several types in a row
+    /// share it): the names in backticks.
+    fn documented_fields() -> HashMap<String, BTreeSet<String>> {
+        let ticked = |cell: &str| -> Vec<String> {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        };
+        let start = DOC
+            .find("## Server → client")
+            .expect("the server → client section");
+        let mut out = HashMap::new();
+        for row in DOC[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+        {
+            let cells: Vec<&str> = row.trim_matches('|').split('|').collect();
+            let fields: BTreeSet<String> = ticked(cells[2]).into_iter().collect();
+            for ty in ticked(cells[0]) {
+                out.insert(ty, fields.clone());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_documents_examples_carry_exactly_the_documented_fields() {
+        // Clients copy the examples: they must show every field, as the server sends them.
+        let fields = documented_fields();
+        let mut checked = 0;
+        for v in examples() {
+            let ty = v["type"].as_str().unwrap_or_default();
+            // Client messages and answer shapes are not in the server table.
+            let Some(documented) = fields.get(ty) else {
+                continue;
+            };
+            let keys: BTreeSet<String> = v
+                .as_object()
+                .map(|o| o.keys().filter(|k| *k != "type").cloned().collect())
+                .unwrap_or_default();
+            assert_eq!(&keys, documented, "example {v}");
+            checked += 1;
+        }
+        assert!(checked >= 10, "server examples checked: {checked}");
     }
 
     #[test]

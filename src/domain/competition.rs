@@ -222,6 +222,51 @@ fn same_response(q: &Question, a: &Response, b: &Response) -> bool {
     }
 }
 
+/// The bars of a reveal for the answers given to `question` (players who did not answer are
+/// in none). Choice kinds: one bar per option, counting the players who chose it, so a
+/// multiple-choice answer `ACD` counts once under each of A, C and D and the bars may add up
+/// to more than the answers; true/false: `[正确, 错误]`; fill, numeric and date: `[right,
+/// wrong]`, graded with the host's accepted alternatives.
+pub fn distribution<'a>(
+    question: &Question,
+    also: &[Response],
+    answers: impl IntoIterator<Item = &'a Response>,
+) -> Vec<u32> {
+    let mut bars = if question.kind.is_choice() {
+        vec![0u32; question.options.len()]
+    } else {
+        vec![0u32; 2]
+    };
+    for response in answers {
+        match (response, question.kind) {
+            (Response::Choice(letters), k) if k.is_choice() => {
+                let mut chosen: Vec<usize> = letters
+                    .chars()
+                    .filter_map(|c| {
+                        let c = c.to_ascii_uppercase();
+                        super::question::LETTERS
+                            .iter()
+                            .position(|&l| l as char == c)
+                    })
+                    .filter(|&i| i < bars.len())
+                    .collect();
+                // "AAC" is A and C: one player, one count per option.
+                chosen.sort_unstable();
+                chosen.dedup();
+                for i in chosen {
+                    bars[i] += 1;
+                }
+            }
+            (Response::TrueFalse(b), _) => bars[if *b { 0 } else { 1 }] += 1,
+            (r, _) => {
+                let right = grade_with(question, also, r).unwrap_or(false);
+                bars[if right { 0 } else { 1 }] += 1;
+            }
+        }
+    }
+    bars
+}
+
 /// One player's final standing, for the award rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Final {
@@ -420,6 +465,39 @@ mod tests {
     }
 
     #[test]
+    fn distribution_counts_each_chosen_letter_once_and_only_answers() {
+        let mut multiple = q("m", Topic::PetitionWork, 1);
+        multiple.kind = Kind::Multiple;
+        multiple.options = vec!["一".into(), "二".into(), "三".into(), "四".into()];
+        multiple.answer = AnswerKey::Choice(vec![0, 2, 3]);
+        let answers = [
+            Response::Choice("ACD".into()),
+            Response::Choice("acd".into()),
+            Response::Choice("AAB".into()),
+            Response::Choice("Z".into()),
+        ];
+        assert_eq!(distribution(&multiple, &[], &answers), vec![3, 1, 2, 2]);
+        let truefalse = q("t", Topic::PetitionWork, 1);
+        let answers = [Response::TrueFalse(false), Response::TrueFalse(false)];
+        assert_eq!(distribution(&truefalse, &[], &answers), vec![0, 2]);
+        let mut fill = q("f", Topic::PetitionWork, 1);
+        fill.kind = Kind::Fill;
+        fill.answer = AnswerKey::Fill(vec!["群众路线".into()]);
+        let also = [Response::Text("党的群众路线".into())];
+        let answers = [
+            Response::Text("群众路线".into()),
+            Response::Text("党的群众路线".into()),
+            Response::Text("别的".into()),
+        ];
+        assert_eq!(
+            distribution(&fill, &also, &answers),
+            vec![2, 1],
+            "[right, wrong]"
+        );
+        assert_eq!(distribution(&fill, &[], &[]), vec![0, 0], "nobody answered");
+    }
+
+    #[test]
     fn award_rules_skip_guests_and_include_ties() {
         let f = |p: &str, rank, points, member| Final {
             participant: p.into(),
@@ -444,6 +522,11 @@ mod tests {
             .map(|f| f.participant.as_str())
             .collect();
         assert_eq!(over, ["a"]);
+        let at_least: Vec<&str> = propose(AwardRule::MinPoints(700), &standings)
+            .iter()
+            .map(|f| f.participant.as_str())
+            .collect();
+        assert_eq!(at_least, ["a", "b", "c"], "min_points is at least (≥)");
         // Guests at the top do not take members' places; 0 points is never commended.
         let standings = vec![
             f("g1", 1, 900, false),

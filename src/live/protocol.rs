@@ -1,5 +1,11 @@
 //! The live-room protocol: JSON text frames, serde-tagged by `type`. `docs/protocol.md`
 //! documents every message with an example; a test checks the examples parse.
+//!
+//! One rule for every server frame: each documented field is always sent. An empty list is
+//! `[]` and an absent value is `null`, never a missing key, so a client can read any field
+//! without first asking whether it is there (the document's field list is checked against
+//! real frames by an integration test). Hence no `skip_serializing_if` below: a field that is
+//! not always meaningful is an `Option` and goes out as `null`.
 
 use crate::domain::Response;
 use serde::{Deserialize, Serialize};
@@ -115,9 +121,11 @@ pub struct QuestionView {
     pub kind: crate::domain::Kind,
     pub topic: crate::domain::Topic,
     pub stem: String,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    /// Empty (`[]`) for kinds without options (true/false, fill, numeric, date).
+    #[serde(default)]
     pub options: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// `null` where the question has no unit.
+    #[serde(default)]
     pub unit: Option<String>,
     pub time_limit_ms: u64,
     pub remaining_ms: u64,
@@ -135,25 +143,27 @@ pub enum ServerMsg {
         title: String,
         total_questions: u32,
         phase: PhaseName,
-        /// Players: who you are in this room.
-        #[serde(skip_serializing_if = "Option::is_none", default)]
+        /// Players: who you are in this room; `null` for host and screen.
+        #[serde(default)]
         you: Option<You>,
     },
-    /// Lobby state: to everyone on each join/leave (names only to host and screen).
+    /// Lobby state: to a joining player once, to host and screen on every change. Names,
+    /// PIN and join address are for host and screen; a player gets `[]`, `null`, `null`.
     Lobby {
         players: u32,
-        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        #[serde(default)]
         names: Vec<String>,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
+        #[serde(default)]
         pin: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
+        #[serde(default)]
         join_url: Option<String>,
     },
     Question {
         #[serde(flatten)]
         question: QuestionView,
-        /// Players after a rejoin: whether their answer to this question is already in.
-        #[serde(skip_serializing_if = "Option::is_none", default)]
+        /// A player joining mid-question: whether their answer to this question is already
+        /// in. `null` in the frame broadcast when the question starts, and for host and screen.
+        #[serde(default)]
         answered: Option<bool>,
     },
     /// Live count of answers: host and screen only, at most four a second.
@@ -181,16 +191,20 @@ pub enum ServerMsg {
         /// The question again, so a screen that (re)joins at the reveal can show it.
         kind: crate::domain::Kind,
         stem: String,
-        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        /// `[]` for kinds without options.
+        #[serde(default)]
         options: Vec<String>,
         /// `A`, `ACD`, `正确`, the accepted text, a number or a date.
         answer: String,
-        /// Choice: counts per option; true/false: [正确, 错误]; other kinds: [right, wrong].
+        /// Choice: per option, the players who chose it (a multiple-choice answer `ACD`
+        /// counts once under each of A, C and D); true/false: [正确, 错误]; other kinds:
+        /// [right, wrong]. Players who did not answer are in no bar.
         distribution: Vec<u32>,
         explanation: String,
         source: String,
         voided: bool,
-        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        /// Answers the host accepted as right besides the key; `[]` when none.
+        #[serde(default)]
         also_accepted: Vec<String>,
     },
     /// A player's own outcome, sent to that player only, at the reveal.
@@ -229,6 +243,8 @@ pub enum ServerMsg {
         players: Vec<PlayerInfo>,
     },
     Removed,
+    /// The answer to a client's `ping`, so a page can tell a live room from a dead socket.
+    Pong,
     Error {
         code: ErrorCode,
         message: String,
@@ -256,6 +272,7 @@ pub struct PlayerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{BTreeSet, HashMap};
 
     const DOC: &str = include_str!("../../docs/protocol.md");
 
@@ -337,6 +354,56 @@ mod tests {
         }
         assert!(clients >= 14, "client examples found: {clients}");
         assert!(servers >= 5, "server examples found: {servers}");
+    }
+
+    /// The `fields` column of the document's server message table (several types in a row
+    /// share it): the names in backticks.
+    fn documented_fields() -> HashMap<String, BTreeSet<String>> {
+        let ticked = |cell: &str| -> Vec<String> {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        };
+        let start = DOC
+            .find("## Server → client")
+            .expect("the server → client section");
+        let mut out = HashMap::new();
+        for row in DOC[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+        {
+            let cells: Vec<&str> = row.trim_matches('|').split('|').collect();
+            let fields: BTreeSet<String> = ticked(cells[2]).into_iter().collect();
+            for ty in ticked(cells[0]) {
+                out.insert(ty, fields.clone());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_documents_examples_carry_exactly_the_documented_fields() {
+        // Clients copy the examples: they must show every field, as the server sends them.
+        let fields = documented_fields();
+        let mut checked = 0;
+        for v in examples() {
+            let ty = v["type"].as_str().unwrap_or_default();
+            // Client messages and answer shapes are not in the server table.
+            let Some(documented) = fields.get(ty) else {
+                continue;
+            };
+            let keys: BTreeSet<String> = v
+                .as_object()
+                .map(|o| o.keys().filter(|k| *k != "type").cloned().collect())
+                .unwrap_or_default();
+            assert_eq!(&keys, documented, "example {v}");
+            checked += 1;
+        }
+        assert!(checked >= 10, "server examples checked: {checked}");
     }
 
     #[test]

@@ -999,8 +999,9 @@ impl Room {
         }
         let correct = competition::grade_with(&asked.question, &asked.also_accepted, &response)
             .map_err(|e| (ErrorCode::BadAnswer, e))?;
-        let elapsed_ms =
-            (elapsed.as_millis() as u64).min(asked.time_limit_ms + l.extra.as_millis() as u64);
+        // Timed as at most the set limit: an answer in the grace or in extended time counts
+        // as given at the limit (docs/protocol.md, Timing), in the records as in the tally.
+        let elapsed_ms = (elapsed.as_millis() as u64).min(asked.time_limit_ms);
         // Provisional points (the tally at the reveal is what counts).
         let prior = &self.players[idx].tally;
         let mut points = 0;
@@ -1395,34 +1396,14 @@ impl Room {
     fn reveal_msg(&self, position: u32) -> ServerMsg {
         let a = &self.questions[position as usize];
         let q = &a.question;
-        let mut distribution = match q.kind {
-            k if k.is_choice() => vec![0u32; q.options.len()],
-            _ => vec![0u32; 2],
-        };
-        for p in self.players.iter().filter(|p| !p.removed) {
-            let Some(ans) = p.answers.get(&position) else {
-                continue;
-            };
-            match (&ans.response, q.kind) {
-                (Response::Choice(letters), k) if k.is_choice() => {
-                    for c in letters.chars() {
-                        let c = c.to_ascii_uppercase();
-                        if let Some(i) = crate::domain::question::LETTERS
-                            .iter()
-                            .position(|&l| l as char == c)
-                            && i < distribution.len()
-                        {
-                            distribution[i] += 1;
-                        }
-                    }
-                }
-                (Response::TrueFalse(b), _) => distribution[if *b { 0 } else { 1 }] += 1,
-                (r, _) => {
-                    let right = competition::grade_with(q, &a.also_accepted, r).unwrap_or(false);
-                    distribution[if right { 0 } else { 1 }] += 1;
-                }
-            }
-        }
+        let distribution = competition::distribution(
+            q,
+            &a.also_accepted,
+            self.players
+                .iter()
+                .filter(|p| !p.removed)
+                .filter_map(|p| p.answers.get(&position).map(|ans| &ans.response)),
+        );
         ServerMsg::Reveal {
             position,
             kind: q.kind,

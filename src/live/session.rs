@@ -443,7 +443,9 @@ async fn handle(
     };
     match msg {
         ClientMsg::Hello { .. } => Some(error(ErrorCode::WrongPhase, "已经连接，不能再次 hello")),
-        ClientMsg::Ping {} => None,
+        // Answered by the socket's task, without asking the room: a `pong` proves the socket
+        // and this server are alive (the room's liveness shows in its own frames).
+        ClientMsg::Ping {} => Some(frame(&ServerMsg::Pong)),
         ClientMsg::Answer { position, answer } => {
             if role != ClientRole::Player {
                 return Some(error(ErrorCode::NotAllowed, "只有选手可以答题"));

@@ -17,6 +17,8 @@ pub(crate) fn picks() -> Vec<Question> {
     out
 }
 
+/// A competition of `qs` (5 s a question, speed bonus on, guests allowed, awards for the top
+/// 2), with the settings in `extra` replacing those; returns (id, PIN).
 pub(crate) async fn create(
     app: &TestApp,
     host: &Session,
@@ -307,8 +309,9 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_open() {
     p.send(json!({"type":"hello","protocol":1,"role":"player","pin":pin}))
         .await;
     assert_eq!(p.next().await["code"], "wrong_phase");
-    // Still open: a ping gets no error, and the next bad frame is answered.
+    // Still open: a ping gets its pong (and nothing else), and the next bad frame is answered.
     p.send(json!({"type":"ping"})).await;
+    assert_eq!(p.next().await, json!({"type":"pong"}));
     assert!(p.next_within(Duration::from_millis(300)).await.is_none() && !p.closed);
     // Abuse closes it.
     for _ in 0..30 {

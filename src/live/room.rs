@@ -1058,6 +1058,10 @@ impl Room {
                 if !matches!(self.phase, Phase::Lobby) {
                     return wrong("开始");
                 }
+                // The host may have swapped drawn questions in the lobby: lock the draw in
+                // the records, then ask what they hold.
+                rec::lock_draw(&self.db, &self.id).await.map_err(internal)?;
+                self.questions = rec::questions(&self.db, &self.id).await.map_err(internal)?;
                 if self.questions.is_empty() {
                     return Err((ErrorCode::WrongPhase, "本场比武没有题目".into()));
                 }

@@ -153,6 +153,13 @@ pub enum ServerMsg {
         /// Players after a rejoin: whether their answer to this question is already in.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         answered: Option<bool>,
+        /// Players after a rejoin: the answer they sent (as they sent it), or null.
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            default,
+            deserialize_with = "present"
+        )]
+        answer: Option<Option<Response>>,
     },
     /// Live count of answers: host and screen only, at most four a second.
     AnswerCount {
@@ -201,6 +208,8 @@ pub enum ServerMsg {
         rank: u64,
         players: u32,
         streak: u32,
+        /// The player's answer to this question, as they sent it; null when none.
+        answer: Option<Response>,
     },
     Leaderboard {
         top: Vec<Line>,
@@ -231,6 +240,11 @@ pub enum ServerMsg {
         code: ErrorCode,
         message: String,
     },
+}
+
+/// A field that may be null, read so that `null` (present) and absent stay apart.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Response>>, D::Error> {
+    Option::<Response>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

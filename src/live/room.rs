@@ -866,13 +866,14 @@ impl Room {
         let now_frame = match &self.phase {
             Phase::Lobby => Some(self.lobby_frame(staff)),
             Phase::Question(l) => {
-                let answered = participant
+                let mine = participant
                     .as_ref()
                     .and_then(|pid| self.by_id.get(pid))
-                    .map(|&i| self.players[i].answers.contains_key(&l.position));
+                    .map(|&i| self.players[i].answers.get(&l.position));
                 Some(frame(&ServerMsg::Question {
                     question: self.question_view(l, Instant::now()),
-                    answered,
+                    answered: mine.map(|a| a.is_some()),
+                    answer: mine.map(|a| a.map(|a| a.response.clone())),
                 }))
             }
             Phase::Reveal(_) | Phase::Leaderboard(_) => {
@@ -1247,6 +1248,7 @@ impl Room {
         let f = frame(&ServerMsg::Question {
             question: self.question_view(&live, live.shown_at),
             answered: None,
+            answer: None,
         });
         self.phase = Phase::Question(live);
         self.persist().await?;
@@ -1415,6 +1417,7 @@ impl Room {
             rank: p.rank,
             players,
             streak: p.tally.streak,
+            answer: answer.map(|a| a.response.clone()),
         };
         let mut json = serde_json::to_string(&result).expect("ServerMsg serialises");
         // `{…}` → `{…,"reveal":{…}}`

@@ -1078,3 +1078,45 @@ async fn the_host_previews_and_swaps_the_draw_until_the_game_starts() {
     );
     assert_eq!(draw_stems(&app, &host, &cid).await, locked_in);
 }
+
+#[tokio::test]
+async fn a_player_gets_their_own_answer_back_in_the_result_and_after_a_rejoin() {
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({"time_limit_s": 60})).await;
+    let (mut console, _) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    let (mut a, wa) = Ws::hello_player(&app, None, &pin, Some("答题者"), None).await;
+    let token = wa["you"]["token"].as_str().unwrap().to_string();
+    let (mut b, wb) = Ws::hello_player(&app, None, &pin, Some("旁观者"), None).await;
+    let b_token = wb["you"]["token"].as_str().unwrap().to_string();
+    console.command(json!({"type":"start"})).await;
+    let q = a.until("question").await;
+    assert!(
+        q.get("answer").is_none() && q.get("answered").is_none(),
+        "the broadcast question carries no player's answer: {q}"
+    );
+    b.until("question").await;
+    let sent = wrong(&qs[0]);
+    assert_eq!(a.answer(0, sent.clone()).await["type"], "ack");
+
+    // A refresh: the rejoin question says what was sent, in the shape it was sent.
+    drop(a);
+    let (mut a, _) = Ws::hello_player(&app, None, &pin, None, Some(&token)).await;
+    let q = a.until("question").await;
+    assert_eq!(q["answered"], true);
+    assert_eq!(q["answer"], sent);
+    drop(b);
+    let (mut b, _) = Ws::hello_player(&app, None, &pin, None, Some(&b_token)).await;
+    let q = b.until("question").await;
+    assert_eq!(q["answered"], false);
+    assert!(q["answer"].is_null() && q.get("answer").is_some(), "{q}");
+
+    // At the reveal each result carries the player's own answer, or null.
+    assert_eq!(console.command(json!({"type":"skip"})).await, None);
+    let ra = a.until("result").await;
+    assert_eq!(ra["answer"], sent);
+    assert_eq!(ra["correct"], false);
+    let rb = b.until("result").await;
+    assert!(rb["answer"].is_null() && rb.get("answer").is_some(), "{rb}");
+}

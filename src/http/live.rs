@@ -574,7 +574,7 @@ async fn host_page(
         return Ok(login_redirect(&req));
     };
     i.require(&[Role::Host])?;
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_host.html");
     let (viewer, csrf) = viewer_of(&id);
     render(
         HostPage {
@@ -598,7 +598,7 @@ async fn console_page(
         return Ok(login_redirect(&req));
     };
     owned(&state, i, &path).await?;
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_console.html");
     let (viewer, csrf) = viewer_of(&id);
     render(
         ConsolePage {
@@ -623,7 +623,7 @@ async fn screen_page(
         return Ok(login_redirect(&req));
     };
     i.require(&[Role::Host])?;
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_screen.html");
     let (_, csrf) = viewer_of(&id);
     render(
         ScreenPage {
@@ -647,7 +647,7 @@ async fn play_page(
     id: MaybeIdentity,
     q: web::Query<PinQuery>,
 ) -> Result<HttpResponse> {
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_play.html");
     let (viewer, csrf) = viewer_of(&id);
     let pin: String = q
         .pin
@@ -674,7 +674,7 @@ async fn honors_page(
     req: HttpRequest,
     id: MaybeIdentity,
 ) -> Result<HttpResponse> {
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "honors.html");
     let (viewer, csrf) = viewer_of(&id);
     let awards = rec::honors(&state.db, None)
         .await?

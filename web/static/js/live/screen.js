@@ -72,7 +72,7 @@ function renderQuestion(q) {
   stem.classList.toggle("long", String(q.stem).length > 60);
   const list = clear($("screen-options"));
   list.classList.remove("revealed");
-  $("view-question").classList.remove("revealing", "tight-stem", "compact-options");
+  $("view-question").classList.remove("revealing", ...FIT_STEPS);
   const opts = q.kind === "truefalse" ? ["正确", "错误"] : Array.isArray(q.options) ? q.options : [];
   const longest = opts.reduce((n, o) => Math.max(n, String(o).length), 0);
   list.classList.toggle("one-col", q.kind === "truefalse" ? false : longest > 14);
@@ -186,15 +186,17 @@ function renderReveal(m) {
   fitReveal();
 }
 
+const FIT_STEPS = ["tight-stem", "compact-options", "bare-options"];
+
 /** Room is made for the answer, the explanation and the source by stepping the question back
- *  (the stem to one line, then the wrong options to letters and counts), never by text below 40 px:
- *  the projector is read from the back of the hall. */
+ *  (the stem to one line, then the wrong options to letters and counts, then all options),
+ *  never by text below 40 px: the projector is read from the back of the hall. */
 function fitReveal() {
   const view = $("view-question");
-  view.classList.remove("tight-stem", "compact-options");
+  view.classList.remove(...FIT_STEPS);
   if (!view.classList.contains("revealing")) return;
   const room = view.parentElement.clientHeight;
-  for (const step of ["tight-stem", "compact-options"]) {
+  for (const step of FIT_STEPS) {
     if (view.scrollHeight <= room) return;
     view.classList.add(step);
   }

@@ -360,6 +360,8 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
         .goto(&app.url(&format!("/host/{cid}")))
         .await
         .unwrap();
+    screen.wait_for_text("body", "开始").await;
+    assert_accessible(&screen, "host console, lobby").await;
     click(&screen, "#start").await;
     to_projector().await;
 

@@ -979,7 +979,18 @@ async fn draw_stems(app: &TestApp, s: &Session, cid: &str) -> Vec<(String, Strin
 
 #[tokio::test]
 async fn the_host_previews_and_swaps_the_draw_until_the_game_starts() {
-    let app = spawn_app().await;
+    previews_and_swaps(spawn_app().await).await;
+}
+
+/// The same on PostgreSQL, where the swap and the start's lock meet on the competition's row.
+#[tokio::test]
+async fn the_draw_is_swapped_and_locked_on_postgres() {
+    if let Some(app) = spawn_on_postgres().await {
+        previews_and_swaps(app).await;
+    }
+}
+
+async fn previews_and_swaps(app: TestApp) {
     let host = app.session(HOST).await;
     let res = host
         .post(

@@ -557,7 +557,7 @@ pub async fn tap(b: &Browser, css: &str) {
 }
 
 /// Answers the drill question on screen, right or wrong, whatever its kind.
-async fn answer_drill_question(b: &Browser, q: &biwu::domain::Question, right: bool) {
+pub async fn answer_drill_question(b: &Browser, q: &biwu::domain::Question, right: bool) {
     use biwu::domain::{AnswerKey, Kind};
     match &q.answer {
         AnswerKey::Choice(ix) => {

@@ -57,6 +57,7 @@ impl I18n {
             lang: lang.to_string(),
             own: &self.langs[lang],
             fallback: &self.langs[DEFAULT_LANG],
+            switchable: false,
         }
     }
 
@@ -98,6 +99,8 @@ pub struct Messages<'a> {
     pub lang: String,
     own: &'a HashMap<String, String>,
     fallback: &'a HashMap<String, String>,
+    /// Whether the page is translated, so the layout offers the language switch.
+    pub switchable: bool,
 }
 
 impl Messages<'_> {

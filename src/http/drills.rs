@@ -171,6 +171,9 @@ async fn notebook(
             "topic_name": question.topic.name_zh(), "tags": question.tags, "origin": n.origin,
             "added_at": n.added_at, "due_at": n.due_at, "due": due, "right_streak": n.right_streak,
             "mastered": n.mastered_at.is_some(),
+            // The member got it wrong once and saw the answer then: the entry shows it again.
+            "kind": question.kind, "options": question.options, "answer": question.answer.display(),
+            "explanation": question.explanation, "source": question.source,
         }));
     }
     Ok(HttpResponse::Ok().json(json!({ "mastery_streak": MASTERY_STREAK, "entries": entries })))

@@ -34,6 +34,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/competitions/{id}", web::get().to(detail))
         .route("/competitions/{id}/qr.svg", web::get().to(qr))
         .route(
+            "/competitions/{id}/questions/{position}",
+            web::post().to(swap_question),
+        )
+        .route(
             "/competitions/{id}/report.{ext}",
             web::get().to(report_file),
         )
@@ -297,11 +301,114 @@ async fn detail(
         "seed": c.seed, "settings": settings, "questions": qs.len(),
         "join_url": format!("{}/play?pin={}", base_url(&state, &req), c.pin),
         "join_warning": loopback_warning(&base_url(&state, &req)),
-        "question_list": qs.iter().map(|a| json!({
-            "position": a.position, "id": a.question.id, "version": a.version,
-            "kind": a.question.kind, "stem": a.question.stem, "voided": a.voided,
-        })).collect::<Vec<_>>(),
+        "question_list": question_list(&qs),
     })))
+}
+
+/// The drawn questions as the host sees them before and during the game (never the answers
+/// beyond what the host console shows anyway).
+fn question_list(qs: &[rec::Asked]) -> Vec<serde_json::Value> {
+    qs.iter()
+        .map(|a| {
+            json!({
+                "position": a.position, "id": a.question.id, "version": a.version,
+                "kind": a.question.kind, "topic": a.question.topic, "stem": a.question.stem,
+                "voided": a.voided,
+            })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwapRequest {
+    /// The question to put in; absent: another random draw by the competition's settings.
+    #[serde(default)]
+    question_id: Option<String>,
+}
+
+/// Replaces one drawn question before the game starts, by a given id or by another random
+/// draw from the competition's topics, tags and difficulty (never a question already in the
+/// draw). Creator or admin only; refused once the game has started.
+#[tracing::instrument(skip(state, id, body))]
+async fn swap_question(
+    state: web::Data<AppState>,
+    id: Identity,
+    path: web::Path<(String, u32)>,
+    body: web::Json<SwapRequest>,
+) -> Result<HttpResponse> {
+    let (comp_id, position) = path.into_inner();
+    let c = owned(&state, &id, &comp_id).await?;
+    if c.status != "lobby" {
+        return Err(draw_locked());
+    }
+    let drawn = rec::questions(&state.db, &c.id).await?;
+    let old = drawn
+        .iter()
+        .find(|a| a.position == position)
+        .ok_or_else(|| AppError::NotFound(format!("本场比武没有第 {} 题", position + 1)))?;
+    let pool = questions::list_active(&state.db, None).await?;
+    let taken = |qid: &str| drawn.iter().any(|a| a.question.id == qid);
+    let new = match body.question_id.as_deref().map(str::trim) {
+        Some(qid) if !qid.is_empty() => {
+            if taken(qid) {
+                return Err(AppError::Unprocessable(format!(
+                    "题目 {qid} 已在本场题目中"
+                )));
+            }
+            pool.iter()
+                .find(|c| c.question.id == qid)
+                .ok_or_else(|| AppError::Unprocessable(format!("题目 {qid} 不存在或已停用")))?
+        }
+        _ => {
+            let settings: Settings =
+                serde_json::from_str(&c.settings).map_err(anyhow::Error::from)?;
+            let free: Vec<crate::domain::Question> = pool
+                .iter()
+                .filter(|c| !taken(&c.question.id))
+                .map(|c| c.question.clone())
+                .collect();
+            let seed = rand::rng().random::<u64>() >> 1;
+            let pick = competition::draw(
+                &free,
+                &settings.topics,
+                &settings.tags,
+                &settings.difficulty,
+                1,
+                seed,
+            );
+            let qid = pick.first().map(|q| q.id.clone()).ok_or_else(|| {
+                AppError::Unprocessable("题库中没有其他符合本场条件的题目可换".into())
+            })?;
+            pool.iter()
+                .find(|c| c.question.id == qid)
+                .expect("drawn from the pool")
+        }
+    };
+    match rec::swap_question(&state.db, &c.id, position, &new.question.id, &new.version).await? {
+        rec::Swap::Swapped => {}
+        rec::Swap::Locked => return Err(draw_locked()),
+        rec::Swap::NoSuchPosition => {
+            return Err(AppError::NotFound(format!(
+                "本场比武没有第 {} 题",
+                position + 1
+            )));
+        }
+    }
+    audit::record(
+        &state.db,
+        Some(&id.member.id),
+        "competition.swap_question",
+        &c.id,
+        json!({ "position": position, "from": old.question.id, "to": new.question.id }),
+    )
+    .await?;
+    let qs = rec::questions(&state.db, &c.id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "question_list": question_list(&qs) })))
+}
+
+fn draw_locked() -> AppError {
+    AppError::Conflict("比武已经开始，题目已锁定，不能再更换".into())
 }
 
 async fn qr(
@@ -470,7 +577,7 @@ async fn host_page(
         return Ok(login_redirect(&req));
     };
     i.require(&[Role::Host])?;
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_host.html");
     let (viewer, csrf) = viewer_of(&id);
     render(
         HostPage {
@@ -494,7 +601,7 @@ async fn console_page(
         return Ok(login_redirect(&req));
     };
     owned(&state, i, &path).await?;
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_console.html");
     let (viewer, csrf) = viewer_of(&id);
     render(
         ConsolePage {
@@ -519,7 +626,7 @@ async fn screen_page(
         return Ok(login_redirect(&req));
     };
     i.require(&[Role::Host])?;
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_screen.html");
     let (_, csrf) = viewer_of(&id);
     render(
         ScreenPage {
@@ -543,7 +650,7 @@ async fn play_page(
     id: MaybeIdentity,
     q: web::Query<PinQuery>,
 ) -> Result<HttpResponse> {
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "live_play.html");
     let (viewer, csrf) = viewer_of(&id);
     let pin: String = q
         .pin
@@ -570,7 +677,7 @@ async fn honors_page(
     req: HttpRequest,
     id: MaybeIdentity,
 ) -> Result<HttpResponse> {
-    let (t, lang, remember) = crate::http::pages::messages(&state, &req);
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "honors.html");
     let (viewer, csrf) = viewer_of(&id);
     let awards = rec::honors(&state.db, None)
         .await?

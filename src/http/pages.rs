@@ -33,10 +33,28 @@ fn language(req: &HttpRequest) -> (String, bool) {
     }
 }
 
-/// The catalogue for this request, its language, and whether to remember the choice.
-pub fn messages<'a>(state: &'a AppState, req: &HttpRequest) -> (Messages<'a>, String, bool) {
+/// Templates whose whole text comes from the catalogues. Only these follow the language
+/// choice and offer the switch; every other page is written in Chinese, and says so
+/// (`lang="zh-CN"`, Chinese navigation) whatever language was chosen.
+pub const TRANSLATED: &[&str] = &["home.html", "login.html", "account.html"];
+
+/// The catalogue for a page of `template`, its language, and whether to remember the choice.
+pub fn page_messages<'a>(
+    state: &'a AppState,
+    req: &HttpRequest,
+    template: &str,
+) -> (Messages<'a>, String, bool) {
+    if !TRANSLATED.contains(&template) {
+        return (
+            state.i18n.messages(DEFAULT_LANG),
+            DEFAULT_LANG.to_string(),
+            false,
+        );
+    }
     let (lang, remember) = language(req);
-    (state.i18n.messages(&lang), lang, remember)
+    let mut t = state.i18n.messages(&lang);
+    t.switchable = true;
+    (t, lang, remember)
 }
 
 /// Who is looking, as the layout shows it: the navigation offers only what they may use.
@@ -111,8 +129,7 @@ async fn home(
     req: HttpRequest,
     id: MaybeIdentity,
 ) -> Result<HttpResponse> {
-    let (lang, remember) = language(&req);
-    let t = state.i18n.messages(&lang);
+    let (t, lang, remember) = page_messages(&state, &req, "home.html");
     let (viewer, csrf) = viewer_of(&id);
     let page = Home {
         other_lang: other_lang(&t.lang),
@@ -134,8 +151,7 @@ struct Login<'a> {
 }
 
 async fn login(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
-    let (lang, remember) = language(&req);
-    let t = state.i18n.messages(&lang);
+    let (t, lang, remember) = page_messages(&state, &req, "login.html");
     let page = Login {
         other_lang: other_lang(&t.lang),
         viewer: None,
@@ -172,7 +188,7 @@ macro_rules! member_page {
             if !roles.is_empty() {
                 who.require(roles)?;
             }
-            let (t, lang, remember) = p::messages(&state, &req);
+            let (t, lang, remember) = p::page_messages(&state, &req, $file);
             let (viewer, csrf) = p::viewer_of(&id);
             p::render(
                 $name {

@@ -875,7 +875,7 @@ async fn question_page(
         .await?
         .ok_or_else(|| AppError::NotFound("没有这道题".into()))?;
     let q = c.question;
-    let (t, lang, remember) = pages::messages(&state, &req);
+    let (t, lang, remember) = pages::page_messages(&state, &req, "question.html");
     let (viewer, csrf) = pages::viewer_of(&id);
     let page = QuestionPage {
         other_lang: pages::other_lang(&t.lang),

@@ -165,6 +165,10 @@ pub enum ServerMsg {
         /// in. `null` in the frame broadcast when the question starts, and for host and screen.
         #[serde(default)]
         answered: Option<bool>,
+        /// A player joining mid-question: the answer they sent (as they sent it); `null` when
+        /// they have not answered, in the broadcast frame, and for host and screen.
+        #[serde(default)]
+        your_answer: Option<Response>,
     },
     /// Live count of answers: host and screen only, at most four a second.
     AnswerCount {
@@ -217,6 +221,8 @@ pub enum ServerMsg {
         rank: u64,
         players: u32,
         streak: u32,
+        /// The player's answer to this question, as they sent it; null when none.
+        your_answer: Option<Response>,
     },
     Leaderboard {
         top: Vec<Line>,
@@ -251,6 +257,7 @@ pub enum ServerMsg {
     },
 }
 
+/// A field that may be null, read so that `null` (present) and absent stay apart.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct You {
     pub participant: String,

@@ -895,13 +895,14 @@ impl Room {
         let now_frame = match &self.phase {
             Phase::Lobby => Some(self.lobby_frame(staff)),
             Phase::Question(l) => {
-                let answered = participant
+                let mine = participant
                     .as_ref()
                     .and_then(|pid| self.by_id.get(pid))
-                    .map(|&i| self.players[i].answers.contains_key(&l.position));
+                    .map(|&i| self.players[i].answers.get(&l.position));
                 Some(frame(&ServerMsg::Question {
                     question: self.question_view(l, Instant::now()),
-                    answered,
+                    answered: mine.map(|a| a.is_some()),
+                    your_answer: mine.flatten().map(|a| a.response.clone()),
                 }))
             }
             Phase::Reveal(_) | Phase::Leaderboard(_) => {
@@ -1087,6 +1088,10 @@ impl Room {
                 if !matches!(self.phase, Phase::Lobby) {
                     return wrong("开始");
                 }
+                // The host may have swapped drawn questions in the lobby: lock the draw in
+                // the records, then ask what they hold.
+                rec::lock_draw(&self.db, &self.id).await.map_err(internal)?;
+                self.questions = rec::questions(&self.db, &self.id).await.map_err(internal)?;
                 if self.questions.is_empty() {
                     return Err((ErrorCode::WrongPhase, "本场比武没有题目".into()));
                 }
@@ -1272,6 +1277,7 @@ impl Room {
         let f = frame(&ServerMsg::Question {
             question: self.question_view(&live, live.shown_at),
             answered: None,
+            your_answer: None,
         });
         self.phase = Phase::Question(live);
         self.persist().await?;
@@ -1436,6 +1442,7 @@ impl Room {
             rank: p.rank,
             players,
             streak: p.tally.streak,
+            your_answer: answer.map(|a| a.response.clone()),
         };
         let mut json = serde_json::to_string(&result).expect("ServerMsg serialises");
         // `{…}` → `{…,"reveal":{…}}`

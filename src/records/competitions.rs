@@ -150,6 +150,69 @@ pub async fn questions(db: &Db, competition_id: &str) -> anyhow::Result<Vec<Aske
         .collect()
 }
 
+/// What replacing one drawn question came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Swap {
+    Swapped,
+    /// The competition has started (or ended): its draw is locked.
+    Locked,
+    /// No question at that position.
+    NoSuchPosition,
+}
+
+/// Replaces the question at `position` while the competition is still in the lobby. The
+/// competition's row is written first in the same transaction, so a concurrent start
+/// ([`lock_draw`]) either waits for this change or makes it fail: a room never asks a draw
+/// other than the one in the records.
+pub async fn swap_question(
+    db: &Db,
+    competition_id: &str,
+    position: u32,
+    question_id: &str,
+    version: &str,
+) -> anyhow::Result<Swap> {
+    let mut tx = db.pool.begin().await?;
+    let open =
+        sqlx::query("UPDATE competitions SET status = status WHERE id = $1 AND status = 'lobby'")
+            .bind(competition_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if open == 0 {
+        return Ok(Swap::Locked);
+    }
+    let changed = sqlx::query(
+        "UPDATE competition_questions SET question_id = $1, question_version = $2, voided = 0, also_accepted = '[]' \
+         WHERE competition_id = $3 AND position = $4",
+    )
+    .bind(question_id)
+    .bind(version)
+    .bind(competition_id)
+    .bind(i64::from(position))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(Swap::NoSuchPosition);
+    }
+    tx.commit().await?;
+    Ok(Swap::Swapped)
+}
+
+/// Locks the draw when the room starts: the competition leaves the lobby in the records
+/// before the room reads its questions, so no swap lands after that read.
+pub async fn lock_draw(db: &Db, competition_id: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE competitions SET status = 'running', started_at = COALESCE(started_at, $1) \
+         WHERE id = $2 AND status = 'lobby'",
+    )
+    .bind(now_ms())
+    .bind(competition_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
 /// Where a live room is; written on every phase change.
 pub struct PhaseRecord<'a> {
     pub status: &'a str,

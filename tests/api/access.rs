@@ -406,3 +406,41 @@ async fn metrics_can_be_kept_to_an_address_list() {
         200
     );
 }
+
+/// The English switch is offered only where the page is translated; every other page stays
+/// Chinese (and says so) whatever language was chosen. Every page links the icon, and the
+/// browsers' default `/favicon.ico` is served too (no 404 on every load).
+#[tokio::test]
+async fn english_only_where_translated_and_an_icon_on_every_page() {
+    let app = spawn_app().await;
+    let s = app.session(MEMBER).await;
+    let home = s.get(&app, "/?lang=en").await.text().await.unwrap();
+    assert!(
+        home.contains("lang=\"en\"") && home.contains("?lang=zh-CN"),
+        "{home}"
+    );
+    // The choice is remembered in the cookie, yet these pages stay Chinese without a switch.
+    for path in ["/drill", "/notebook", "/me", "/honors", "/play"] {
+        let page = s.get(&app, path).await.text().await.unwrap();
+        assert!(page.contains("<html lang=\"zh-CN\">"), "{path}");
+        assert!(
+            !page.contains("?lang="),
+            "{path} offers a switch it does not honour"
+        );
+        assert!(page.contains("/static/favicon.svg"), "{path} has no icon");
+    }
+    let host = app.session(HOST).await;
+    let page = host.get(&app, "/host?lang=en").await.text().await.unwrap();
+    assert!(page.contains("<html lang=\"zh-CN\">") && !page.contains("?lang="));
+    assert!(
+        page.contains("我的") || page.contains("岗位练兵"),
+        "Chinese navigation"
+    );
+    let account = s.get(&app, "/account").await.text().await.unwrap();
+    assert!(account.contains("lang=\"en\"") && account.contains("?lang=zh-CN"));
+    for icon in ["/favicon.ico", "/static/favicon.svg"] {
+        let res = client().get(app.url(icon)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{icon}");
+        assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    }
+}

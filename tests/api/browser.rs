@@ -1,5 +1,6 @@
 //! Pages in real headless Chromium, driven over WebDriver (chromedriver).
 
+use crate::a11y::assert_accessible;
 use crate::helpers::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
@@ -245,9 +246,8 @@ async fn answer_on_phone(b: &Browser, q: &biwu::domain::Question, right: bool) {
                 let l = (b'A' + *i as u8) as char;
                 click(b, &format!("#options button[data-letter=\"{l}\"]")).await;
             }
-            if q.kind == biwu::domain::Kind::Multiple {
-                click(b, "#submit").await;
-            }
+            // A single choice is tapped, then confirmed; a multiple one is submitted.
+            click(b, "#submit").await;
         }
         _ => unreachable!("the test picks choice and true/false questions"),
     }
@@ -317,8 +317,25 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
     fill(&phone_b, "#name", "访客小王").await;
     click(&phone_b, "#join").await;
     screen.wait_for_text("#players-count", "2").await;
+    phone_b.wait_for_text("#lobby-card", "等待主持人开始").await;
+    phone_b.wait_for_text("#lobby-players", "2").await;
     screen.screenshot("live-lobby").await;
     phone_b.screenshot("phone-lobby").await;
+    let url_px = screen
+        .client
+        .execute(
+            "return [parseFloat(getComputedStyle(document.getElementById('join-url')).fontSize),
+                     parseFloat(getComputedStyle(document.querySelector('.screen-foot')).fontSize)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        url_px[0].as_f64().unwrap() >= 44.0 && url_px[1].as_f64().unwrap() >= 32.0,
+        "join link and footer readable from 10 m: {url_px}"
+    );
+    assert_accessible(&screen, "projector lobby").await;
+    assert_accessible(&phone_b, "phone lobby").await;
 
     // The host console in a second window of the host's browser.
     let console = screen.client.new_window(true).await.unwrap();
@@ -343,6 +360,8 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
         .goto(&app.url(&format!("/host/{cid}")))
         .await
         .unwrap();
+    screen.wait_for_text("body", "开始").await;
+    assert_accessible(&screen, "host console, lobby").await;
     click(&screen, "#start").await;
     to_projector().await;
 
@@ -350,10 +369,42 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
         screen.wait_for_text("#stem", &q.stem).await;
         if i == 0 {
             screen.screenshot("live-question").await;
+            assert_accessible(&screen, "projector question").await;
+            // 暂停 stays inside the countdown's circle.
+            let fits = screen
+                .client
+                .execute(
+                    "const n = document.querySelector('#countdown .num');
+                     n.parentElement.classList.add('paused'); n.textContent = '暂停';
+                     const ok = n.scrollWidth <= n.clientWidth && n.scrollHeight <= n.clientHeight;
+                     n.parentElement.classList.remove('paused'); return ok;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(fits.as_bool(), Some(true), "暂停 overflows the countdown");
+            phone_a.wait_for_text("#stem", &q.stem).await;
+            assert_accessible(&phone_a, "phone question").await;
         }
         answer_on_phone(&phone_a, q, true).await;
         if i == 0 {
             phone_a.screenshot("phone-question").await;
+            // A refresh after answering: the phone still shows what was chosen.
+            phone_a.client.refresh().await.unwrap();
+            phone_a.wait_for_text("#status", "您的答案").await;
+            let pressed = phone_a
+                .client
+                .execute(
+                    "return [...document.querySelectorAll('#options [aria-pressed=true]')].length;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                pressed.as_u64(),
+                Some(1),
+                "the chosen option is highlighted again"
+            );
         }
         answer_on_phone(&phone_b, q, i == 1).await;
         // Both answered: the reveal comes at once.
@@ -383,9 +434,51 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
             Some(true),
             "question {i}: the explanation fits the projector"
         );
+        // Everything on the reveal reads from the back of the hall: 40 px or more.
+        let smallest = screen
+            .client
+            .execute(
+                "let min = 1e9;
+                 for (const e of document.querySelectorAll('#view-question *')) {
+                   if (e.offsetParent === null) continue;
+                   if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+                   min = Math.min(min, parseFloat(getComputedStyle(e).fontSize));
+                 }
+                 return min;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            smallest.as_f64().unwrap() >= 40.0,
+            "question {i}: reveal text of {smallest} px"
+        );
+        assert!(
+            !phone_a
+                .wait_for_text("#my-answer", "您的答案")
+                .await
+                .is_empty(),
+            "the phone says what the player answered"
+        );
+        let submit_hidden = phone_a
+            .client
+            .execute("return document.getElementById('submit').hidden;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            submit_hidden.as_bool(),
+            Some(true),
+            "no spent 提交 after the reveal"
+        );
         if i == 0 {
             screen.screenshot("live-reveal").await;
             phone_a.screenshot("phone-result").await;
+            assert_accessible(&screen, "projector reveal").await;
+            assert_accessible(&phone_a, "phone result").await;
+            // A refresh at the reveal: the result still says what the player answered.
+            phone_a.client.refresh().await.unwrap();
+            phone_a.wait_for_text("#my-answer", "您的答案").await;
+            phone_a.wait_for_text("#result", "回答正确").await;
         }
         phone_a.wait_for_text("#rank", "第 1 名").await;
         to_console().await;
@@ -394,6 +487,7 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
         screen.wait_for_text("#leaderboard", "李晓雯").await;
         if i == 0 {
             screen.screenshot("live-leaderboard").await;
+            assert_accessible(&screen, "projector leaderboard").await;
         }
         to_console().await;
         click(&screen, "#next").await;
@@ -416,7 +510,9 @@ async fn a_game_on_the_projector_and_two_phones_to_the_podium() {
     // Let the podium's entrance animation finish.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     screen.screenshot("live-podium").await;
+    assert_accessible(&screen, "projector podium").await;
     phone_a.wait_for_text("body", "业务标兵").await;
+    assert_accessible(&phone_a, "phone podium").await;
 
     // The award is in the records and on the honour roll.
     let honors: serde_json::Value = app
@@ -461,7 +557,7 @@ pub async fn tap(b: &Browser, css: &str) {
 }
 
 /// Answers the drill question on screen, right or wrong, whatever its kind.
-async fn answer_drill_question(b: &Browser, q: &biwu::domain::Question, right: bool) {
+pub async fn answer_drill_question(b: &Browser, q: &biwu::domain::Question, right: bool) {
     use biwu::domain::{AnswerKey, Kind};
     match &q.answer {
         AnswerKey::Choice(ix) => {
@@ -526,7 +622,21 @@ async fn a_member_drills_on_a_phone_and_finds_the_mistake_in_the_notebook() {
     let bank = biwu::bank::load(&bank_dir());
     login(&b, &app, MEMBER, "/drill").await;
     b.wait_for_text("#start-form", "按专题练习").await;
-    click(&b, "input[name=topic][value=\"petition-work\"]").await;
+    // The first tap works: a topic (the weakest, or all) is ticked, and 开始练习 is in view.
+    let ready = b
+        .client
+        .execute(
+            "const r = document.getElementById('start').getBoundingClientRect();
+             return [document.querySelectorAll('input[name=topic]:checked').length, r.bottom, innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(ready[0].as_u64().unwrap() >= 1, "a topic is preselected");
+    assert!(
+        ready[1].as_f64().unwrap() <= ready[2].as_f64().unwrap(),
+        "开始练习 above the fold at 360×740: {ready}"
+    );
     b.client
         .execute("document.getElementById('count').value = '5';", vec![])
         .await
@@ -600,8 +710,41 @@ async fn a_member_drills_on_a_phone_and_finds_the_mistake_in_the_notebook() {
     b.screenshot("drill-summary-phone").await;
 
     b.client.goto(&app.url("/notebook")).await.unwrap();
+    b.wait_for_text("#list-info", "题").await;
+    // The demo member's notebook runs to several pages of 40: page on to today's mistake.
+    for _ in 0..10 {
+        let here = b
+            .client
+            .execute(
+                "return document.getElementById('entries').textContent.includes(arguments[0]);",
+                vec![serde_json::json!(wrong_stem)],
+            )
+            .await
+            .unwrap();
+        if here.as_bool() == Some(true) {
+            break;
+        }
+        tap(&b, "#page-next").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     b.wait_for_text("#entries", &wrong_stem).await;
     b.screenshot("notebook-phone").await;
+    // An entry opens to its answer, explanation and source, without starting a drill.
+    let wrong_q = bank.questions().find(|q| q.stem == wrong_stem).unwrap();
+    b.client
+        .execute(
+            "const li = [...document.querySelectorAll('#entries li.dr-entry')]
+               .find((l) => l.querySelector('.stem').textContent === arguments[0]);
+             li.querySelector('summary').click(); li.scrollIntoView({ block: 'start' });",
+            vec![serde_json::json!(wrong_stem)],
+        )
+        .await
+        .unwrap();
+    let opened = b.wait_for_text("#entries details[open]", "正确答案").await;
+    assert!(opened.contains(&wrong_q.answer.display()), "{opened}");
+    assert!(opened.contains(&wrong_q.source), "{opened}");
+    assert!(b.client.current_url().await.unwrap().path() == "/notebook");
+    b.screenshot("notebook-answer-phone").await;
     b.client.goto(&app.url("/me")).await.unwrap();
     // The streak the page shows is the one the API computes (today's drill included).
     let home: serde_json::Value = {
@@ -683,5 +826,86 @@ async fn a_mistake_is_mastered_by_reviewing_it_on_a_phone() {
     b.wait_for_text("#count-due", "0").await;
     b.client.goto(&app.url("/me")).await.unwrap();
     b.wait_for_text("#streak", "连续练习 1 天").await;
+    b.close().await;
+}
+
+/// The host's setup page: the award rule reads on one line, the draw is shown with its stems,
+/// and one question is swapped for another random one and one by id before the start.
+#[tokio::test]
+async fn a_host_previews_the_draw_and_swaps_questions_before_the_start() {
+    let Some(b) = Browser::start(1366, 900).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    login(&b, &app, HOST, "/host").await;
+    b.wait_for_text("#create-form", "业务标兵评选规则").await;
+    // Radio, 前, the number and 名 share one line.
+    let tops = b
+        .client
+        .execute(
+            "const row = document.getElementById('f-topn').closest('.rule-row');
+             return [...row.querySelectorAll('input, span, label')]
+               .map((e) => { const r = e.getBoundingClientRect(); return r.top + r.height / 2; });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let ys: Vec<f64> = tops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let spread =
+        ys.iter().cloned().fold(f64::MIN, f64::max) - ys.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread < 8.0, "the rule's parts are on one line: {ys:?}");
+
+    fill(&b, "#f-title", "党章知识竞赛（预览）").await;
+    fill(&b, "#f-count", "3").await;
+    click(&b, "#create").await;
+    b.wait_for_text("#draw-list", "换一题").await;
+    let stems = || async {
+        let v = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('#draw-list li')].map((li) => li.dataset.question);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value::<Vec<String>>(v).unwrap()
+    };
+    let before = stems().await;
+    assert_eq!(before.len(), 3);
+    b.client
+        .execute(
+            "document.getElementById('draw').scrollIntoView({ block: 'center' });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.screenshot("host-setup").await;
+    tap(&b, "#draw-list li[data-position=\"1\"] button").await;
+    for _ in 0..50 {
+        if stems().await[1] != before[1] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = stems().await;
+    assert_ne!(after[1], before[1], "question 2 was swapped");
+    assert_eq!((&after[0], &after[2]), (&before[0], &before[2]));
+
+    // By id: the first question becomes a chosen one.
+    let bank = biwu::bank::load(&bank_dir());
+    let pick = bank
+        .questions()
+        .find(|q| !after.contains(&q.id))
+        .unwrap()
+        .clone();
+    fill(&b, "#swap-id", &pick.id).await;
+    click(&b, "#swap-by-id").await;
+    b.wait_for_text("#draw-list", &pick.stem).await;
+    assert_eq!(stems().await[0], pick.id);
     b.close().await;
 }

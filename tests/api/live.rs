@@ -968,3 +968,174 @@ async fn a_host_keeps_a_bounded_number_of_competitions_open() {
         201
     );
 }
+
+/// The stems of a competition's draw, in order, as the host's setup page shows them.
+async fn draw_stems(app: &TestApp, s: &Session, cid: &str) -> Vec<(String, String)> {
+    let d = s.get_json(app, &format!("/api/competitions/{cid}")).await;
+    d["question_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["id"].as_str().unwrap().to_string(),
+                q["stem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_host_previews_and_swaps_the_draw_until_the_game_starts() {
+    previews_and_swaps(spawn_app().await).await;
+}
+
+/// The same on PostgreSQL, where the swap and the start's lock meet on the competition's row.
+#[tokio::test]
+async fn the_draw_is_swapped_and_locked_on_postgres() {
+    if let Some(app) = spawn_on_postgres().await {
+        previews_and_swaps(app).await;
+    }
+}
+
+async fn previews_and_swaps(app: TestApp) {
+    let host = app.session(HOST).await;
+    let res = host
+        .post(
+            &app,
+            "/api/competitions",
+            json!({"title":"党章知识竞赛","topics":["party-constitution"],"count":3,
+                   "time_limit_s":20,"award_rule":{"top_n":1}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let cid = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = draw_stems(&app, &host, &cid).await;
+    assert_eq!(before.len(), 3);
+    assert!(before.iter().all(|(_, stem)| !stem.is_empty()));
+    let swap = |pos: u32| format!("/api/competitions/{cid}/questions/{pos}");
+
+    // Another random draw for question 2: a new question of the same topic, the rest kept.
+    let res = host.post(&app, &swap(1), json!({})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let after = draw_stems(&app, &host, &cid).await;
+    assert_eq!((&after[0], &after[2]), (&before[0], &before[2]));
+    assert!(!before.iter().any(|(id, _)| *id == after[1].0));
+    let bank = biwu::bank::load(&bank_dir());
+    assert_eq!(
+        bank.questions().find(|q| q.id == after[1].0).unwrap().topic,
+        biwu::domain::Topic::PartyConstitution
+    );
+
+    // By id: any active question not already drawn.
+    let pick = bank
+        .questions()
+        .find(|q| !after.iter().any(|(id, _)| *id == q.id))
+        .unwrap()
+        .clone();
+    let res = host
+        .post(&app, &swap(0), json!({"question_id": pick.id}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(draw_stems(&app, &host, &cid).await[0].0, pick.id);
+    let dup = host
+        .post(&app, &swap(2), json!({"question_id": pick.id}))
+        .await;
+    assert_eq!(dup.status(), 422, "a question drawn twice");
+    let unknown = host
+        .post(&app, &swap(2), json!({"question_id": "no-such-question"}))
+        .await;
+    assert_eq!(unknown.status(), 422);
+    assert_eq!(host.post(&app, &swap(7), json!({})).await.status(), 404);
+
+    // Only the creator or an admin: a member is refused, an admin may.
+    let member = app.session(MEMBER).await;
+    assert_eq!(member.post(&app, &swap(2), json!({})).await.status(), 403);
+    let admin = app.session(ADMIN).await;
+    assert_eq!(admin.post(&app, &swap(2), json!({})).await.status(), 200);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'competition.swap_question' AND subject = $1",
+    )
+    .bind(&cid)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+
+    // A console already open holds the room: a swap made now is still what the game asks.
+    let (mut console, _) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    let (mut phone, _) = Ws::hello_player(
+        &app,
+        Some(&app.cookie(MEMBER).await),
+        &{
+            let d = host
+                .get_json(&app, &format!("/api/competitions/{cid}"))
+                .await;
+            d["pin"].as_str().unwrap().to_string()
+        },
+        None,
+        None,
+    )
+    .await;
+    let res = host.post(&app, &swap(0), json!({})).await;
+    assert_eq!(res.status(), 200);
+    let locked_in = draw_stems(&app, &host, &cid).await;
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    let q = phone.until("question").await;
+    assert_eq!(q["stem"], locked_in[0].1.as_str());
+
+    // Started: the draw is locked, with a clear reason.
+    let res = host.post(&app, &swap(1), json!({})).await;
+    assert_eq!(res.status(), 409);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("已锁定"),
+        "{body}"
+    );
+    assert_eq!(draw_stems(&app, &host, &cid).await, locked_in);
+}
+
+#[tokio::test]
+async fn a_player_gets_their_own_answer_back_in_the_result_and_after_a_rejoin() {
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs, json!({"time_limit_s": 60})).await;
+    let (mut console, _) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    let (mut a, wa) = Ws::hello_player(&app, None, &pin, Some("答题者"), None).await;
+    let token = wa["you"]["token"].as_str().unwrap().to_string();
+    let (mut b, wb) = Ws::hello_player(&app, None, &pin, Some("旁观者"), None).await;
+    let b_token = wb["you"]["token"].as_str().unwrap().to_string();
+    console.command(json!({"type":"start"})).await;
+    let q = a.until("question").await;
+    assert!(
+        q["your_answer"].is_null() && q["answered"].is_null() && q.get("answer").is_none(),
+        "the broadcast question carries no player's answer: {q}"
+    );
+    b.until("question").await;
+    let sent = wrong(&qs[0]);
+    assert_eq!(a.answer(0, sent.clone()).await["type"], "ack");
+
+    // A refresh: the rejoin question says what was sent, in the shape it was sent.
+    drop(a);
+    let (mut a, _) = Ws::hello_player(&app, None, &pin, None, Some(&token)).await;
+    let q = a.until("question").await;
+    assert_eq!(q["answered"], true);
+    assert_eq!(q["your_answer"], sent);
+    drop(b);
+    let (mut b, _) = Ws::hello_player(&app, None, &pin, None, Some(&b_token)).await;
+    let q = b.until("question").await;
+    assert_eq!(q["answered"], false);
+    assert!(q["your_answer"].is_null() && q.get("your_answer").is_some(), "{q}");
+
+    // At the reveal each result carries the player's own answer, or null.
+    assert_eq!(console.command(json!({"type":"skip"})).await, None);
+    let ra = a.until("result").await;
+    assert_eq!(ra["your_answer"], sent);
+    assert_eq!(ra["correct"], false);
+    let rb = b.until("result").await;
+    assert!(rb["your_answer"].is_null() && rb.get("your_answer").is_some(), "{rb}");
+}

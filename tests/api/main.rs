@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real servers on port 0, real SQLite files, real
 //! PostgreSQL and Redis when the environment names them (`scripts/test` provisions both).
 
+mod a11y;
 mod access;
 mod admin;
 mod backends;

@@ -69,12 +69,6 @@ fn spec() -> Spec {
     Spec { messages, objects }
 }
 
-/// Fields another change adds (the player's own answer in `result` and in a rejoined
-/// `question`): allowed there, documented or not yet, present or not yet.
-fn tolerated(ty: &str, field: &str) -> bool {
-    matches!(ty, "question" | "result") && field == "answer"
-}
-
 /// Compares one object's keys with a documented field list; `what` names it in the problems.
 fn compare(
     what: &str,
@@ -88,12 +82,12 @@ fn compare(
         return;
     };
     let keys: BTreeSet<String> = map.keys().filter(|k| *k != "type").cloned().collect();
-    for missing in fields.difference(&keys).filter(|f| !tolerated(ty, f)) {
+    for missing in fields.difference(&keys) {
         problems.push(format!(
             "{what}: documented field `{missing}` missing in {object}"
         ));
     }
-    for extra in keys.difference(fields).filter(|f| !tolerated(ty, f)) {
+    for extra in keys.difference(fields) {
         problems.push(format!("{what}: undocumented field `{extra}` in {object}"));
     }
 }

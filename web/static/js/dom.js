@@ -69,15 +69,21 @@ export function truthOf(s) {
  * The answer pad the drill and live phone pages share (`#options` of `button[data-letter]`,
  * `#tf-true`, `#tf-false`, `#text-answer`, `#number-answer`, `#date-answer`, `#submit`).
  * Binds the buttons: single choice and true/false are sent at once, multiple choice toggles
- * letters in `state.selected` until submitted (`state.q` is the question on screen). Returns
- * `lock` and `unlock` for every control.
+ * letters in `state.selected` until submitted (`state.q` is the question on screen). With
+ * `confirmSingle` (the live game, where a slip costs points) a single-choice tap only selects:
+ * a second tap on the same option, or 提交, sends it. Returns `lock` and `unlock` for every
+ * control.
  */
-export function answerPad(state, canAnswer, send) {
+export function answerPad(state, canAnswer, send, { confirmSingle = false } = {}) {
   $("options").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-letter]");
     if (!b || b.disabled || !canAnswer()) return;
     const letter = b.dataset.letter;
-    if (state.q.kind === "single") {
+    if (state.q.kind === "single" && confirmSingle && !state.selected.has(letter)) {
+      state.selected = new Set([letter]);
+      for (const o of $("options").children) o.setAttribute("aria-pressed", String(o === b));
+      $("submit").disabled = false;
+    } else if (state.q.kind === "single") {
       for (const o of $("options").children) o.setAttribute("aria-pressed", String(o === b));
       send({ type: "choice", value: letter });
     } else {
@@ -105,7 +111,8 @@ export function answerPad(state, canAnswer, send) {
     },
     unlock() {
       for (const c of controls()) c.disabled = false;
-      if (state.q && state.q.kind === "multiple") $("submit").disabled = state.selected.size === 0;
+      const choice = state.q && (state.q.kind === "multiple" || (confirmSingle && state.q.kind === "single"));
+      if (choice) $("submit").disabled = state.selected.size === 0;
     },
   };
 }

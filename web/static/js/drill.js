@@ -180,12 +180,46 @@ function syncMode() {
 
 for (const r of form.querySelectorAll('input[name="mode"]')) r.addEventListener("change", syncMode);
 // ticking a topic also chooses “按专题练习”
+let topicsTouched = false;
 $("topics-box").addEventListener("change", (e) => {
-  if (e.target.name === "topic" && e.target.checked && !$("mode-topics").checked) {
+  if (e.target.name !== "topic") return;
+  topicsTouched = true;
+  topicsNote();
+  if (e.target.checked && !$("mode-topics").checked) {
     $("mode-topics").checked = true;
     syncMode();
   }
 });
+
+/** Says which topics are ticked, so a preselection is not a surprise. */
+function topicsNote(weakest) {
+  const ticked = [...form.querySelectorAll('input[name="topic"]:checked')];
+  const all = form.querySelectorAll('input[name="topic"]').length;
+  let text = ticked.length === all ? "已选全部专题" : `已选 ${ticked.length} 个专题`;
+  if (weakest) text = `已选您正确率最低的专题：${weakest}`;
+  $("topics-note").textContent = text;
+}
+
+/**
+ * The first tap on 开始练习 works: the page opens with every topic ticked (全部), and narrows it
+ * to the member's weakest topic (lowest accuracy among those practised) once that is known,
+ * unless the member has ticked something meanwhile.
+ */
+async function preselectTopics() {
+  let by;
+  try {
+    by = (await api("/api/me/home")).accuracy_by_topic || [];
+  } catch (_) {
+    return;
+  }
+  const rate = (t) => Number(t.right) / Number(t.total);
+  const weakest = by.filter((t) => Number(t.total) > 0 && rate(t) < 1).sort((a, b) => rate(a) - rate(b))[0];
+  if (!weakest || topicsTouched) return;
+  const box = form.querySelector(`input[name="topic"][value="${CSS.escape(weakest.topic)}"]`);
+  if (!box) return;
+  for (const c of form.querySelectorAll('input[name="topic"]')) c.checked = c === box;
+  topicsNote(topicName(weakest.topic, weakest.name));
+}
 
 function startError(text) {
   const box = $("start-error");
@@ -828,4 +862,5 @@ if (wanted) {
   view("start");
   offerResume();
   loadTasks();
+  preselectTopics();
 }

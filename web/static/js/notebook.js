@@ -1,10 +1,13 @@
-// 错题本 (/notebook): the member's wrong-answer notebook, filtered by topic, tag and due;
+// 错题本 (/notebook): the member's wrong-answer notebook, filtered by topic, tag and due, 40
+// entries a page; each entry opens to its answer, explanation and source (no drill needed);
 // “复习到期错题” starts a drill in mode notebook and goes to /drill?id=….
 // API: docs/api.md (GET /api/notebook, POST /api/drills). Text goes in with textContent only.
 import { api } from "/static/js/app.js";
-import { $, TOPICS, clear, cst, el, show, toDate } from "/static/js/dom.js";
+import { $, LETTERS, TOPICS, clear, cst, el, show, toDate } from "/static/js/dom.js";
 
 const ORIGINS = { drill: "练兵", competition: "比武" };
+/** Entries a page: a long notebook stays quick to scroll on a phone. */
+const PAGE_SIZE = 40;
 const DRILL_KEY = "biwu.drill.current";
 
 function fmtDate(v) {
@@ -69,9 +72,11 @@ function entryItem(e) {
   for (const t of e.tags || []) head.appendChild(el("span", { class: "dr-tag" }, t));
   li.appendChild(head);
   li.appendChild(el("p", { class: "stem" }, e.stem || ""));
+  li.appendChild(answerDetails(e));
 
   const streak = Math.max(0, Math.min(Number(e.right_streak) || 0, streakRule));
-  const dots = el("span", { class: "dots", "aria-label": `连续答对 ${streak} / ${streakRule} 次` });
+  // The text beside the dots says the same: the dots are decoration for screen readers.
+  const dots = el("span", { class: "dots", "aria-hidden": "true" });
   for (let i = 0; i < streakRule; i++) dots.appendChild(el("span", { class: i < streak ? "dot on" : "dot" }));
   const foot = el("div", { class: "foot" });
   const s = el("span", {}, `连续答对 ${Number(e.right_streak) || 0} / ${streakRule}`);
@@ -88,6 +93,50 @@ function entryItem(e) {
   foot.appendChild(el("span", { class: "dr-muted" }, bits.join(" · ")));
   li.appendChild(foot);
   return li;
+}
+
+/** The entry's answer, explanation and source, folded: opened with a tap, no drill started. */
+function answerDetails(e) {
+  const d = el("details", { class: "dr-answer" });
+  d.appendChild(el("summary", {}, "查看答案和解析"));
+  if (Array.isArray(e.options) && e.options.length) {
+    const ol = el("ol", { class: "dr-opts" });
+    e.options.forEach((o, i) => ol.appendChild(el("li", {}, `${LETTERS[i]}. ${o}`)));
+    d.appendChild(ol);
+  }
+  const line = (k, v) => {
+    if (!v) return;
+    const p = el("p");
+    p.appendChild(el("b", {}, `${k}：`));
+    p.appendChild(document.createTextNode(v));
+    d.appendChild(p);
+  };
+  line("正确答案", e.answer);
+  line("解析", e.explanation);
+  line("出处", e.source);
+  return d;
+}
+
+let entriesShown = [];
+let page = 0;
+
+/** Shows one page of the (sorted) entries and the pager under them. */
+function renderPage(n) {
+  const pages = Math.max(1, Math.ceil(entriesShown.length / PAGE_SIZE));
+  page = Math.max(0, Math.min(n, pages - 1));
+  const ul = clear($("entries"));
+  for (const e of entriesShown.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE)) ul.appendChild(entryItem(e));
+  show($("pager"), pages > 1);
+  $("page-info").textContent = `第 ${page + 1} / ${pages} 页`;
+  $("page-prev").disabled = page === 0;
+  $("page-next").disabled = page >= pages - 1;
+}
+
+for (const [id, step] of [["page-prev", -1], ["page-next", 1]]) {
+  $(id).addEventListener("click", () => {
+    renderPage(page + step);
+    $("list-info").scrollIntoView({ block: "start" });
+  });
 }
 
 let seq = 0;
@@ -112,8 +161,8 @@ async function load() {
     // due first, then open, then mastered; newest first within each
     const rank = (e) => (e.mastered ? 2 : e.due ? 0 : 1);
     entries.sort((a, b) => rank(a) - rank(b) || Number(b.added_at) - Number(a.added_at));
-    const ul = clear($("entries"));
-    for (const e of entries) ul.appendChild(entryItem(e));
+    entriesShown = entries;
+    renderPage(0);
     const filtered = topic || tag || due;
     $("list-info").textContent = entries.length
       ? `${filtered ? "符合条件的" : "共"} ${entries.length} 题`

@@ -1,6 +1,7 @@
-// Host list (/host): create a competition, list the existing ones with links to the console
-// and the projector page.
-import { $, api, clear, el, STATUS } from "./common.js";
+// Host list (/host): create a competition, preview its draw and swap questions before the
+// game starts (another random draw, or a question by id), list the existing ones with links to
+// the console and the projector page.
+import { $, api, clear, el, KINDS, STATUS, TOPICS } from "./common.js";
 
 const form = $("create-form");
 
@@ -101,9 +102,9 @@ form.addEventListener("submit", async (e) => {
     const box = clear($("created"));
     box.appendChild(document.createTextNode(`已创建“${r.title}”，PIN 码 ${r.pin}，共 ${questionCount(r.questions)} 题。 `));
     box.appendChild(links(r.id));
-    for (const a of box.querySelectorAll("a")) a.style.marginLeft = ".8rem";
     box.hidden = false;
     load();
+    openDraw(r.id);
   } catch (err) {
     fail(errBox, err);
   } finally {
@@ -136,6 +137,11 @@ async function load() {
       tr.appendChild(el("td", { "data-label": "创建时间" }, fmtTime(c.created_at)));
       const td = el("td", { class: "links" });
       td.appendChild(links(c.id));
+      if (c.status === "lobby") {
+        const b = el("button", { type: "button", class: "live-btn secondary small", dataset: { draw: c.id } }, "题目");
+        b.setAttribute("aria-label", `查看并更换“${c.title}”的题目`);
+        td.appendChild(b);
+      }
       tr.appendChild(td);
       tbody.appendChild(tr);
     }
@@ -145,4 +151,90 @@ async function load() {
 }
 
 $("reload").addEventListener("click", load);
-load();
+$("competitions").addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-draw]");
+  if (b) openDraw(b.dataset.draw);
+});
+
+// ---------- the draw: preview and swap before the start ----------
+const draw = { id: null, locked: false };
+
+function drawError(err) {
+  const box = $("draw-error");
+  box.textContent = err ? err.message || String(err) : "";
+  box.hidden = !err;
+}
+
+/** Shows the drawn questions of a competition; swaps are offered while it is in the lobby. */
+function renderDraw(list, locked) {
+  draw.locked = locked;
+  const ol = clear($("draw-list"));
+  const pos = clear($("swap-pos"));
+  for (const q of list) {
+    const li = el("li", { dataset: { position: String(q.position), question: q.id } });
+    const meta = el("div", { class: "draw-meta" });
+    meta.appendChild(el("span", { class: "pill" }, KINDS[q.kind] || q.kind));
+    if (q.topic) meta.appendChild(el("span", { class: "pill" }, TOPICS[q.topic] || q.topic));
+    meta.appendChild(el("span", { class: "draw-id" }, q.id));
+    li.appendChild(meta);
+    li.appendChild(el("p", { class: "draw-stem" }, q.stem));
+    if (!locked) {
+      const b = el("button", { type: "button", class: "live-btn secondary small", dataset: { swap: String(q.position) } }, "换一题");
+      b.setAttribute("aria-label", `第 ${q.position + 1} 题换一题`);
+      li.appendChild(b);
+    }
+    ol.appendChild(li);
+    pos.appendChild(el("option", { value: String(q.position) }, String(q.position + 1)));
+  }
+  $("draw-swap").hidden = locked;
+  $("draw-info").textContent = locked
+    ? "比赛已经开始，题目已锁定。"
+    : "开始比赛前可以预览，并把任意一题换成另一道随机题目或指定编号的题目；比赛开始后题目锁定。";
+}
+
+async function openDraw(id) {
+  draw.id = id;
+  drawError(null);
+  try {
+    const c = await api(`/api/competitions/${encodeURIComponent(id)}`);
+    $("draw-title").textContent = `抽到的题目：${c.title}`;
+    renderDraw(c.question_list || [], c.status !== "lobby");
+    $("draw").hidden = false;
+  } catch (err) {
+    drawError(err);
+    $("draw").hidden = false;
+  }
+}
+
+async function swap(position, questionId) {
+  drawError(null);
+  const body = questionId ? { question_id: questionId } : {};
+  try {
+    const r = await api(`/api/competitions/${encodeURIComponent(draw.id)}/questions/${position}`, body);
+    renderDraw(r.question_list || [], false);
+    const li = $("draw-list").querySelector(`li[data-position="${position}"] button`);
+    if (li) li.focus();
+    return true;
+  } catch (err) {
+    drawError(err);
+    if (err.status === 409) openDraw(draw.id);
+    return false;
+  }
+}
+
+$("draw-list").addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-swap]");
+  if (!b || draw.locked) return;
+  b.disabled = true;
+  swap(Number(b.dataset.swap)).finally(() => { b.disabled = false; });
+});
+
+$("draw-swap").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const id = $("swap-id").value.trim();
+  if (!id) {
+    drawError(new Error("请填写题目编号"));
+    return;
+  }
+  if (await swap(Number($("swap-pos").value), id)) $("swap-id").value = "";
+});

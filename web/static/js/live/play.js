@@ -1,6 +1,8 @@
-// Phone page (/play?pin=NNNNNN): join with the PIN (guests with a nickname), answer each
-// question, see the result and rank. The rejoin token is kept per PIN in localStorage, so a
-// refresh or a network blip lands the player back where the room is.
+// Phone page (/play?pin=NNNNNN): join with the PIN (guests with a nickname), wait in the lobby,
+// answer each question (a single choice is tapped, then confirmed), see the result with one's
+// own answer and rank. The rejoin token is kept per PIN in localStorage, so a refresh or a
+// network blip lands the player back where the room is, own answer included (the server sends
+// it back in the rejoin `question` and in `result`).
 import {
   $, answerText, answerPad, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
   PHASES, PROTOCOL, rulingText, show, truthOf,
@@ -39,7 +41,7 @@ const state = {
   players: 0,
 };
 // The answer pad: its buttons send through `send`; lock/unlock every control.
-const { lock, unlock } = answerPad(state, canAnswer, send);
+const { lock, unlock } = answerPad(state, canAnswer, send, { confirmSingle: true });
 
 const countdown = new Countdown($("countdown"), {
   onZero() {
@@ -101,6 +103,49 @@ function setRank(rank, players) {
   show($("result-card"), true);
 }
 
+/** The lobby's waiting card: who I am, how many have joined. */
+function showLobby(players) {
+  $("lobby-name").textContent = state.myName ? `${state.myName}，您已加入` : "您已加入";
+  if (players !== undefined) $("lobby-players").textContent = String(Number(players) || 0);
+  show($("lobby-card"), true);
+  show($("q-card"), false);
+  show($("board-card"), false);
+  show($("result-card"), false);
+}
+
+/** A sent answer as people read it (the shapes of docs/protocol.md). */
+function responseText(r, unit) {
+  if (!r || typeof r !== "object") return "";
+  switch (r.type) {
+    case "choice":
+      return String(r.value ?? "");
+    case "truefalse":
+      return r.value ? "正确" : "错误";
+    case "number":
+      return unit ? `${r.value} ${unit}` : String(r.value ?? "");
+    default:
+      return String(r.value ?? "");
+  }
+}
+
+/** Marks the player's own answer on the pad (after a rejoin, and at the reveal). */
+function markMine(r) {
+  if (!r || typeof r !== "object") return;
+  if (r.type === "choice") {
+    const mine = letterSet(r.value);
+    for (const b of $("options").children) b.setAttribute("aria-pressed", String(mine.has(b.dataset.letter)));
+  } else if (r.type === "truefalse") {
+    $("tf-true").setAttribute("aria-pressed", String(r.value === true));
+    $("tf-false").setAttribute("aria-pressed", String(r.value === false));
+  } else if (r.type === "text") {
+    $("text-answer").value = String(r.value ?? "");
+  } else if (r.type === "number") {
+    $("number-answer").value = String(r.value ?? "");
+  } else if (r.type === "date") {
+    $("date-answer").value = String(r.value ?? "");
+  }
+}
+
 function showJoin(on) {
   show($("join-card"), on);
   show($("game"), !on);
@@ -137,6 +182,7 @@ function renderQuestion(q) {
     state.pending = false;
   }
   state.selected = new Set();
+  show($("lobby-card"), false);
   show($("q-card"), true);
   show($("board-card"), false);
   show($("reveal-info"), false);
@@ -170,27 +216,38 @@ function renderQuestion(q) {
   $("number-answer").value = "";
   $("date-answer").value = "";
   $("unit").textContent = q.unit || "";
-  show($("submit"), ["multiple", "fill", "numeric", "date"].includes(q.kind));
+  show($("submit"), ["single", "multiple", "fill", "numeric", "date"].includes(q.kind));
   $("submit").textContent = q.kind === "multiple" ? "提交（可多选）" : "提交";
+  if (q.your_answer) markMine(q.your_answer);
 
   countdown.set(q.remaining_ms, q.time_limit_ms, q.paused);
   if (state.answered) {
     lock();
-    status("已提交，等待揭晓", "good");
+    const mine = responseText(q.your_answer, q.unit);
+    status(mine ? `已提交（您的答案：${mine}），等待揭晓` : "已提交，等待揭晓", "good");
   } else if (Number(q.remaining_ms) <= 0 && !q.paused) {
     lock();
     status("时间到，等待揭晓", "warn");
   } else {
     unlock();
-    status(q.paused ? "主持人已暂停计时" : q.kind === "multiple" ? "请选择全部正确选项后提交" : "请作答");
+    status(q.paused ? "主持人已暂停计时" : HINTS[q.kind] || "请作答");
   }
 }
+
+const HINTS = {
+  single: "点选一项，再点一次或按“提交”确认",
+  multiple: "请选择全部正确选项后提交",
+};
 
 $("answer-form").addEventListener("submit", (e) => {
   e.preventDefault();
   if (!canAnswer()) return;
   const q = state.q;
   switch (q.kind) {
+    case "single": {
+      if (state.selected.size === 0) return status("请先选择一个选项", "warn");
+      return send({ type: "choice", value: [...state.selected][0] });
+    }
     case "multiple": {
       if (state.selected.size === 0) return status("请至少选择一个选项", "warn");
       const value = [...state.selected].sort().join("");
@@ -230,9 +287,13 @@ function renderReveal(m) {
     $("q-pos").textContent = `第 ${Number(m.position) + 1} 题`;
     $("q-kind").textContent = "";
     $("stem").textContent = m.stem || "";
-    for (const id of ["options", "tf-row", "text-row", "number-row", "date-row", "submit"]) show($(id), false);
+    for (const id of ["options", "tf-row", "text-row", "number-row", "date-row"]) show($(id), false);
     show($("countdown"), false);
   }
+  // Nothing more to submit: the spent button goes.
+  show($("submit"), false);
+  show($("my-answer"), false);
+  show($("lobby-card"), false);
   if (q && (kind === "single" || kind === "multiple")) {
     const right = letterSet(m.answer);
     for (const alt of m.also_accepted || []) for (const l of letterSet(alt)) right.add(l);
@@ -260,6 +321,11 @@ function renderReveal(m) {
 }
 
 function renderResult(m) {
+  const q = state.q && state.q.position === m.position ? state.q : null;
+  const mine = $("my-answer");
+  mine.textContent = m.your_answer ? `您的答案：${responseText(m.your_answer, q && q.unit)}` : "您的答案：未作答";
+  show(mine, true);
+  if (q && m.your_answer) markMine(m.your_answer);
   const r = clear($("result"));
   let cls = "none";
   let verdict = "未作答";
@@ -295,6 +361,7 @@ function renderPodium(m) {
   state.phase = "podium";
   show($("q-card"), false);
   show($("result"), false);
+  show($("my-answer"), false);
   const mine = (m.top || []).find((l) => l.participant === state.me);
   if (mine) {
     state.total = Number(mine.points) || state.total;
@@ -346,15 +413,14 @@ function handle(m) {
       }
       updateMe();
       state.phase = m.phase;
-      if (m.phase === "lobby") status("已加入，等待主持人开始");
-      else status(PHASES[m.phase] || "");
+      if (m.phase === "lobby") {
+        status("");
+        showLobby();
+      } else status(PHASES[m.phase] || "");
       break;
     }
     case "lobby":
-      if (state.phase === "lobby") {
-        show($("q-card"), false);
-        status(`已加入，等待主持人开始（已有 ${m.players} 人）`);
-      }
+      if (state.phase === "lobby") showLobby(m.players);
       break;
     case "question":
       renderQuestion(m);
@@ -418,6 +484,7 @@ function handle(m) {
       store.del(tokenKey(state.pin));
       countdown.stop();
       show($("q-card"), false);
+      show($("lobby-card"), false);
       show($("board-card"), false);
       show($("result-card"), false);
       show($("conn"), false);

@@ -72,7 +72,7 @@ function renderQuestion(q) {
   stem.classList.toggle("long", String(q.stem).length > 60);
   const list = clear($("screen-options"));
   list.classList.remove("revealed");
-  $("view-question").classList.remove("revealing");
+  $("view-question").classList.remove("revealing", ...FIT_STEPS);
   const opts = q.kind === "truefalse" ? ["正确", "错误"] : Array.isArray(q.options) ? q.options : [];
   const longest = opts.reduce((n, o) => Math.max(n, String(o).length), 0);
   list.classList.toggle("one-col", q.kind === "truefalse" ? false : longest > 14);
@@ -186,17 +186,19 @@ function renderReveal(m) {
   fitReveal();
 }
 
-/** Shrinks the explanation until the question view fits the screen (not below 22 px). */
+const FIT_STEPS = ["tight-stem", "compact-options", "bare-options"];
+
+/** Room is made for the answer, the explanation and the source by stepping the question back
+ *  (the stem to one line, then the wrong options to letters and counts, then all options),
+ *  never by text below 40 px: the projector is read from the back of the hall. */
 function fitReveal() {
   const view = $("view-question");
-  const ex = $("reveal").querySelector(".explain");
-  if (!ex || !view.classList.contains("revealing")) return;
-  ex.style.fontSize = "";
+  view.classList.remove(...FIT_STEPS);
+  if (!view.classList.contains("revealing")) return;
   const room = view.parentElement.clientHeight;
-  let size = parseFloat(getComputedStyle(ex).fontSize);
-  while (view.scrollHeight > room && size > 22) {
-    size -= 2;
-    ex.style.fontSize = `${size}px`;
+  for (const step of FIT_STEPS) {
+    if (view.scrollHeight <= room) return;
+    view.classList.add(step);
   }
 }
 window.addEventListener("resize", fitReveal);
@@ -253,14 +255,16 @@ function renderPodium(m) {
   const pod = clear($("podium"));
   const top = Array.isArray(m.top) ? m.top : [];
   const cls = ["gold", "silver", "bronze"];
-  top.slice(0, 3).forEach((line, i) => {
+  // Nobody stands on the podium with 0 points (the proposed pacesetters exclude them too).
+  const winners = top.filter((line) => Number(line.points) > 0);
+  winners.slice(0, 3).forEach((line, i) => {
     const step = el("div", { class: `step ${cls[i]}` });
     step.appendChild(el("div", { class: "who" }, line.name));
     step.appendChild(el("div", { class: "pts" }, `${fmtPoints(line.points)} 分`));
     step.appendChild(el("div", { class: "block" }, line.rank));
     pod.appendChild(step);
   });
-  if (top.length === 0) pod.appendChild(el("div", { class: "screen-msg" }, "本场暂无成绩"));
+  if (winners.length === 0) pod.appendChild(el("div", { class: "screen-msg" }, "本场暂无得分者"));
   const ps = clear($("pacesetters"));
   const proposed = Array.isArray(m.proposed) ? m.proposed : [];
   ps.appendChild(el("span", { class: "k" }, m.awards_confirmed ? "业务标兵" : "拟表彰业务标兵"));

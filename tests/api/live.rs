@@ -1129,7 +1129,10 @@ async fn a_player_gets_their_own_answer_back_in_the_result_and_after_a_rejoin() 
     let (mut b, _) = Ws::hello_player(&app, None, &pin, None, Some(&b_token)).await;
     let q = b.until("question").await;
     assert_eq!(q["answered"], false);
-    assert!(q["your_answer"].is_null() && q.get("your_answer").is_some(), "{q}");
+    assert!(
+        q["your_answer"].is_null() && q.get("your_answer").is_some(),
+        "{q}"
+    );
 
     // At the reveal each result carries the player's own answer, or null.
     assert_eq!(console.command(json!({"type":"skip"})).await, None);
@@ -1137,5 +1140,8 @@ async fn a_player_gets_their_own_answer_back_in_the_result_and_after_a_rejoin() 
     assert_eq!(ra["your_answer"], sent);
     assert_eq!(ra["correct"], false);
     let rb = b.until("result").await;
-    assert!(rb["your_answer"].is_null() && rb.get("your_answer").is_some(), "{rb}");
+    assert!(
+        rb["your_answer"].is_null() && rb.get("your_answer").is_some(),
+        "{rb}"
+    );
 }

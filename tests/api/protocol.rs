@@ -70,13 +70,7 @@ fn spec() -> Spec {
 }
 
 /// Compares one object's keys with a documented field list; `what` names it in the problems.
-fn compare(
-    what: &str,
-    ty: &str,
-    object: &Value,
-    fields: &BTreeSet<String>,
-    problems: &mut Vec<String>,
-) {
+fn compare(what: &str, object: &Value, fields: &BTreeSet<String>, problems: &mut Vec<String>) {
     let Some(map) = object.as_object() else {
         problems.push(format!("{what}: not an object: {object}"));
         return;
@@ -100,11 +94,10 @@ impl Spec {
             problems.push(format!("undocumented message type in {frame}"));
             return;
         };
-        compare(&format!("`{ty}`"), ty, frame, fields, problems);
+        compare(&format!("`{ty}`"), frame, fields, problems);
         let object = |name: &str, v: &Value, problems: &mut Vec<String>| {
             compare(
                 &format!("{name} in `{ty}`"),
-                name,
                 v,
                 &self.objects[name],
                 problems,

@@ -149,14 +149,13 @@ impl Leaderboard for RedisBoard {
 
     async fn len(&self, board: &str) -> anyhow::Result<u64> {
         let mut con = self.redis.manager.clone();
-        Ok(self
-            .redis
+        self.redis
             .run(
                 redis::cmd("ZCARD")
                     .arg(self.key(board))
                     .query_async(&mut con),
             )
-            .await?)
+            .await
     }
 
     async fn remove(&self, board: &str, member: &str) -> anyhow::Result<()> {

@@ -634,13 +634,8 @@ fn xlsx(bytes: Vec<u8>, name: &str, span: Span) -> HttpResponse {
         calendar::iso(span.from),
         calendar::iso(span.last())
     );
-    let encoded: String = file
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    // A name with a slash would read as a path: none in a file name.
+    let encoded = crate::auth::encode_component(&file.replace('/', "-"));
     HttpResponse::Ok()
         .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         .insert_header((

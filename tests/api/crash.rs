@@ -218,15 +218,7 @@ async fn drills_killed_mid_burst(url: String) {
     // The restarted server picks every drill up where its records left it.
     let server = Server::start(&url, free_port()).await;
     let me = login(server.port, "d102").await;
-    let mine: Value = me
-        .client
-        .get(server.url("/api/drills"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine = fetch_json(&me.client, &server.url("/api/drills")).await;
     assert!(mine.to_string().contains("answered"), "{mine}");
 }
 

@@ -92,14 +92,18 @@ impl Drop for PrivateRedis {
 }
 
 async fn health(app: &TestApp) -> Value {
-    app.client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    fetch_json(&app.client, &app.url("/healthz")).await
+}
+
+/// A demo server on `redis`, started first.
+async fn spawn_on(redis: &mut PrivateRedis) -> TestApp {
+    redis.start();
+    spawn_app_with(Options {
+        redis_url: Some(redis.url()),
+        demo: true,
+        ..Options::default()
+    })
+    .await
 }
 
 /// Waits (up to 15 s) until /healthz says `status`.
@@ -218,13 +222,7 @@ async fn a_game_goes_on_while_redis_stops_and_restarts() {
     let Some(mut redis) = PrivateRedis::new() else {
         return;
     };
-    redis.start();
-    let app = spawn_app_with(Options {
-        redis_url: Some(redis.url()),
-        demo: true,
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_on(&mut redis).await;
     let qs = picks();
     let host = app.session(HOST).await;
     let (cid, pin) = create(&app, &host, &qs, json!({})).await;
@@ -316,13 +314,7 @@ async fn drills_keep_their_pace_through_a_twenty_second_redis_outage() {
     let Some(mut redis) = PrivateRedis::new() else {
         return;
     };
-    redis.start();
-    let app = spawn_app_with(Options {
-        redis_url: Some(redis.url()),
-        demo: true,
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_on(&mut redis).await;
     let me = newcomer(&app, "r002").await;
     let qs = singles();
     let normal = answer_for(&app, &me, &qs, Duration::from_secs(5)).await;

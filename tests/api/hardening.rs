@@ -17,14 +17,7 @@ async fn hello_from(app: &TestApp, client: &str, pin: &str) -> serde_json::Value
 
 #[tokio::test]
 async fn an_address_guessing_pins_is_paused_and_others_are_not() {
-    let app = spawn_app_edited(
-        Options {
-            demo: true,
-            ..Options::default()
-        },
-        |s| s.trusted_proxy = vec!["127.0.0.1".parse().unwrap()],
-    )
-    .await;
+    let app = spawn_app_behind_proxy().await;
     let host = app.session(HOST).await;
     let (_, pin) = create(&app, &host, &picks(), json!({})).await;
     let wrong = if pin == "000000" { "000001" } else { "000000" };

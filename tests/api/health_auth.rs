@@ -299,14 +299,7 @@ async fn wrong_passwords_slow_that_account_from_that_address_only() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_a_guesser_cannot_lock_the_admin_out() {
-    let app = spawn_app_edited(
-        Options {
-            demo: true,
-            ..Options::default()
-        },
-        |s| s.trusted_proxy = vec!["127.0.0.1".parse().unwrap()],
-    )
-    .await;
+    let app = spawn_app_behind_proxy().await;
     for _ in 0..6 {
         let _ = login_from(&app, "10.0.0.1", ADMIN, "wrong-password").await;
     }

@@ -119,6 +119,19 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     spawn_app_edited(opts, |_| {}).await
 }
 
+/// A demo server behind a reverse proxy at 127.0.0.1 it trusts: `X-Forwarded-For` names
+/// the client.
+pub async fn spawn_app_behind_proxy() -> TestApp {
+    spawn_app_edited(
+        Options {
+            demo: true,
+            ..Options::default()
+        },
+        |s| s.trusted_proxy = vec!["127.0.0.1".parse().unwrap()],
+    )
+    .await
+}
+
 /// A server as [`spawn_app_with`] makes it, with settings changed by `edit` first (a public
 /// URL, a bank folder, an address list).
 pub async fn spawn_app_edited(opts: Options, edit: impl FnOnce(&mut Settings)) -> TestApp {
@@ -160,6 +173,11 @@ pub async fn spawn_app_edited(opts: Options, edit: impl FnOnce(&mut Settings)) -
         bootstrap_admin,
         _dir: dir,
     }
+}
+
+/// GET `url` with `client` and the JSON it answers.
+pub async fn fetch_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
 }
 
 pub fn client() -> reqwest::Client {

@@ -401,7 +401,22 @@ async fn admit(
                 name: i.member.name.clone(),
             },
             (_, None) => match name {
-                Some(n) if !n.trim().is_empty() => PlayerAuth::Guest { name: n },
+                Some(n) if !n.trim().is_empty() => {
+                    // A guest may not pose as someone on the roster. Checked here, in the
+                    // socket's own task, so the conductor does not wait on the records for it.
+                    let shown = crate::domain::competition::display_name(&n)
+                        .map_err(|m| (ErrorCode::BadFrame, m))?;
+                    if competitions::is_member_name(rooms.db(), &shown)
+                        .await
+                        .map_err(internal)?
+                    {
+                        return Err((
+                            ErrorCode::NotAllowed,
+                            "这个名字与名册内人员相同：请登录后参加，或换一个昵称".into(),
+                        ));
+                    }
+                    PlayerAuth::Guest { name: n }
+                }
                 _ => {
                     return Err((
                         ErrorCode::NotAllowed,

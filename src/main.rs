@@ -60,6 +60,10 @@ enum BankCommand {
     Check {
         #[arg(default_value = "question-bank", env = "BIWU_BANK_DIR")]
         dir: PathBuf,
+        /// Also print the item-writing figures per topic (true share, longest-is-right,
+        /// multiple-choice patterns, absolute-word distractors, near-duplicate stems).
+        #[arg(long)]
+        stats: bool,
     },
     /// Import an .xlsx or .csv in the 题库 template into the bank as TOML.
     Import {
@@ -294,9 +298,23 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 
 fn bank_command(command: BankCommand) -> anyhow::Result<ExitCode> {
     match command {
-        BankCommand::Check { dir } => {
+        BankCommand::Check { dir, stats } => {
             let bank = bank::load(&dir);
             print!("{}", bank.summary());
+            // Item-writing warnings never fail the check: the rules are for review.
+            let quality = bank::quality::review(&bank, &dir);
+            if stats {
+                print!("{}", quality.stats_text());
+            }
+            for w in &quality.warnings {
+                println!("{w}");
+            }
+            if !quality.warnings.is_empty() {
+                println!(
+                    "命题提示 {} 条（不影响使用，请在审题时处理）",
+                    quality.warnings.len()
+                );
+            }
             for p in &bank.problems {
                 println!("{p}");
             }

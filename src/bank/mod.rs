@@ -1,9 +1,11 @@
 //! The question bank on disk: TOML files under `question-bank/`, their validation
-//! (`biwu bank check`), and spreadsheets in and out (`sheet`).
+//! (`biwu bank check`), the item-writing warnings (`quality`), and spreadsheets in and out
+//! (`sheet`).
 //!
 //! This module reads and writes files only; syncing into the records is `records::questions`.
 
 pub mod embedded;
+pub mod quality;
 pub mod sheet;
 pub mod toml_io;
 

@@ -1,7 +1,7 @@
 //! The Chinese 题库 spreadsheet template, in and out.
 //!
 //! Columns: 编号 (optional), 题型, 题干, 选项A … 选项H, 答案, 解析, 知识点, 难度, 出处, 分类,
-//! and the optional 时限, 单位, 误差 that a round trip needs. Rows become [`Draft`]s and
+//! and the optional 时限, 单位, 误差, 题组 (family) that a round trip needs. Rows become [`Draft`]s and
 //! are validated by the same rules as the TOML bank.
 
 use crate::domain::question::{
@@ -39,6 +39,7 @@ pub fn header() -> Vec<&'static str> {
         "时限",
         "单位",
         "误差",
+        "题组",
     ]);
     h
 }
@@ -183,6 +184,7 @@ fn draft_from_row(t: &Table, row: &table::Row) -> Draft {
         time_limit,
         tolerance,
         unit: non_empty(t.get(row, "单位")),
+        family: non_empty(t.get(row, "题组")),
     }
 }
 
@@ -214,6 +216,7 @@ pub fn row_of(q: &Question) -> Vec<String> {
             String::new()
         },
         tolerance,
+        q.family.clone().unwrap_or_default(),
     ]);
     row
 }

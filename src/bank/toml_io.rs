@@ -21,6 +21,7 @@ const FIELDS: &[&str] = &[
     "time_limit",
     "tolerance",
     "unit",
+    "family",
 ];
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -120,6 +121,7 @@ fn draft_from_table(t: &Table) -> (Draft, Vec<String>) {
     let explanation = string("explanation");
     let source = string("source");
     let unit = string("unit");
+    let family = string("family");
     let mut int = |key: &str| match t.get(key) {
         None => None,
         Some(Value::Integer(i)) => Some(*i),
@@ -202,6 +204,7 @@ fn draft_from_table(t: &Table) -> (Draft, Vec<String>) {
         time_limit,
         tolerance,
         unit,
+        family,
     };
     (draft, errors)
 }
@@ -283,6 +286,9 @@ pub fn write_questions(questions: &[Question]) -> String {
         out += &format!("source = {}\n", quoted(&q.source));
         if let Some(t) = q.time_limit {
             out += &format!("time_limit = {t}\n");
+        }
+        if let Some(f) = &q.family {
+            out += &format!("family = {}\n", quoted(f));
         }
     }
     out
@@ -370,6 +376,7 @@ source = "出处"
         numeric.unit = Some("日".into());
         numeric.stem = "含\"引号\"与\\反斜杠".into();
         numeric.time_limit = Some(45);
+        numeric.family = Some("期限".into());
         qs.push(numeric);
         let text = write_questions(&qs);
         let (back, problems) =

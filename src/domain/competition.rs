@@ -6,6 +6,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// How the winners become 业务标兵.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -85,7 +86,9 @@ impl Settings {
 /// Draws `count` questions from `pool` with an RNG seeded by `seed`: the same pool and seed
 /// always give the same draw, so any competition's questions can be reproduced for audit.
 /// Questions are filtered first (topics, tags, difficulty; empty filters match all), then
-/// shuffled and cut. Kinds are all allowed.
+/// shuffled and cut. Kinds are all allowed. Only the first question of each family (in the
+/// shuffled order) is kept, so a set never asks the same fact twice; a pool without families
+/// draws exactly as before families existed, so old seeds still reproduce their draws.
 pub fn draw<'a>(
     pool: &'a [Question],
     topics: &[Topic],
@@ -104,8 +107,16 @@ pub fn draw<'a>(
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     let mut rng = StdRng::seed_from_u64(seed);
     candidates.shuffle(&mut rng);
+    let mut families = HashSet::new();
+    candidates.retain(|q| first_of_family(&mut families, q.family.as_deref()));
     candidates.truncate(count);
     candidates
+}
+
+/// True for a question without a family, or the first seen of its family (recorded in
+/// `seen`): the test every draw applies to keep one question per family in a set.
+pub fn first_of_family(seen: &mut HashSet<String>, family: Option<&str>) -> bool {
+    family.is_none_or(|f| seen.insert(f.to_string()))
 }
 
 /// What the conductor knows of one asked question when tallying.
@@ -408,6 +419,7 @@ mod tests {
             source: "s".into(),
             time_limit: None,
             unit: None,
+            family: None,
         }
     }
 
@@ -444,6 +456,53 @@ mod tests {
         let hard = draw(&pool, &[], &[], &[3], 100, 1);
         assert_eq!(hard.len(), 20);
         assert!(hard.iter().all(|q| q.difficulty == 3));
+    }
+
+    /// A pool where half the questions come in pairs of one family.
+    fn paired_pool() -> Vec<Question> {
+        (0..80)
+            .map(|i| {
+                let mut question = q(&format!("q{i:02}"), Topic::PetitionWork, 1);
+                if i < 40 {
+                    question.family = Some(format!("f{}", i / 2));
+                }
+                question
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_draw_asks_two_questions_of_one_family() {
+        let pool = paired_pool();
+        for seed in 0..200 {
+            for count in [10, 40, 80] {
+                let drawn = draw(&pool, &[], &[], &[], count, seed);
+                let mut seen = HashSet::new();
+                for question in &drawn {
+                    if let Some(f) = &question.family {
+                        assert!(seen.insert(f), "seed {seed}: two of family {f}");
+                    }
+                }
+                // 40 unfamilied questions and 20 families: 60 distinct facts at most.
+                assert_eq!(drawn.len(), count.min(60), "seed {seed}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pool_without_families_draws_as_before() {
+        // The draw before families existed: filter, sort by id, shuffle, cut.
+        let pool: Vec<Question> = (0..50)
+            .map(|i| q(&format!("q{i:02}"), Topic::Speeches, 2))
+            .collect();
+        for seed in 0..20 {
+            let mut old: Vec<&Question> = pool.iter().collect();
+            old.shuffle(&mut StdRng::seed_from_u64(seed));
+            old.truncate(12);
+            let new = draw(&pool, &[], &[], &[], 12, seed);
+            let ids = |v: &[&Question]| v.iter().map(|q| q.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&new), ids(&old), "seed {seed}");
+        }
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Candidate {
     pub id: String,
     pub topic: Topic,
     pub tags: Vec<String>,
+    /// Questions on the same fact: a drill takes at most one of each family.
+    pub family: Option<String>,
 }
 
 /// A member's record: right/total per topic and per tag.
@@ -77,20 +79,39 @@ pub struct DrawInput<'a> {
 }
 
 /// Draws `count` distinct question ids with an RNG seeded by `seed` (stored with the drill,
-/// so the draw can be replayed for audit).
+/// so the draw can be replayed for audit). At most one question of each family is taken
+/// (due notebook entries first); a pool without families draws exactly as before.
 pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<String> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let in_pool: HashSet<&str> = input.pool.iter().map(|c| c.id.as_str()).collect();
+    let family_of: HashMap<&str, Option<&str>> = input
+        .pool
+        .iter()
+        .map(|c| (c.id.as_str(), c.family.as_deref()))
+        .collect();
     let mut out: Vec<String> = Vec::new();
     let mut taken: HashSet<String> = HashSet::new();
+    let mut families: HashSet<String> = HashSet::new();
+    // Takes `id` if it is in the pool, not yet taken and of a family not yet taken.
+    let mut claim = |id: &str, out: &mut Vec<String>| -> bool {
+        let Some(family) = family_of.get(id) else {
+            return false;
+        };
+        if taken.contains(id) || family.is_some_and(|f| families.contains(f)) {
+            return false;
+        }
+        taken.insert(id.to_string());
+        if let Some(f) = family {
+            families.insert(f.to_string());
+        }
+        out.push(id.to_string());
+        true
+    };
     if mode == Mode::Notebook {
         for id in input.due.iter().chain(input.notebook) {
             if out.len() == count {
                 break;
             }
-            if in_pool.contains(id.as_str()) && taken.insert(id.clone()) {
-                out.push(id.clone());
-            }
+            claim(id, &mut out);
         }
         return out;
     }
@@ -99,33 +120,53 @@ pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<S
         if out.len() >= count / 3 {
             break;
         }
-        if in_pool.contains(id.as_str()) && taken.insert(id.clone()) {
-            out.push(id.clone());
-        }
+        claim(id, &mut out);
     }
+    let led: HashSet<&str> = out.iter().map(String::as_str).collect();
+    let led_families: HashSet<&str> = out
+        .iter()
+        .filter_map(|id| family_of.get(id.as_str()).copied().flatten())
+        .collect();
+    let open = |c: &&Candidate| {
+        !led.contains(c.id.as_str())
+            && c.family
+                .as_deref()
+                .is_none_or(|f| !led_families.contains(f))
+    };
     let mut fresh: Vec<&Candidate> = input
         .pool
         .iter()
-        .filter(|c| !taken.contains(&c.id) && !input.recent.contains(&c.id))
+        .filter(open)
+        .filter(|c| !input.recent.contains(&c.id))
         .collect();
     // When recent drills have used up the pool, allow repeats across drills (never within).
     if fresh.len() < count - out.len() {
-        fresh = input
-            .pool
-            .iter()
-            .filter(|c| !taken.contains(&c.id))
-            .collect();
+        fresh = input.pool.iter().filter(open).collect();
     }
     fresh.sort_by(|a, b| a.id.cmp(&b.id));
-    let need = count.saturating_sub(out.len()).min(fresh.len());
-    let picked: Vec<&&Candidate> = match mode {
-        Mode::Weak => fresh
-            .sample_weighted(&mut rng, need, |c| input.accuracy.weight(c))
-            .map(|it| it.collect())
-            .unwrap_or_default(),
-        _ => fresh.sample(&mut rng, need).collect(),
-    };
-    out.extend(picked.into_iter().map(|c| c.id.clone()));
+    // Sample, keep the first of each family, and sample again from what is left for the
+    // places a family clash freed; without families the first round fills the drill.
+    while out.len() < count && !fresh.is_empty() {
+        let need = (count - out.len()).min(fresh.len());
+        let picked: Vec<&&Candidate> = match mode {
+            Mode::Weak => fresh
+                .sample_weighted(&mut rng, need, |c| input.accuracy.weight(c))
+                .map(|it| it.collect())
+                .unwrap_or_default(),
+            _ => fresh.sample(&mut rng, need).collect(),
+        };
+        if picked.is_empty() {
+            break;
+        }
+        let ids: HashSet<&str> = picked.iter().map(|c| c.id.as_str()).collect();
+        for c in &picked {
+            claim(&c.id, &mut out);
+        }
+        let claimed: HashSet<&str> = picked.iter().filter_map(|c| c.family.as_deref()).collect();
+        fresh.retain(|c| {
+            !ids.contains(c.id.as_str()) && c.family.as_deref().is_none_or(|f| !claimed.contains(f))
+        });
+    }
     out
 }
 
@@ -231,6 +272,7 @@ mod tests {
                 id: format!("q{i:03}"),
                 topic,
                 tags: vec![if i % 4 < 2 { "a".into() } else { "b".into() }],
+                family: None,
             });
         }
         v
@@ -262,6 +304,79 @@ mod tests {
         assert_eq!(a.len(), 50);
         assert_eq!(a.iter().collect::<HashSet<_>>().len(), 50);
         assert_ne!(a, draw(Mode::Topics, &input(&p, &acc, &none, &[]), 50, 8));
+    }
+
+    /// The test pool with half its questions in pairs of one family (q000+q001, q002+q003, …).
+    fn paired_pool() -> Vec<Candidate> {
+        let mut p = pool();
+        for (i, c) in p.iter_mut().enumerate().take(100) {
+            c.family = Some(format!("f{}", i / 2));
+        }
+        p
+    }
+
+    fn assert_one_per_family(p: &[Candidate], drawn: &[String], what: &str) {
+        let mut seen = HashSet::new();
+        for id in drawn {
+            let c = p.iter().find(|c| &c.id == id).expect("drawn from the pool");
+            if let Some(f) = &c.family {
+                assert!(
+                    seen.insert(f.clone()),
+                    "{what}: two of family {f} in {drawn:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_drill_takes_two_questions_of_one_family() {
+        let p = paired_pool();
+        let mut acc = Accuracy::default();
+        acc.topics.insert(Topic::PetitionWork, (1, 10));
+        let none = HashSet::new();
+        // A due entry whose family sibling is also in the pool.
+        let due = vec!["q000".to_string(), "q001".to_string()];
+        for seed in 0..200 {
+            for mode in [Mode::Topics, Mode::Weak] {
+                for count in [20, 50, 150] {
+                    let d = draw(mode, &input(&p, &acc, &none, &due), count, seed);
+                    assert_one_per_family(&p, &d, &format!("{mode:?} seed {seed}"));
+                    // 100 unfamilied questions and 50 families: 150 distinct facts.
+                    assert_eq!(d.len(), count, "{mode:?} seed {seed}");
+                    assert_eq!(d.iter().collect::<HashSet<_>>().len(), d.len());
+                }
+            }
+        }
+        let book = vec!["q002".to_string(), "q003".to_string(), "q150".to_string()];
+        let d = draw(
+            Mode::Notebook,
+            &DrawInput {
+                pool: &p,
+                accuracy: &acc,
+                recent: &none,
+                due: &due,
+                notebook: &book,
+            },
+            10,
+            1,
+        );
+        assert_eq!(d, vec!["q000", "q002", "q150"], "one per family, in order");
+    }
+
+    #[test]
+    fn a_pool_without_families_draws_as_before() {
+        // The draw before families existed: one sample of what was needed.
+        let p = pool();
+        let acc = Accuracy::default();
+        let none = HashSet::new();
+        for seed in 0..20 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut sorted: Vec<&Candidate> = p.iter().collect();
+            sorted.sort_by(|a, b| a.id.cmp(&b.id));
+            let old: Vec<String> = sorted.sample(&mut rng, 20).map(|c| c.id.clone()).collect();
+            let new = draw(Mode::Topics, &input(&p, &acc, &none, &[]), 20, seed);
+            assert_eq!(new, old, "seed {seed}");
+        }
     }
 
     #[test]

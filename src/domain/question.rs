@@ -199,6 +199,10 @@ pub struct Question {
     pub time_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// Questions on the same fact share a family; no draw puts two of one family in a set.
+    /// Last and skipped when absent, so questions without one keep their version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 impl Question {
@@ -291,17 +295,31 @@ fn parse_letters(s: &str, n_options: usize) -> Result<Vec<usize>, String> {
     Ok(picked)
 }
 
-/// Folds full-width ASCII to half-width, drops white space: `（ 六十 ）` and `(六十)` compare equal.
+/// Folds full-width ASCII to half-width (digits and letters included), drops white space and
+/// treats the list separators 、 ， , ； ; as one: `（ 六十 ）` and `(六十)` compare equal, and so
+/// do `不敢腐，不能腐` and `不敢腐、不能腐` — members type whichever separator their input
+/// method gives, and the key cannot list every combination.
 pub fn normalize_text(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|c| !c.is_whitespace()) {
+        let c = match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,
-        })
-        .collect::<String>()
-        .to_lowercase()
+        };
+        if matches!(c, '、' | ',' | ';') {
+            // A run of separators ("，、" from a slip of the keyboard) counts as one.
+            if !out.ends_with(SEPARATOR) {
+                out.push(SEPARATOR);
+            }
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
+
+/// The one separator fill-in answers are compared with (see [`normalize_text`]).
+const SEPARATOR: char = '、';
 
 /// Accepts `2022-05-01`, `2022/5/1`, `2022年5月1日`; returns `YYYY-MM-DD` for a real date.
 pub fn parse_date(s: &str) -> Option<String> {
@@ -342,6 +360,7 @@ pub struct Draft {
     pub time_limit: Option<i64>,
     pub tolerance: Option<f64>,
     pub unit: Option<String>,
+    pub family: Option<String>,
 }
 
 /// The answer as written: TOML gives typed values, spreadsheets give text.
@@ -450,6 +469,19 @@ impl Draft {
             }
         };
 
+        let family = self
+            .family
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(String::from);
+        if family
+            .as_deref()
+            .is_some_and(|f| f.chars().any(char::is_control))
+        {
+            problems.push("题组 family 不能含控制字符".into());
+        }
+
         let options: Vec<String> = self.options.iter().map(|o| o.trim().to_string()).collect();
         let mut answer = None;
         if let Some(kind) = kind {
@@ -500,6 +532,7 @@ impl Draft {
                 .map(str::trim)
                 .filter(|u| !u.is_empty())
                 .map(String::from),
+            family,
         })
     }
 }
@@ -715,6 +748,64 @@ mod tests {
             .validate(&AnyTag)
             .unwrap();
         assert!(q.grade(&Response::Text("ＡＢＣ".into())).unwrap());
+    }
+
+    fn fill(accepted: &[&str]) -> Question {
+        let list = accepted.iter().map(|s| s.to_string()).collect();
+        draft("fill", &[], DraftAnswer::List(list))
+            .validate(&AnyTag)
+            .unwrap()
+    }
+
+    #[test]
+    fn fill_in_separators_are_all_one() {
+        // The keys of pc-0067 and pr-0168 in the shipped bank.
+        let q = fill(&["不敢腐、不能腐、不想腐", "不敢腐不能腐不想腐"]);
+        for typed in [
+            "不敢腐，不能腐，不想腐",
+            "不敢腐,不能腐,不想腐",
+            "不敢腐；不能腐；不想腐",
+            "不敢腐;不能腐;不想腐",
+            "不敢腐、不能腐，不想腐",
+            "不敢腐， 不能腐， 不想腐",
+            "不敢腐，、不能腐、不想腐",
+        ] {
+            assert!(q.grade(&Response::Text(typed.into())).unwrap(), "{typed}");
+        }
+        assert!(!q.grade(&Response::Text("不敢腐、不能腐".into())).unwrap());
+        let q = fill(&["空话、套话", "空话套话"]);
+        assert!(q.grade(&Response::Text("空话，套话".into())).unwrap());
+        assert!(q.grade(&Response::Text("空话; 套话".into())).unwrap());
+        assert!(!q.grade(&Response::Text("空话".into())).unwrap());
+    }
+
+    #[test]
+    fn fill_in_digits_and_letters_compare_in_either_width() {
+        let q = fill(&["2022年5月1日"]);
+        assert!(
+            q.grade(&Response::Text("２０２２年５月１日".into()))
+                .unwrap()
+        );
+        assert!(!q.grade(&Response::Text("2022年5月2日".into())).unwrap());
+        let q = fill(&["ＡＢＣ１２３"]);
+        assert!(q.grade(&Response::Text("abc123".into())).unwrap());
+        assert!(q.grade(&Response::Text("ＡＢＣ１２３".into())).unwrap());
+        assert_eq!(normalize_text("Ａ，ｂ；Ｃ、d"), normalize_text("a,B;c、D"));
+    }
+
+    #[test]
+    fn family_is_trimmed_and_kept_out_of_the_version_when_absent() {
+        let mut d = draft("truefalse", &[], DraftAnswer::Bool(true));
+        let plain = d.validate(&AnyTag).unwrap();
+        assert_eq!(plain.family, None);
+        let body = serde_json::to_string(&plain).unwrap();
+        assert!(!body.contains("family"), "{body}");
+        d.family = Some("  施行日期 ".into());
+        let q = d.validate(&AnyTag).unwrap();
+        assert_eq!(q.family.as_deref(), Some("施行日期"));
+        assert_ne!(q.version(), plain.version());
+        d.family = Some("   ".into());
+        assert_eq!(d.validate(&AnyTag).unwrap().family, None);
     }
 
     #[test]

@@ -64,6 +64,7 @@ pub async fn start(db: &Db, member_id: &str, req: StartRequest) -> Result<String
             id: c.question.id.clone(),
             topic: c.question.topic,
             tags: c.question.tags.clone(),
+            family: c.question.family.clone(),
         })
         .collect();
     let now = Utc::now();

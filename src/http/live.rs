@@ -329,7 +329,8 @@ struct SwapRequest {
 
 /// Replaces one drawn question before the game starts, by a given id or by another random
 /// draw from the competition's topics, tags and difficulty (never a question already in the
-/// draw). Creator or admin only; refused once the game has started.
+/// draw, nor one of a family another position asks; a question given by id is the host's
+/// choice and is taken as given). Creator or admin only; refused once the game has started.
 #[tracing::instrument(skip(state, id, body))]
 async fn swap_question(
     state: web::Data<AppState>,
@@ -369,6 +370,16 @@ async fn swap_question(
                 .map(|c| c.question.clone())
                 .collect();
             let seed = rand::rng().random::<u64>() >> 1;
+            // Not a second question on a fact another position already asks.
+            let kept: Vec<&str> = drawn
+                .iter()
+                .filter(|a| a.position != position)
+                .filter_map(|a| a.question.family.as_deref())
+                .collect();
+            let free: Vec<crate::domain::Question> = free
+                .into_iter()
+                .filter(|q| q.family.as_deref().is_none_or(|f| !kept.contains(&f)))
+                .collect();
             let pick = competition::draw(
                 &free,
                 &settings.topics,

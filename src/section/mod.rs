@@ -16,8 +16,9 @@
 pub mod workbook;
 
 use crate::domain::calendar::{self, Period, Span};
+use crate::domain::competition::first_of_family;
 use crate::domain::review::{Facts, Laggard, Progress, WeakTopic};
-use crate::domain::{Role, Topic};
+use crate::domain::{Question, Role, Topic};
 use crate::error::AppError;
 use crate::records::members::{self, Member, Section};
 use crate::records::progress::{self, Practice, Scope, Tally, Totals};
@@ -544,11 +545,11 @@ pub async fn create_task(
         if ![5, 10, 20, 50].contains(&req.count) {
             return Err(AppError::Unprocessable("题量应为 5、10、20 或 50".into()));
         }
-        let mut pool: Vec<&str> = active
+        let mut pool: Vec<&Question> = active
             .iter()
-            .filter(|c| req.topics.is_empty() || req.topics.contains(&c.question.topic))
-            .filter(|c| req.tags.is_empty() || c.question.tags.iter().any(|t| req.tags.contains(t)))
-            .map(|c| c.question.id.as_str())
+            .map(|c| &c.question)
+            .filter(|q| req.topics.is_empty() || req.topics.contains(&q.topic))
+            .filter(|q| req.tags.is_empty() || q.tags.iter().any(|t| req.tags.contains(t)))
             .collect();
         if pool.is_empty() {
             return Err(AppError::Unprocessable(
@@ -556,9 +557,12 @@ pub async fn create_task(
             ));
         }
         pool.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+        // One question per family: a task never asks the same fact twice.
+        let mut families = HashSet::new();
         pool.into_iter()
+            .filter(|q| first_of_family(&mut families, q.family.as_deref()))
             .take(req.count)
-            .map(str::to_string)
+            .map(|q| q.id.clone())
             .collect()
     };
     let settings = json!({

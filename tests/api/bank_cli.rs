@@ -94,6 +94,138 @@ fn shipped_bank_passes_and_prints_counts() {
     assert!(t.contains("题库检查通过"));
 }
 
+/// One question of the item-writing test bank.
+fn item(id: &str, kind: &str, stem: &str, rest: &str) -> String {
+    format!(
+        "[[question]]\nid = \"{id}\"\nkind = \"{kind}\"\ntopic = \"petition-work\"\n\
+         difficulty = 1\ntags = [\"总则\"]\nstem = \"{stem}\"\n{rest}\n\
+         explanation = \"解析\"\nsource = \"《信访工作条例》\"\n\n"
+    )
+}
+
+/// A valid bank that breaks every machine-checked item-writing rule once: ten true/false
+/// statements all true, a right option that stands out by length, an absolute word only in
+/// wrong options, a near-duplicate pair without a family (and one with, not to be warned).
+fn planted_items(dir: &Path) {
+    std::fs::create_dir_all(dir.join("petition-work")).unwrap();
+    let statements = [
+        "信访工作是党的群众工作的重要组成部分。",
+        "各级机关应当畅通信访渠道。",
+        "信访人应当如实反映情况。",
+        "县级以上人民政府设立信访工作机构。",
+        "网上信访是信访渠道之一。",
+        "复查意见应当书面答复信访人。",
+        "信访事项办理应当依法及时就地解决。",
+        "党委领导信访工作。",
+        "信访工作联席会议协调处理疑难复杂信访问题。",
+        "信访人可以委托代表提出信访事项。",
+    ];
+    let mut text = String::new();
+    for (i, stem) in statements.iter().enumerate() {
+        text += &item(&format!("t-00{i:02}"), "truefalse", stem, "answer = true");
+    }
+    text += &item(
+        "t-0101",
+        "single",
+        "对信访人提出的诉求应当怎样处理？",
+        "options = [\"转交\", \"依法及时就地解决问题并做好疏导工作\", \"存档\", \"退回\"]\nanswer = \"B\"",
+    );
+    text += &item(
+        "t-0102",
+        "single",
+        "信访事项的受理机关是哪一级？",
+        "options = [\"一律由省级机关受理\", \"有权处理的机关\", \"上级机关\", \"同级党委\"]\nanswer = \"B\"",
+    );
+    text += &item(
+        "t-0103",
+        "single",
+        "信访人对复查意见不服的，可以自收到书面复查意见之日起多少日内请求复核？",
+        "options = [\"30日\", \"15日\", \"60日\", \"90日\"]\nanswer = \"A\"",
+    );
+    text += &item(
+        "t-0104",
+        "single",
+        "信访人对复查意见不服的，可以自收到书面复查意见之日起多少日以内请求复核？",
+        "options = [\"30日\", \"20日\", \"60日\", \"90日\"]\nanswer = \"A\"",
+    );
+    text += &item(
+        "t-0105",
+        "single",
+        "信访人对处理意见不服的，可以自收到书面答复之日起多少日内请求复查？",
+        "options = [\"30日\", \"15日\", \"60日\", \"90日\"]\nanswer = \"A\"\nfamily = \"复查期限\"",
+    );
+    text += &item(
+        "t-0106",
+        "single",
+        "信访人对处理意见不服的，可以自收到书面答复之日起多少日以内请求复查？",
+        "options = [\"30日\", \"20日\", \"60日\", \"90日\"]\nanswer = \"A\"\nfamily = \"复查期限\"",
+    );
+    std::fs::write(dir.join("petition-work/items.toml"), text).unwrap();
+}
+
+#[test]
+fn item_writing_warnings_name_each_item_and_never_fail_the_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    planted_items(tmp.path());
+    let out = biwu(&["bank", "check", "--stats", tmp.path().to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success(), "warnings only: {t}");
+    assert!(t.contains("题库检查通过"), "{t}");
+    let file = tmp
+        .path()
+        .join("petition-work/items.toml")
+        .display()
+        .to_string();
+    let topic = tmp.path().join("petition-work").display().to_string();
+    assert!(
+        t.contains(&format!(
+            "{topic}:0: 提示：分类 petition-work（信访业务） 判断题 10 道中正确 10 道（100%）"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("{file}:111: [t-0101] 提示：正确选项 B 明显最长")),
+        "{t}"
+    );
+    assert!(
+        t.contains("[t-0102] 提示：绝对词「一律」只出现在错误选项 A 中"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("[t-0104] 提示：题干与 t-0103（{file}:135）近似")),
+        "{t}"
+    );
+    assert!(
+        !t.contains("[t-0106] 提示"),
+        "one family is not warned: {t}"
+    );
+    assert!(
+        !t.contains("[t-0103] 提示"),
+        "the earlier of a pair is not: {t}"
+    );
+    // The figures.
+    assert!(t.contains("判断题 10 道：正确 10 道（100%）"), "{t}");
+    assert!(t.contains("明显最长 1 道"), "{t}");
+    assert!(
+        t.contains("绝对词只在错误选项：1 道；近似题干：1 对"),
+        "{t}"
+    );
+    assert!(t.contains("命题提示 4 条"), "{t}");
+}
+
+#[test]
+fn shipped_bank_passes_with_its_figures() {
+    let dir = bank_dir();
+    let out = biwu(&["bank", "check", "--stats", dir.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("题库检查通过"), "{t}");
+    assert!(t.contains("命题质量统计"), "{t}");
+    for topic in ["party-constitution", "petition-work", "skills"] {
+        assert!(t.contains(&format!("{topic} ")), "{topic} figures missing");
+    }
+}
+
 #[test]
 fn planted_errors_are_each_named_with_file_line_and_id() {
     let tmp = tempfile::tempdir().unwrap();

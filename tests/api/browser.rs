@@ -19,18 +19,11 @@ impl Browser {
         let driver_path = match std::env::var("BIWU_TEST_CHROMEDRIVER") {
             Ok(p) if !p.is_empty() => p,
             _ => {
-                if std::env::var("BIWU_TEST_REQUIRE_BACKENDS").is_ok_and(|v| v == "1") {
-                    panic!("Chromium is required (BIWU_TEST_CHROMEDRIVER unset)");
-                }
-                eprintln!("SKIPPED: no chromedriver (BIWU_TEST_CHROMEDRIVER unset)");
+                crate::helpers::missing("Chromium", "BIWU_TEST_CHROMEDRIVER unset");
                 return None;
             }
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::helpers::free_port();
         let driver = Command::new(driver_path)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -66,14 +66,6 @@ fn at(port: u16, path: &str) -> String {
     format!("http://127.0.0.1:{port}{path}")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A logged-in client of a server process: its cookie jar, CSRF token and session cookie.
 struct Login {
     client: reqwest::Client,

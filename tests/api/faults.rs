@@ -35,20 +35,12 @@ impl PrivateRedis {
                 })
             });
         let Some(binary) = binary else {
-            if std::env::var("BIWU_TEST_REQUIRE_BACKENDS").is_ok_and(|v| v == "1") {
-                panic!("redis-server is required (BIWU_TEST_REQUIRE_BACKENDS=1) but not installed");
-            }
-            eprintln!("SKIPPED: no redis-server to stop and start");
+            missing("redis-server", "no binary to stop and start");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         Some(PrivateRedis {
             binary,
-            port,
+            port: free_port(),
             dir: tempfile::tempdir().unwrap(),
             child: None,
         })

@@ -25,13 +25,28 @@ fn backend_env(var: &str, what: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),
         _ => {
-            if std::env::var("BIWU_TEST_REQUIRE_BACKENDS").is_ok_and(|v| v == "1") {
-                panic!("{what} is required ({var} unset)");
-            }
-            eprintln!("SKIPPED: {what} not available ({var} unset)");
+            missing(what, &format!("{var} unset"));
             None
         }
     }
+}
+
+/// A backend a test needs is missing: the test is skipped (said so), unless every backend
+/// is required (`BIWU_TEST_REQUIRE_BACKENDS=1`, as `scripts/test` sets it) — then it fails.
+pub fn missing(what: &str, why: &str) {
+    if std::env::var("BIWU_TEST_REQUIRE_BACKENDS").is_ok_and(|v| v == "1") {
+        panic!("{what} is required ({why})");
+    }
+    eprintln!("SKIPPED: {what} not available ({why})");
+}
+
+/// A TCP port free on this machine now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A fresh, empty PostgreSQL database for one test; returns its URL.

@@ -38,8 +38,6 @@ CREATE UNIQUE INDEX drills_task ON drills(task_id, member_id);
 CREATE INDEX drills_started ON drills(started_at);
 -- Competitions a member took part in.
 CREATE INDEX participants_member ON participants(member_id);
--- A guest may not join under a roster member's name (checked at every guest's join).
-CREATE INDEX members_name ON members(name);
 
 -- 小结点评: a review is a draft until published; published ones never change. A correction is
 -- a new version in the same series that names the one it supersedes.

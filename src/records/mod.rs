@@ -26,6 +26,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use sqlx::AnyPool;
 
+/// SHA-384 of the form of migration 0002 that carried the `members_name` index (identical for
+/// both backends; kept in tests/fixtures).
+pub const EARLY_0002_WITH_MEMBER_NAMES: &str = "210001be372f5109ec3b5b27103f83347df101724bc5aff13d5ce9a2b65728fd6157bddff69829e57052c4703edd7827";
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -143,7 +147,35 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
+        self.accept_early_0002(migrator).await?;
         migrator.run(&self.pool).await.context("数据库迁移失败")?;
+        Ok(())
+    }
+
+    /// Migration 0002 shipped in two forms: the second added the `members_name` index, which
+    /// now lives in 0003. A database migrated with that form has the same tables and a
+    /// different checksum; it is recorded as migrated with the 0002 of this tree (0003 then
+    /// finds its index already there). Any other checksum is left for the migrator to refuse.
+    async fn accept_early_0002(&self, migrator: &Migrator) -> anyhow::Result<()> {
+        let Some(current) = migrator.iter().find(|m| m.version == 2) else {
+            return Ok(());
+        };
+        // A fresh database has no migrations table yet: nothing to reconcile.
+        let Ok(applied) = sqlx::query_scalar::<_, Vec<u8>>(
+            "SELECT checksum FROM _sqlx_migrations WHERE version = 2",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        else {
+            return Ok(());
+        };
+        if applied.is_some_and(|c| hex::encode(c) == EARLY_0002_WITH_MEMBER_NAMES) {
+            sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 2")
+                .bind(current.checksum.to_vec())
+                .execute(&self.pool)
+                .await
+                .context("迁移 0002 的校验和更新失败")?;
+        }
         Ok(())
     }
 }

@@ -1605,3 +1605,71 @@ async fn first_release_databases() -> Vec<(Option<tempfile::TempDir>, String)> {
     }
     out
 }
+
+/// Migration 0002 shipped in two forms; the one with the `members_name` index (now 0003)
+/// upgrades as well as the other.
+#[tokio::test]
+async fn a_database_migrated_with_the_early_form_of_0002_upgrades() {
+    for (_dir, url) in first_release_databases().await {
+        let pg = url.starts_with("postgres");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let early = tempfile::tempdir().unwrap();
+        let tree = root.join(if pg {
+            "migrations/postgres"
+        } else {
+            "migrations/sqlite"
+        });
+        std::fs::copy(
+            tree.join("0001_records.sql"),
+            early.path().join("0001_records.sql"),
+        )
+        .unwrap();
+        std::fs::copy(
+            root.join("tests/fixtures/0002_sections_as_first_shipped_with_member_names.sql"),
+            early.path().join("0002_sections.sql"),
+        )
+        .unwrap();
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        let migrator = sqlx::migrate::Migrator::new(early.path()).await.unwrap();
+        let checksum = migrator
+            .iter()
+            .find(|m| m.version == 2)
+            .unwrap()
+            .checksum
+            .to_vec();
+        assert_eq!(
+            hex::encode(&checksum),
+            biwu::records::EARLY_0002_WITH_MEMBER_NAMES,
+            "the constant is that form's checksum"
+        );
+        migrator.run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'member', 0, 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+
+        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(versions, vec![1, 2, 3]);
+        let name: String = sqlx::query_scalar("SELECT name FROM members WHERE staff_no = '1'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(name, "甲", "nothing already stored is lost");
+        drop(db);
+        // And again: the reconciled record is now the tree's own.
+        biwu::records::Db::connect(&url)
+            .await
+            .expect("starts again");
+    }
+}

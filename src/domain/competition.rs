@@ -37,6 +37,13 @@ pub struct Settings {
     pub tags: Vec<String>,
     #[serde(default)]
     pub difficulty: Vec<u8>,
+    /// Team standings beside the individual ones.
+    #[serde(default)]
+    pub teams: super::teams::TeamRule,
+    /// When set, only these members may play (the finalists carried over from an exam);
+    /// guests are then not admitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrants: Option<Vec<String>>,
 }
 
 /// Guests a room admits unless the host says otherwise.
@@ -350,6 +357,8 @@ mod tests {
             topics: vec![],
             tags: vec![],
             difficulty: vec![],
+            teams: Default::default(),
+            entrants: None,
         }
     }
 

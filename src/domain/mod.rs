@@ -4,6 +4,8 @@
 pub mod calendar;
 /// Live competitions: settings, the seeded draw, tallies, award proposals.
 pub mod competition;
+/// Online exam rounds: settings, the paper, each taker's order, scoring, ranking.
+pub mod exam;
 /// Practice drills: weighted draw, notebook schedule, leaderboard score.
 pub mod drill;
 /// Item statistics: share right, discrimination, flags.
@@ -16,6 +18,8 @@ pub mod review;
 pub mod role;
 /// Points and the leaderboard's tie-break encoding.
 pub mod scoring;
+/// Team standings of competitions and exams.
+pub mod teams;
 
 pub use question::{AnswerKey, Draft, DraftAnswer, Kind, Question, Response, TagVocabulary, Topic};
 pub use role::Role;

@@ -135,6 +135,9 @@ struct NewCompetition {
     #[serde(default = "default_max_guests")]
     max_guests: u32,
     award_rule: AwardRule,
+    /// Team standings beside the individual ones (none by default).
+    #[serde(default)]
+    teams: crate::domain::teams::TeamRule,
     /// For reproducing a draw; random when absent.
     #[serde(default)]
     seed: Option<u64>,
@@ -195,6 +198,8 @@ async fn create(
         topics: topics.clone(),
         tags: b.tags.clone(),
         difficulty: b.difficulty.clone(),
+        teams: b.teams,
+        entrants: None,
     };
     settings.check().map_err(AppError::Unprocessable)?;
     let pool = questions::list_active(&state.db, None).await?;

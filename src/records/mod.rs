@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod competitions;
 pub mod drills;
+pub mod exams;
 pub mod items;
 pub mod members;
 pub mod progress;
@@ -18,6 +19,7 @@ pub mod questions;
 pub mod reviews;
 pub mod settings;
 pub mod tasks;
+pub mod teams;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

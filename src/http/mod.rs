@@ -6,6 +6,8 @@ mod admin;
 mod api;
 mod assets;
 mod drills;
+mod exam_pages;
+mod exams;
 pub mod live;
 
 mod bank;
@@ -55,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                         .configure(api::routes)
                         .configure(live::routes)
                         .configure(drills::routes)
+                        .configure(exams::routes)
                         .configure(sections::routes)
                         .configure(items::routes)
                         .configure(bank::routes)
@@ -64,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .configure(api::configure)
                 .configure(live::configure)
                 .configure(drills::configure)
+                .configure(exam_pages::configure)
                 .configure(sections::configure)
                 .configure(items::configure)
                 .configure(bank::configure)

@@ -310,11 +310,11 @@ pub async fn left_page(db: &Db, attempt_id: &str) -> anyhow::Result<()> {
 /// Which attempts a submission takes.
 #[derive(Debug, Clone, Copy)]
 pub enum Which<'a> {
-    /// The taker's own submission of this attempt.
-    One(&'a str),
-    /// Every attempt not submitted whose deadline plus `grace_ms` has passed at the time of
-    /// submission (time ran out, or the window closed).
-    Due { grace_ms: i64 },
+    /// This attempt, submitted by its taker (`by`: "taker") or late by the clock ("clock").
+    One { id: &'a str, by: &'static str },
+    /// Every attempt at this exam not submitted whose deadline plus `grace_ms` has passed at
+    /// the time of submission (time ran out, or the window closed): by the clock.
+    Due { exam_id: &'a str, grace_ms: i64 },
 }
 
 /// A score as the caller's grading made it.
@@ -357,7 +357,7 @@ pub async fn submit(
     // A mark no other submission uses, so the rows this one took can be read back.
     let mark = new_id();
     match which {
-        Which::One(id) => {
+        Which::One { id, .. } => {
             sqlx::query(
                 "UPDATE exam_attempts SET submitted_at = $2, submitted_by = $3 \
                  WHERE id = $1 AND submitted_at IS NULL",
@@ -368,14 +368,15 @@ pub async fn submit(
             .execute(&mut *tx)
             .await?;
         }
-        Which::Due { grace_ms } => {
+        Which::Due { exam_id, grace_ms } => {
             sqlx::query(
                 "UPDATE exam_attempts SET submitted_at = $1, submitted_by = $2 \
-                 WHERE submitted_at IS NULL AND deadline_at + $3 <= $1",
+                 WHERE exam_id = $4 AND submitted_at IS NULL AND deadline_at + $3 <= $1",
             )
             .bind(at)
             .bind(&mark)
             .bind(grace_ms)
+            .bind(exam_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -409,7 +410,7 @@ pub async fn submit(
         let saved = by_attempt.remove(attempt.id.as_str()).unwrap_or_default();
         let scored = grade(&attempt, &saved);
         let by = match which {
-            Which::One(_) => "taker",
+            Which::One { by, .. } => by,
             Which::Due { .. } => "clock",
         };
         attempt.submitted_by = Some(by.into());

@@ -12,6 +12,7 @@
 //! delay); the closer task submits every attempt whose deadline plus [`SUBMIT_GRACE_MS`] has
 //! passed, once a second, whether or not its taker ever comes back.
 
+pub mod report;
 mod results;
 
 pub use results::{Results, Row};
@@ -236,7 +237,11 @@ impl Exams {
                 .map(|s| s.department_id),
             None => None,
         };
-        if scope.allows(&member.id, member.section_id.as_deref(), department.as_deref()) {
+        if scope.allows(
+            &member.id,
+            member.section_id.as_deref(),
+            department.as_deref(),
+        ) {
             Ok(())
         } else {
             Err(AppError::Forbidden("这场考试不在您的参考范围内".into()))
@@ -244,7 +249,11 @@ impl Exams {
     }
 
     /// Whether the member may take the exam (for lists).
-    pub async fn in_scope(&self, paper: &Paper, member: &members::Member) -> Result<bool, AppError> {
+    pub async fn in_scope(
+        &self,
+        paper: &Paper,
+        member: &members::Member,
+    ) -> Result<bool, AppError> {
         match self.check_scope(paper, member).await {
             Ok(()) => Ok(true),
             Err(AppError::Forbidden(_)) => Ok(false),
@@ -284,7 +293,9 @@ impl Exams {
             let seed = rand::rng().random::<i64>() & i64::MAX;
             let deadline = (now + paper.exam.duration_ms).min(paper.exam.closes_at);
             let number = attempts.len() as i64 + 1;
-            if let Some(id) = rec::start(db, exam_id, &member.id, number, seed, now, deadline).await? {
+            if let Some(id) =
+                rec::start(db, exam_id, &member.id, number, seed, now, deadline).await?
+            {
                 tracing::info!(exam = exam_id, attempt = %id, member = %member.id, "exam attempt started");
             }
             // Started now, or by a request of the same taker a moment before: read it back.
@@ -379,7 +390,11 @@ impl Exams {
     }
 
     /// The attempt in progress from memory (loaded from the records when not there).
-    async fn open_of(&self, member: &members::Member, exam_id: &str) -> Result<Arc<Open>, AppError> {
+    async fn open_of(
+        &self,
+        member: &members::Member,
+        exam_id: &str,
+    ) -> Result<Arc<Open>, AppError> {
         let found = lock(&self.inner.open)
             .values()
             .find(|o| o.attempt.exam_id == exam_id && o.attempt.member_id == member.id)
@@ -463,7 +478,11 @@ impl Exams {
     pub async fn submit(&self, member: &members::Member, exam_id: &str) -> Result<Value, AppError> {
         let (paper, a) = self.in_progress(member, exam_id).await?;
         let now = now_ms();
-        let by = if now > a.deadline_at + SAVE_GRACE_MS { "clock" } else { "taker" };
+        let by = if now > a.deadline_at + SAVE_GRACE_MS {
+            "clock"
+        } else {
+            "taker"
+        };
         self.submit_attempt(&paper, &a.id, by, now).await?;
         self.result(member, exam_id).await
     }
@@ -505,8 +524,10 @@ impl Exams {
             for (member, question, right) in work {
                 let done = async {
                     let mut conn = db.pool.acquire().await?;
-                    crate::records::drills::notebook_review(&mut conn, &member, &question, right, "exam", now)
-                        .await
+                    crate::records::drills::notebook_review(
+                        &mut conn, &member, &question, right, "exam", now,
+                    )
+                    .await
                 };
                 if let Err(e) = done.await {
                     tracing::warn!(error = ?e, "notebook entry from an exam failed");

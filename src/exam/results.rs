@@ -140,8 +140,12 @@ pub async fn results(db: &Db, paper: &Paper, now: i64) -> anyhow::Result<Results
                 time_used_ms: r.time_used_ms,
                 attempts: n,
                 leaves,
-                finalist: settings.qualify.is_some_and(|q| qualifies(q, rank, r.score)),
-                proposed: settings.award_rule.is_some_and(|w| awarded(w, rank, r.score)),
+                finalist: settings
+                    .qualify
+                    .is_some_and(|q| qualifies(q, rank, r.score)),
+                proposed: settings
+                    .award_rule
+                    .is_some_and(|w| awarded(w, rank, r.score)),
             }
         })
         .collect();
@@ -177,7 +181,11 @@ pub async fn results(db: &Db, paper: &Paper, now: i64) -> anyhow::Result<Results
 
 /// Per question: how many answered, how many right, and the picks of each option (in the
 /// bank's letters), over the takers' best attempts.
-async fn question_stats(db: &Db, paper: &Paper, best: &[&Attempt]) -> anyhow::Result<Vec<QuestionStat>> {
+async fn question_stats(
+    db: &Db,
+    paper: &Paper,
+    best: &[&Attempt],
+) -> anyhow::Result<Vec<QuestionStat>> {
     let best_ids: HashSet<&str> = best.iter().map(|a| a.id.as_str()).collect();
     let mut stats: Vec<QuestionStat> = paper
         .items

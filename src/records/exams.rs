@@ -300,10 +300,12 @@ pub async fn apply_saves(conn: &mut AnyConnection, saves: &[Save]) -> anyhow::Re
 
 /// Counts the taker leaving the page (not after submission).
 pub async fn left_page(db: &Db, attempt_id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE exam_attempts SET leaves = leaves + 1 WHERE id = $1 AND submitted_at IS NULL")
-        .bind(attempt_id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE exam_attempts SET leaves = leaves + 1 WHERE id = $1 AND submitted_at IS NULL",
+    )
+    .bind(attempt_id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
@@ -489,15 +491,19 @@ pub async fn confirm_awards(
     exam_id: &str,
     confirmed_by: &str,
     awards: &[(String, String, u32, i64)],
-    team_awards: Option<(&crate::domain::teams::TeamRule, Vec<&crate::domain::teams::TeamStanding>)>,
+    team_awards: Option<(
+        &crate::domain::teams::TeamRule,
+        Vec<&crate::domain::teams::TeamStanding>,
+    )>,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
-    let done = sqlx::query("UPDATE exams SET awards_confirmed = 1 WHERE id = $1 AND awards_confirmed = 0")
-        .bind(exam_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let done =
+        sqlx::query("UPDATE exams SET awards_confirmed = 1 WHERE id = $1 AND awards_confirmed = 0")
+            .bind(exam_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     anyhow::ensure!(done == 1, "本场考试的表彰已经确认过");
     let mut ids = Vec::new();
     for (member_id, title, rank, score) in awards {
@@ -535,4 +541,33 @@ pub async fn confirm_awards(
     };
     tx.commit().await?;
     Ok((ids, team_ids))
+}
+
+/// Answers given (not cleared) per attempt of an exam.
+pub async fn answered_counts(
+    db: &Db,
+    exam_id: &str,
+) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT a.attempt_id, COUNT(*) FROM exam_answers a JOIN exam_attempts t ON t.id = a.attempt_id \
+         WHERE t.exam_id = $1 AND a.response IS NOT NULL GROUP BY a.attempt_id",
+    )
+    .bind(exam_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Active members the scope allows.
+pub async fn eligible(db: &Db, scope: &crate::domain::exam::Scope) -> anyhow::Result<i64> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.section_id, s.department_id FROM members m \
+         LEFT JOIN sections s ON s.id = m.section_id WHERE m.active = 1",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter(|(m, s, d)| scope.allows(m, s.as_deref(), d.as_deref()))
+        .count() as i64)
 }

@@ -12,6 +12,7 @@ mod browser;
 mod browser_sections;
 mod crash;
 mod drills;
+mod exams;
 mod faults;
 mod first_run;
 mod hardening;

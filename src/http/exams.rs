@@ -579,11 +579,12 @@ async fn progress(
     let eligible = rec::eligible(&state.db, &paper.settings.scope).await?;
     let mut rows = Vec::new();
     let (mut in_progress, mut submitted) = (0, 0);
+    let mut by_member: std::collections::HashMap<&str, Vec<&rec::Attempt>> = Default::default();
+    for a in &attempts {
+        by_member.entry(a.member_id.as_str()).or_default().push(a);
+    }
     for t in &takers {
-        let mine: Vec<&rec::Attempt> = attempts
-            .iter()
-            .filter(|a| a.member_id == t.member_id)
-            .collect();
+        let mine = by_member.remove(t.member_id.as_str()).unwrap_or_default();
         let Some(last) = mine.last() else { continue };
         let status = if last.submitted_at.is_none() {
             in_progress += 1;

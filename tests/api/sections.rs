@@ -1606,6 +1606,90 @@ async fn first_release_databases() -> Vec<(Option<tempfile::TempDir>, String)> {
     out
 }
 
+/// The migration versions of the tree (1, 2, 3, …).
+fn shipped_versions(pg: bool) -> Vec<i64> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tree = root.join(if pg {
+        "migrations/postgres"
+    } else {
+        "migrations/sqlite"
+    });
+    let mut v: Vec<i64> = std::fs::read_dir(tree)
+        .unwrap()
+        .map(|e| {
+            e.unwrap().file_name().to_string_lossy()[..4]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// A database of the release before the exam round (migrations 0001–0003, with a
+/// competition's award in it) upgrades: 0004 adds exams and teams and the award keeps its
+/// competition.
+#[tokio::test]
+async fn a_database_before_the_exam_round_upgrades() {
+    for (_dir, url) in first_release_databases().await {
+        let pg = url.starts_with("postgres");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let tree = root.join(if pg {
+            "migrations/postgres"
+        } else {
+            "migrations/sqlite"
+        });
+        let before = tempfile::tempdir().unwrap();
+        for f in [
+            "0001_records.sql",
+            "0002_sections.sql",
+            "0003_member_names.sql",
+        ] {
+            std::fs::copy(tree.join(f), before.path().join(f)).unwrap();
+        }
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
+            "INSERT INTO competitions (id, title, pin, status, settings, seed, created_by, created_at) VALUES ('c', '春季比武', '123456', 'ended', '{}', 1, 'm', 0)",
+            "INSERT INTO awards (id, member_id, title, competition_id, standing_rank, standing_points, confirmed_by, confirmed_at) VALUES ('a', 'm', '业务标兵', 'c', 1, 900, 'm', 0)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(versions, shipped_versions(pg));
+        let honors = biwu::records::competitions::honors(&db, None)
+            .await
+            .unwrap();
+        assert_eq!(honors.len(), 1, "the award is kept");
+        assert_eq!(honors[0].competition.as_deref(), Some("春季比武"));
+        let exams: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exams")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(exams, 0);
+        let teams = biwu::records::teams::awards(&db, None).await.unwrap();
+        assert!(teams.is_empty());
+    }
+}
+
 /// Migration 0002 shipped in two forms; the one with the `members_name` index (now 0003)
 /// upgrades as well as the other.
 #[tokio::test]
@@ -1660,7 +1744,11 @@ async fn a_database_migrated_with_the_early_form_of_0002_upgrades() {
                 .fetch_all(&db.pool)
                 .await
                 .unwrap();
-        assert_eq!(versions, vec![1, 2, 3]);
+        assert_eq!(
+            versions,
+            shipped_versions(pg),
+            "every migration of the tree ran"
+        );
         let name: String = sqlx::query_scalar("SELECT name FROM members WHERE staff_no = '1'")
             .fetch_one(&db.pool)
             .await

@@ -85,11 +85,7 @@ fn response(kind: &str, options: usize, r: u64) -> Value {
         "multiple" => {
             let n = options.max(2);
             let (a, b) = (r as usize % n, (r as usize / n) % n);
-            let (a, b) = if a == b {
-                (a, (a + 1) % n)
-            } else {
-                (a, b)
-            };
+            let (a, b) = if a == b { (a, (a + 1) % n) } else { (a, b) };
             json!({"type":"choice","value": format!("{}{}", letter(a.min(b)), letter(a.max(b)))})
         }
         "truefalse" => json!({"type":"truefalse","value": r % 2 == 0}),
@@ -438,9 +434,7 @@ async fn main() -> anyhow::Result<()> {
     if args.baseline_seconds > 0.0 {
         let n = (args.rate * args.baseline_seconds) as usize;
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let picks: Vec<usize> = (0..n)
-            .map(|_| rng.next() as usize % takers.len())
-            .collect();
+        let picks: Vec<usize> = (0..n).map(|_| rng.next() as usize % takers.len()).collect();
         let (cpu, t) = (Cpu::now(), Instant::now());
         let out = open_loop(n, args.rate, slots.clone(), |k| {
             let req = client
@@ -484,11 +478,7 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     report(
-        &format!(
-            "starts ({}/s over {} s)",
-            rate.round(),
-            args.start_seconds
-        ),
+        &format!("starts ({}/s over {} s)", rate.round(), args.start_seconds),
         &out,
         t.elapsed(),
         &cpu,

@@ -88,7 +88,7 @@ fn response(kind: &str, options: usize, r: u64) -> Value {
             let (a, b) = if a == b { (a, (a + 1) % n) } else { (a, b) };
             json!({"type":"choice","value": format!("{}{}", letter(a.min(b)), letter(a.max(b)))})
         }
-        "truefalse" => json!({"type":"truefalse","value": r % 2 == 0}),
+        "truefalse" => json!({"type":"truefalse","value": r.is_multiple_of(2)}),
         "numeric" => json!({"type":"number","value": (r % 100) as f64}),
         "date" => json!({"type":"date","value": "2021-07-01"}),
         _ => json!({"type":"text","value":"依法按程序办理"}),

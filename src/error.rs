@@ -23,6 +23,10 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a code of its own (an exam not open yet, time up), so clients can act
+    /// on it without reading the message.
+    #[error("{1}")]
+    Refused(&'static str, String),
     /// A one-time password is still in use: everything but changing it waits.
     #[error("请先修改初始密码")]
     MustChangePassword,
@@ -60,6 +64,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Conflict(_) => "conflict",
+            AppError::Refused(code, _) => code,
             AppError::MustChangePassword => "must_change_password",
             AppError::SeeOther(_) => "see_other",
             AppError::TooManyRequests { .. } => "too_many_requests",
@@ -85,7 +90,7 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Refused(..) => StatusCode::CONFLICT,
             AppError::MustChangePassword => StatusCode::FORBIDDEN,
             AppError::SeeOther(_) => StatusCode::SEE_OTHER,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

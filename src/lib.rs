@@ -24,6 +24,7 @@ pub mod demo;
 pub mod domain;
 pub mod drill;
 pub mod error;
+pub mod exam;
 pub mod http;
 pub mod i18n;
 pub mod live;

@@ -29,6 +29,8 @@ pub struct AppState {
     pub sessions: std::sync::Arc<crate::auth::Sessions>,
     /// Drills in progress on this instance, and their writer.
     pub drills: crate::drill::Drills,
+    /// Exam papers and attempts in progress on this instance, the save writer and the closer.
+    pub exams: crate::exam::Exams,
     /// The question bank in use (see `bank::embedded::resolve`).
     pub bank: crate::bank::embedded::Source,
     /// Department and agency averages shown on section pages, kept a minute.
@@ -93,9 +95,11 @@ impl Application {
             std::time::Duration::from_secs(settings.room_idle_secs),
         ));
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
+        let exams = crate::exam::Exams::new(db.clone());
         let state = web::Data::new(AppState {
             rooms,
             drills,
+            exams,
             sessions: Default::default(),
             averages: Default::default(),
             bank: source.clone(),

@@ -368,7 +368,9 @@ pub fn histogram(scores: &[i64], max: i64, buckets: usize) -> Vec<(i64, i64, usi
         let b = (0..buckets).rev().find(|&b| lo(b) <= s).unwrap_or(0);
         counts[b] += 1;
     }
-    (0..buckets).map(|b| (lo(b), lo(b + 1), counts[b])).collect()
+    (0..buckets)
+        .map(|b| (lo(b), lo(b + 1), counts[b]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -406,10 +408,25 @@ mod tests {
     fn the_mix_takes_each_topic_once_per_family_and_reports_shortfalls() {
         let mut pool = Vec::new();
         for i in 0..10 {
-            pool.push(q(&format!("pw-{i}"), Topic::PetitionWork, Kind::Single, None));
+            pool.push(q(
+                &format!("pw-{i}"),
+                Topic::PetitionWork,
+                Kind::Single,
+                None,
+            ));
         }
-        pool.push(q("pc-1", Topic::PartyConstitution, Kind::TrueFalse, Some("f")));
-        pool.push(q("pc-2", Topic::PartyConstitution, Kind::TrueFalse, Some("f")));
+        pool.push(q(
+            "pc-1",
+            Topic::PartyConstitution,
+            Kind::TrueFalse,
+            Some("f"),
+        ));
+        pool.push(q(
+            "pc-2",
+            Topic::PartyConstitution,
+            Kind::TrueFalse,
+            Some("f"),
+        ));
         pool.push(q("pc-3", Topic::PartyConstitution, Kind::Single, None));
         let spec = PaperSpec {
             mix: vec![

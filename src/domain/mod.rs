@@ -4,10 +4,10 @@
 pub mod calendar;
 /// Live competitions: settings, the seeded draw, tallies, award proposals.
 pub mod competition;
-/// Online exam rounds: settings, the paper, each taker's order, scoring, ranking.
-pub mod exam;
 /// Practice drills: weighted draw, notebook schedule, leaderboard score.
 pub mod drill;
+/// Online exam rounds: settings, the paper, each taker's order, scoring, ranking.
+pub mod exam;
 /// Item statistics: share right, discrimination, flags.
 pub mod items;
 /// Questions, answer keys and grading.

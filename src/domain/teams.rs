@@ -113,7 +113,11 @@ impl TeamStanding {
 /// size when absent members count as 0), rounded to a thousandth; sum: the sum over those who
 /// took part. Teams are ranked by score, highest first; equal scores share a rank; teams
 /// without a score come last, unranked, in name order.
-pub fn standings(rule: &TeamRule, teams: &[Team], scores: &HashMap<String, i64>) -> Vec<TeamStanding> {
+pub fn standings(
+    rule: &TeamRule,
+    teams: &[Team],
+    scores: &HashMap<String, i64>,
+) -> Vec<TeamStanding> {
     let mut out: Vec<TeamStanding> = teams
         .iter()
         .map(|t| {
@@ -170,7 +174,11 @@ pub fn standings(rule: &TeamRule, teams: &[Team], scores: &HashMap<String, i64>)
 fn div_round(n: i64, d: i64) -> i64 {
     let q = n / d;
     let r = n % d;
-    if 2 * r.abs() >= d.abs() { q + n.signum() * d.signum() } else { q }
+    if 2 * r.abs() >= d.abs() {
+        q + n.signum() * d.signum()
+    } else {
+        q
+    }
 }
 
 /// The teams proposed as 优胜团队: the first `rule.winners` ranks (ties at the boundary
@@ -237,7 +245,9 @@ mod tests {
         };
         let st = standings(&rule, &teams, &s);
         assert_eq!(
-            st.iter().map(|t| (t.id.as_str(), t.rank)).collect::<Vec<_>>(),
+            st.iter()
+                .map(|t| (t.id.as_str(), t.rank))
+                .collect::<Vec<_>>(),
             [("a", Some(1)), ("b", Some(1)), ("c", None)]
         );
         assert_eq!(winners(&rule, &st).len(), 2);

@@ -300,21 +300,23 @@ pub async fn apply_saves(conn: &mut AnyConnection, saves: &[Save]) -> anyhow::Re
 
 /// Counts the taker leaving the page (not after submission).
 pub async fn left_page(db: &Db, attempt_id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE exam_attempts SET leaves = leaves + 1 WHERE id = $1 AND submitted_at IS NULL")
-        .bind(attempt_id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE exam_attempts SET leaves = leaves + 1 WHERE id = $1 AND submitted_at IS NULL",
+    )
+    .bind(attempt_id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
 /// Which attempts a submission takes.
 #[derive(Debug, Clone, Copy)]
 pub enum Which<'a> {
-    /// The taker's own submission of this attempt.
-    One(&'a str),
-    /// Every attempt not submitted whose deadline plus `grace_ms` has passed at the time of
-    /// submission (time ran out, or the window closed).
-    Due { grace_ms: i64 },
+    /// This attempt, submitted by its taker (`by`: "taker") or late by the clock ("clock").
+    One { id: &'a str, by: &'static str },
+    /// Every attempt at this exam not submitted whose deadline plus `grace_ms` has passed at
+    /// the time of submission (time ran out, or the window closed): by the clock.
+    Due { exam_id: &'a str, grace_ms: i64 },
 }
 
 /// A score as the caller's grading made it.
@@ -357,7 +359,7 @@ pub async fn submit(
     // A mark no other submission uses, so the rows this one took can be read back.
     let mark = new_id();
     match which {
-        Which::One(id) => {
+        Which::One { id, .. } => {
             sqlx::query(
                 "UPDATE exam_attempts SET submitted_at = $2, submitted_by = $3 \
                  WHERE id = $1 AND submitted_at IS NULL",
@@ -368,14 +370,15 @@ pub async fn submit(
             .execute(&mut *tx)
             .await?;
         }
-        Which::Due { grace_ms } => {
+        Which::Due { exam_id, grace_ms } => {
             sqlx::query(
                 "UPDATE exam_attempts SET submitted_at = $1, submitted_by = $2 \
-                 WHERE submitted_at IS NULL AND deadline_at + $3 <= $1",
+                 WHERE exam_id = $4 AND submitted_at IS NULL AND deadline_at + $3 <= $1",
             )
             .bind(at)
             .bind(&mark)
             .bind(grace_ms)
+            .bind(exam_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -409,7 +412,7 @@ pub async fn submit(
         let saved = by_attempt.remove(attempt.id.as_str()).unwrap_or_default();
         let scored = grade(&attempt, &saved);
         let by = match which {
-            Which::One(_) => "taker",
+            Which::One { by, .. } => by,
             Which::Due { .. } => "clock",
         };
         attempt.submitted_by = Some(by.into());
@@ -488,15 +491,19 @@ pub async fn confirm_awards(
     exam_id: &str,
     confirmed_by: &str,
     awards: &[(String, String, u32, i64)],
-    team_awards: Option<(&crate::domain::teams::TeamRule, Vec<&crate::domain::teams::TeamStanding>)>,
+    team_awards: Option<(
+        &crate::domain::teams::TeamRule,
+        Vec<&crate::domain::teams::TeamStanding>,
+    )>,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
-    let done = sqlx::query("UPDATE exams SET awards_confirmed = 1 WHERE id = $1 AND awards_confirmed = 0")
-        .bind(exam_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let done =
+        sqlx::query("UPDATE exams SET awards_confirmed = 1 WHERE id = $1 AND awards_confirmed = 0")
+            .bind(exam_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     anyhow::ensure!(done == 1, "本场考试的表彰已经确认过");
     let mut ids = Vec::new();
     for (member_id, title, rank, score) in awards {
@@ -534,4 +541,33 @@ pub async fn confirm_awards(
     };
     tx.commit().await?;
     Ok((ids, team_ids))
+}
+
+/// Answers given (not cleared) per attempt of an exam.
+pub async fn answered_counts(
+    db: &Db,
+    exam_id: &str,
+) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT a.attempt_id, COUNT(*) FROM exam_answers a JOIN exam_attempts t ON t.id = a.attempt_id \
+         WHERE t.exam_id = $1 AND a.response IS NOT NULL GROUP BY a.attempt_id",
+    )
+    .bind(exam_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Active members the scope allows.
+pub async fn eligible(db: &Db, scope: &crate::domain::exam::Scope) -> anyhow::Result<i64> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.section_id, s.department_id FROM members m \
+         LEFT JOIN sections s ON s.id = m.section_id WHERE m.active = 1",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter(|(m, s, d)| scope.allows(m, s.as_deref(), d.as_deref()))
+        .count() as i64)
 }

@@ -22,7 +22,12 @@ impl Event {
 
 /// The teams of an event under its rule, with everyone on each (active roster members for
 /// sections and departments; the host's list for named teams). Empty when the rule has none.
-pub async fn of(db: &Db, rule: &TeamRule, event: Event, event_id: &str) -> anyhow::Result<Vec<Team>> {
+pub async fn of(
+    db: &Db,
+    rule: &TeamRule,
+    event: Event,
+    event_id: &str,
+) -> anyhow::Result<Vec<Team>> {
     let rows: Vec<(String, String, Option<String>)> = match rule.by {
         TeamBy::None => return Ok(Vec::new()),
         TeamBy::Section => {

@@ -564,14 +564,18 @@ document.addEventListener("visibilitychange", async () => {
     sync(att.remaining_ms);
     flush();
   } catch (err) {
-    if (err.status === 404) timeUp();
+    if (err.status === 404 || err.status === 409) timeUp();
   }
 });
 
 // ---------- result ----------
-function responseText(r, options) {
+function responseText(r, options, kind) {
   if (r === null || r === undefined || r === "") return "未作答";
-  if (typeof r !== "object") return String(r);
+  if (typeof r !== "object") {
+    const s = String(r);
+    if ((kind === "single" || kind === "multiple") && /^[A-H]+$/.test(s)) return responseText({ type: "choice", value: s }, options);
+    return s;
+  }
   switch (r.type) {
     case "choice":
       return String(r.value).split("").map((l) => {
@@ -585,12 +589,6 @@ function responseText(r, options) {
   }
 }
 
-function answerText(a, kind, options) {
-  if (a && typeof a === "object") return responseText(a, options);
-  const s = String(a ?? "");
-  if ((kind === "single" || kind === "multiple") && /^[A-H]+$/.test(s)) return responseText({ type: "choice", value: s }, options);
-  return s;
-}
 
 function lettersOf(v) {
   if (v && typeof v === "object") return v.type === "choice" ? String(v.value) : "";
@@ -602,7 +600,8 @@ function reviewItem(it, i) {
   const li = el("li", { class: `ex-review-item ${it.correct ? "right" : "wrong"}` });
   const head = el("p", { class: "head" });
   head.appendChild(el("b", {}, `第 ${Number(n) + 1} 题`));
-  head.appendChild(el("span", {}, ` ${KINDS[it.kind] || it.kind_name || ""} · ${it.points ?? 0} 分`));
+  const worth = it.max_points !== undefined ? `得 ${it.points ?? 0} / ${it.max_points} 分` : `${it.points ?? 0} 分`;
+  head.appendChild(el("span", {}, ` ${it.kind_name || KINDS[it.kind] || ""} · ${worth}`));
   head.appendChild(el("span", { class: `verdict ${it.correct ? "right" : "wrong"}` }, it.correct ? "✓ 答对" : isNone(it.response) ? "✗ 未作答" : "✗ 答错"));
   li.appendChild(head);
   li.appendChild(el("p", { class: "stem" }, it.stem || ""));
@@ -624,8 +623,10 @@ function reviewItem(it, i) {
     });
     li.appendChild(ul);
   }
-  li.appendChild(el("p", { class: "mine" }, `您的答案：${responseText(it.response, options)}`));
-  li.appendChild(el("p", { class: "key" }, `正确答案：${answerText(it.answer, it.kind, options)}`));
+  const unit = it.unit ? ` ${it.unit}` : "";
+  const mineText = responseText(it.response, options, it.kind);
+  li.appendChild(el("p", { class: "mine" }, `您的答案：${mineText}${isNone(it.response) ? "" : unit}`));
+  li.appendChild(el("p", { class: "key" }, `正确答案：${responseText(it.answer, options, it.kind)}${unit}`));
   if (it.explanation) li.appendChild(el("p", { class: "explain" }, `解析：${it.explanation}`));
   if (it.source) li.appendChild(el("p", { class: "source" }, `出处：${it.source}`));
   return li;
@@ -636,6 +637,7 @@ function isNone(r) {
 }
 
 function showResult(r, timedOut) {
+  S.lastResult = r;
   view("result");
   show($("timeup-note"), !!timedOut || r.submitted_by === "clock");
   $("timeup-note").textContent = "时间到，已自动交卷";
@@ -684,8 +686,8 @@ async function offerAgain() {
     return;
   }
   const st = statusOf(S.exam);
-  const left = (Number(S.exam.max_attempts) || 1) - attemptsUsed(S.exam);
-  show($("again"), (st === "open" || st === "closing") && left > 0);
+  const left = S.lastResult?.attempts_left ?? ((Number(S.exam.max_attempts) || 1) - attemptsUsed(S.exam));
+  show($("again"), st === "open" && left > 0);
   $("again").textContent = `再考一次（还可作答 ${Math.max(0, left)} 次）`;
 }
 
@@ -741,9 +743,13 @@ async function boot() {
     run(att, false);
     return;
   } catch (err) {
-    if (err.status !== 404) {
-      pageError(err.message);
+    if (err.status === 409) {
+      // The time ran out while the page was closed: the server has just submitted it.
+      S.over = false;
+      await timeUp();
+      return;
     }
+    if (err.status !== 404) pageError(err.message);
   }
   renderIntro(S.exam);
 }

@@ -223,7 +223,7 @@ function renderFinalists(r) {
 
 function renderAwards(r) {
   const proposed = (r.ranking || []).filter((x) => x.proposed).map((x) => x.name);
-  const done = !!H.exam?.awards_confirmed;
+  const done = !!(r.awards_confirmed ?? H.exam?.awards_confirmed);
   $("awards-note").textContent = done
     ? "本场考试的表彰已确认，可在光荣榜查看并打印荣誉证书。"
     : proposed.length
@@ -301,7 +301,7 @@ $("cancel-yes").addEventListener("click", async () => {
   try {
     await post(examPath(EXAM, "/cancel"), {});
     show($("cancel-confirm"), false);
-    say("考试已截止。正在答题的人员将按已保存的答案自动交卷。");
+    say("考试已截止，不能再开始答题。正在答题的人员到各自的答题时间结束时自动交卷。");
     await refresh();
     if (H.timer === 0 && !H.results) startPolling();
   } catch (err) {

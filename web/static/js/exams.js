@@ -205,6 +205,16 @@ if (form) {
   $("f-closes").value = msToLocalInput(start + 3 * 24 * 3600 * 1000);
   mixTotal();
   $("f-mix").addEventListener("input", mixTotal);
+  // Counting absent members as 0 only means something with team standings.
+  const teamBy = () => {
+    const none = $("f-team-by").value === "none";
+    $("f-team-absent").disabled = none;
+    $("f-team-score").disabled = none;
+    $("f-team-winners").disabled = none;
+    if (none) $("f-team-absent").checked = false;
+  };
+  $("f-team-by").addEventListener("change", teamBy);
+  teamBy();
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -98,7 +98,7 @@ function renderIntro(exam) {
     rules.appendChild(li);
   }
   const st = statusOf(exam);
-  const open = st === "open" || st === "closing";
+  const open = st === "open";
   const start = $("start");
   start.textContent = "开始答题";
   show(start, open && left > 0);

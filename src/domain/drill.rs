@@ -81,6 +81,21 @@ pub struct DrawInput<'a> {
 /// Draws `count` distinct question ids with an RNG seeded by `seed` (stored with the drill,
 /// so the draw can be replayed for audit). At most one question of each family is taken
 /// (due notebook entries first); a pool without families draws exactly as before.
+/// The order a drill shows the options of its question at `position` in: bank indices in
+/// display order, shuffled by the drill's seed (so the same drill shows the same order after a
+/// reload), or the bank's order for kinds without options to shuffle. Each member's drills get
+/// their own order, so "the answer is usually B" teaches nothing; the API and the records keep
+/// the bank's letters.
+pub fn option_order(seed: u64, position: i64, options: usize, choice: bool) -> Vec<usize> {
+    use rand::seq::SliceRandom;
+    let mut order: Vec<usize> = (0..options).collect();
+    if choice {
+        let mixed = seed ^ (position as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        order.shuffle(&mut StdRng::seed_from_u64(mixed));
+    }
+    order
+}
+
 pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let family_of: HashMap<&str, Option<&str>> = input
@@ -258,6 +273,21 @@ pub fn period_points(right_per_day: &[i64]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_orders_are_permutations_that_differ_between_drills() {
+        let a: Vec<Vec<usize>> = (0..20).map(|p| option_order(1, p, 4, true)).collect();
+        let b: Vec<Vec<usize>> = (0..20).map(|p| option_order(2, p, 4, true)).collect();
+        assert_ne!(a, b);
+        assert_eq!(a[3], option_order(1, 3, 4, true), "replayable");
+        for o in &a {
+            let mut s = o.clone();
+            s.sort_unstable();
+            assert_eq!(s, [0, 1, 2, 3]);
+        }
+        assert!(a.iter().any(|o| o != &[0, 1, 2, 3]), "shuffled");
+        assert_eq!(option_order(1, 0, 2, false), [0, 1]);
+    }
     use chrono::{Duration, TimeZone};
 
     fn pool() -> Vec<Candidate> {

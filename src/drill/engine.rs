@@ -235,6 +235,9 @@ impl Drills {
                 "position": a.items[a.answered].position, "total": a.items.len(), "kind": q.kind,
                 "topic": q.topic, "topic_name": q.topic.name_zh(), "tags": q.tags, "stem": q.stem,
                 "options": q.options, "unit": q.unit,
+                "option_order": drill::option_order(
+                    a.drill.seed as u64, a.items[a.answered].position, q.options.len(), q.kind.is_choice(),
+                ),
                 "remaining_ms": a.drill.time_limit_ms.map(|l| (l - (now - shown)).max(0)),
             });
             break;

@@ -130,7 +130,8 @@ pub struct Exams {
 struct Inner {
     db: Db,
     papers: Mutex<HashMap<String, Arc<Paper>>>,
-    open: Mutex<HashMap<String, Arc<Open>>>,
+    /// Attempts in progress by (exam, member): a member has at most one per exam.
+    open: Mutex<HashMap<(String, String), Arc<Open>>>,
     /// Results computed lately: kept while fresh (a closed exam's never change).
     results: Mutex<HashMap<String, (Instant, Arc<Results>)>>,
     writer: mpsc::Sender<Job>,
@@ -223,6 +224,7 @@ impl Exams {
     pub fn forget(&self, exam_id: &str) {
         lock(&self.inner.papers).remove(exam_id);
         lock(&self.inner.results).remove(exam_id);
+        lock(&self.inner.open).retain(|_, o| o.attempt.exam_id != exam_id);
     }
 
     /// 403 unless the member may take the exam.
@@ -315,12 +317,12 @@ impl Exams {
         exam_id: &str,
     ) -> Result<(Arc<Paper>, rec::Attempt), AppError> {
         let paper = self.paper(exam_id).await?;
-        let a = rec::attempts_of(&self.inner.db, exam_id, &member.id)
-            .await?
-            .into_iter()
-            .find(|a| a.submitted_at.is_none())
-            .ok_or_else(|| AppError::NotFound("没有进行中的作答".into()))?;
-        Ok((paper, a))
+        let attempts = rec::attempts_of(&self.inner.db, exam_id, &member.id).await?;
+        match attempts.iter().find(|a| a.submitted_at.is_none()) {
+            Some(a) => Ok((paper, a.clone())),
+            None if attempts.is_empty() => Err(AppError::NotFound("没有进行中的作答".into())),
+            None => Err(AppError::Refused("submitted", "本次作答已交卷".into())),
+        }
     }
 
     /// The attempt in progress, as `GET /api/exams/{id}/attempt` answers.
@@ -376,8 +378,11 @@ impl Exams {
     }
 
     fn remember(&self, paper: &Arc<Paper>, attempt: rec::Attempt) -> Arc<Open> {
+        let key = (attempt.exam_id.clone(), attempt.member_id.clone());
         let mut open = lock(&self.inner.open);
-        if let Some(o) = open.get(&attempt.id) {
+        if let Some(o) = open.get(&key)
+            && o.attempt.id == attempt.id
+        {
             return o.clone();
         }
         let o = Arc::new(Open {
@@ -385,8 +390,17 @@ impl Exams {
             paper: paper.clone(),
             attempt,
         });
-        open.insert(o.attempt.id.clone(), o.clone());
+        open.insert(key, o.clone());
         o
+    }
+
+    /// Forgets an attempt that is no longer in progress.
+    fn drop_open(&self, a: &rec::Attempt) {
+        let key = (a.exam_id.clone(), a.member_id.clone());
+        let mut open = lock(&self.inner.open);
+        if open.get(&key).is_some_and(|o| o.attempt.id == a.id) {
+            open.remove(&key);
+        }
     }
 
     /// The attempt in progress from memory (loaded from the records when not there).
@@ -396,8 +410,7 @@ impl Exams {
         exam_id: &str,
     ) -> Result<Arc<Open>, AppError> {
         let found = lock(&self.inner.open)
-            .values()
-            .find(|o| o.attempt.exam_id == exam_id && o.attempt.member_id == member.id)
+            .get(&(exam_id.to_string(), member.id.clone()))
             .cloned();
         if let Some(o) = found {
             return Ok(o);
@@ -461,7 +474,7 @@ impl Exams {
             .map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))?;
         if !stored {
             // Submitted meanwhile (by the taker elsewhere, or the clock).
-            lock(&self.inner.open).remove(&open.attempt.id);
+            self.drop_open(&open.attempt);
             return Err(AppError::Refused("time_up", "本次作答已交卷".into()));
         }
         Ok(json!({ "n": n, "saved_at": now, "remaining_ms": (deadline - now).max(0) }))
@@ -497,7 +510,9 @@ impl Exams {
     ) -> Result<(), AppError> {
         let which = Which::One { id: attempt_id, by };
         let done = rec::submit(&self.inner.db, which, now, |_, saved| paper.grade(saved).0).await?;
-        lock(&self.inner.open).remove(attempt_id);
+        for d in &done {
+            self.drop_open(&d.attempt);
+        }
         self.to_notebooks(&done);
         Ok(())
     }
@@ -551,11 +566,8 @@ impl Exams {
                 grace_ms: SUBMIT_GRACE_MS,
             };
             let done = rec::submit(db, which, now, |_, saved| paper.grade(saved).0).await?;
-            {
-                let mut open = lock(&self.inner.open);
-                for s in &done {
-                    open.remove(&s.attempt.id);
-                }
+            for s in &done {
+                self.drop_open(&s.attempt);
             }
             self.to_notebooks(&done);
             n += done.len();

@@ -102,16 +102,27 @@ pub async fn current(db: &Db, now: i64) -> anyhow::Result<Vec<Exam>> {
     .await?)
 }
 
+/// Cancels an exam: its window closes now, and so do the attempts in progress.
 pub async fn cancel(db: &Db, id: &str) -> anyhow::Result<bool> {
     let now = now_ms();
+    let mut tx = db.pool.begin().await?;
     let r = sqlx::query(
         "UPDATE exams SET cancelled_at = $2, closes_at = CASE WHEN closes_at > $2 THEN $2 ELSE closes_at END \
          WHERE id = $1 AND cancelled_at IS NULL",
     )
     .bind(id)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    // Attempts in progress end now too: the clock submits them.
+    sqlx::query(
+        "UPDATE exam_attempts SET deadline_at = $2 WHERE exam_id = $1 AND submitted_at IS NULL AND deadline_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -233,7 +233,7 @@ async fn answer_on_phone(b: &Browser, q: &biwu::domain::Question, right: bool) {
             let letters: Vec<usize> = if right {
                 ix.clone()
             } else {
-                vec![(0..q.options.len()).find(|i| !ix.contains(i)).unwrap()]
+                vec![(0..q.options.len()).find(|i| !ix.contains(i)).unwrap_or(0)]
             };
             for i in &letters {
                 let l = (b'A' + *i as u8) as char;
@@ -557,7 +557,7 @@ pub async fn answer_drill_question(b: &Browser, q: &biwu::domain::Question, righ
             let letters: Vec<usize> = if right {
                 ix.clone()
             } else {
-                vec![(0..q.options.len()).find(|i| !ix.contains(i)).unwrap()]
+                vec![(0..q.options.len()).find(|i| !ix.contains(i)).unwrap_or(0)]
             };
             for i in letters {
                 tap(

@@ -673,3 +673,67 @@ async fn a_timed_drill_survives_a_restart_with_its_clock() {
         "the clock runs from when the question was first shown: {remaining} ms left after {elapsed} ms"
     );
 }
+
+/// Each drill shows choice options in an order of its own (`option_order`, a permutation of
+/// the bank's indices); answers stay in the bank's letters.
+#[tokio::test]
+async fn drills_show_choice_options_in_their_own_order() {
+    let app = spawn_app().await;
+    let me = app.session(MEMBER).await;
+    let mut orders = std::collections::HashSet::new();
+    for _ in 0..4 {
+        let res = me
+            .post(&app, "/api/drills", json!({"mode": "topics", "count": 10}))
+            .await;
+        assert_eq!(res.status(), 201);
+        let mut s: Value = res.json().await.unwrap();
+        let id = s["id"].as_str().unwrap().to_string();
+        while !s["current"].is_null() {
+            let c = &s["current"];
+            let n = c["options"].as_array().map(Vec::len).unwrap_or(0);
+            let order: Vec<u64> = c["option_order"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n as u64).collect::<Vec<_>>(), "a permutation");
+            if c["kind"] == "single" || c["kind"] == "multiple" {
+                orders.insert(order);
+            }
+            let pos = c["position"].as_i64().unwrap();
+            // Answered in the bank's letters (the right answer): the server agrees.
+            let qid: String = sqlx::query_scalar(
+                "SELECT question_id FROM drill_items WHERE drill_id = $1 AND position = $2",
+            )
+            .bind(&id)
+            .bind(pos)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+            let q = questions::current(&app.db, &qid)
+                .await
+                .unwrap()
+                .unwrap()
+                .question;
+            let r: Value = me
+                .post(
+                    &app,
+                    &format!("/api/drills/{id}/answers"),
+                    json!({"position": pos, "answer": right_answer(&q)}),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(r["correct"], true, "{r}");
+            s = me.get_json(&app, &format!("/api/drills/{id}")).await;
+        }
+    }
+    assert!(
+        orders.len() > 1,
+        "choice options are not always in one order: {orders:?}"
+    );
+}

@@ -349,7 +349,8 @@ pub fn right_answer(q: &biwu::domain::Question) -> Value {
 pub fn wrong_answer(q: &biwu::domain::Question) -> Value {
     match &q.answer {
         biwu::domain::AnswerKey::Choice(ix) => {
-            let other = (0..q.options.len()).find(|i| !ix.contains(i)).unwrap();
+            // A wrong option; where every option is right, only the first (incomplete).
+            let other = (0..q.options.len()).find(|i| !ix.contains(i)).unwrap_or(0);
             json!({"type":"choice","value": ((b'A' + other as u8) as char).to_string()})
         }
         biwu::domain::AnswerKey::TrueFalse(b) => json!({"type":"truefalse","value": !b}),

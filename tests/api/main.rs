@@ -13,6 +13,7 @@ mod browser_exams;
 mod browser_sections;
 mod crash;
 mod drills;
+mod exams;
 mod faults;
 mod first_run;
 mod hardening;

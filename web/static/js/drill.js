@@ -460,10 +460,12 @@ function renderQuestion(q) {
   const opts = clear($("options"));
   show(opts, choice);
   if (choice) {
-    (q.options || []).forEach((text, i) => {
+    // Shown in this drill's own order, lettered by place; the button carries the bank's
+    // letter, which is what the server is sent and answers with.
+    displayOrder(q).forEach((i, shown) => {
       const b = el("button", { type: "button", class: "dr-opt", "aria-pressed": "false", dataset: { letter: LETTERS[i] } });
-      b.appendChild(el("span", { class: "letter" }, LETTERS[i]));
-      b.appendChild(el("span", { class: "text" }, text));
+      b.appendChild(el("span", { class: "letter" }, LETTERS[shown]));
+      b.appendChild(el("span", { class: "text" }, q.options[i]));
       opts.appendChild(b);
     });
   }
@@ -535,13 +537,33 @@ async function send(answer) {
   }
 }
 
+/** Bank indices of the options in the order this drill shows them. */
+function displayOrder(q) {
+  const n = (q?.options || []).length;
+  const order = Array.isArray(q?.option_order) && q.option_order.length === n ? q.option_order : [...Array(n).keys()];
+  return order;
+}
+
+/** A bank letter as the member saw it: the letter of its place on screen, and its text. */
+function shownOption(l) {
+  const q = state.q;
+  const i = LETTERS.indexOf(l);
+  const o = q?.options?.[i];
+  if (o === undefined) return l;
+  return `${LETTERS[displayOrder(q).indexOf(i)]}. ${o}`;
+}
+
+/** Bank letters in the order of their places on screen. */
+function byPlace(letters) {
+  const order = displayOrder(state.q);
+  return [...letters].sort((a, b) => order.indexOf(LETTERS.indexOf(a)) - order.indexOf(LETTERS.indexOf(b)));
+}
+
 function displayAnswer(a) {
   if (!a) return "";
   switch (a.type) {
-    case "choice": {
-      const opts = state.q?.options || [];
-      return a.value.split("").map((l) => (opts[LETTERS.indexOf(l)] ? `${l}. ${opts[LETTERS.indexOf(l)]}` : l)).join("；");
-    }
+    case "choice":
+      return byPlace(a.value.split("")).map(shownOption).join("；");
     case "truefalse": return a.value ? "正确" : "错误";
     case "number": return `${a.value}${state.q?.unit ? ` ${state.q.unit}` : ""}`;
     default: return String(a.value);
@@ -559,12 +581,7 @@ function rightText(kind, text) {
   const q = state.q;
   if ((kind === "single" || kind === "multiple") && q && Array.isArray(q.options)) {
     const letters = [...rightLetters(text)];
-    if (letters.length) {
-      return letters.map((l) => {
-        const o = q.options[LETTERS.indexOf(l)];
-        return o ? `${l}. ${o}` : l;
-      }).join("；");
-    }
+    if (letters.length) return byPlace(letters).map(shownOption).join("；");
   }
   if (kind === "numeric" && q?.unit && !String(text).endsWith(q.unit)) return `${text} ${q.unit}`;
   return String(text);

@@ -5,7 +5,7 @@
 import { api } from "/static/js/app.js";
 import { $, LETTERS, TOPICS, clear, cst, el, show, toDate } from "/static/js/dom.js";
 
-const ORIGINS = { drill: "练兵", competition: "比武" };
+const ORIGINS = { drill: "练兵", competition: "比武", exam: "考试" };
 /** Entries a page: a long notebook stays quick to scroll on a phone. */
 const PAGE_SIZE = 40;
 const DRILL_KEY = "biwu.drill.current";

@@ -95,8 +95,7 @@ async fn take_by_api(app: &TestApp, staff_no: &str, exam: &str, qs: &[Question],
         .await;
     assert!(res.status().is_success(), "{staff_no} starts");
     let att: Value = res.json().await.unwrap();
-    let mut done = 0;
-    for q in att["questions"].as_array().unwrap() {
+    for (done, q) in att["questions"].as_array().unwrap().iter().enumerate() {
         let bank = qs
             .iter()
             .find(|b| b.stem == q["stem"].as_str().unwrap())
@@ -107,7 +106,6 @@ async fn take_by_api(app: &TestApp, staff_no: &str, exam: &str, qs: &[Question],
         } else {
             wrong_for(bank, &shown)
         };
-        done += 1;
         let n = q["n"].as_u64().unwrap();
         let res = put(
             &s,
@@ -243,6 +241,7 @@ async fn a_member_takes_an_exam_on_a_phone_and_the_host_reads_the_results() {
         .wait_for_text("#mine-list", "2026年度业务知识初赛")
         .await;
     phone.wait_for_text("#mine-list", "开始答题").await;
+    assert_accessible(&phone, "exam list").await;
     tap(&phone, "#mine-list a.ex-btn").await;
     phone.wait_for_text("#intro", "离开页面会被记录").await;
     let rules = phone.wait_for_text("#intro-rules", "30分钟").await;
@@ -263,7 +262,22 @@ async fn a_member_takes_an_exam_on_a_phone_and_the_host_reads_the_results() {
             .wait_for_text("#q-pos", &format!("第 {} / {total} 题", n + 1))
             .await;
         let q = on_screen(&phone, &qs).await;
+        if n == 4 {
+            // The network fails: the answer waits in the page and is sent again.
+            js(
+                &phone,
+                "window.__offline = true; const f = window.fetch;
+                 window.fetch = (...a) => window.__offline ? Promise.reject(new TypeError('offline')) : f(...a);
+                 return true;",
+            )
+            .await;
+        }
         answer_on_screen(&phone, q).await;
+        if n == 4 {
+            phone.wait_for_text("#save-state", "尚未保存").await;
+            js(&phone, "window.__offline = false; return true;").await;
+            tap(&phone, "#retry").await;
+        }
         if n == 1 {
             // Marked for review.
             tap(&phone, "#mark").await;
@@ -409,7 +423,36 @@ async fn a_member_takes_an_exam_on_a_phone_and_the_host_reads_the_results() {
     .await;
     assert_eq!(bars, json!(3), "every taker in the histogram");
     desk.wait_for_text("#finalists", "李晓雯").await;
+    js(
+        &desk,
+        "document.getElementById('results').scrollIntoView(); return true;",
+    )
+    .await;
     desk.screenshot("exam-host-results").await;
     assert_accessible(&desk, "exam host, results").await;
+
+    // The host publishes the next round through the form: the default topic mix.
+    desk.client.goto(&app.url("/exams")).await.unwrap();
+    desk.wait_for_text("#all-body", "2026年度业务知识初赛")
+        .await;
+    assert_accessible(&desk, "exam list and form, host").await;
+    fill(&desk, "#f-title", "2026年度业务知识复赛").await;
+    tap(&desk, "#create").await;
+    desk.wait_for_text("#created", "已发布").await;
+    desk.wait_for_text("#all-body", "2026年度业务知识复赛")
+        .await;
+    let listed = host.get_json(&app, "/api/exams").await;
+    let next = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["title"] == "2026年度业务知识复赛")
+        .expect("the new exam is listed");
+    assert_eq!(
+        next["questions"],
+        json!(20),
+        "5+5+5+5 from the form: {next}"
+    );
+    assert_eq!(next["duration_ms"], json!(30 * 60_000));
     desk.close().await;
 }

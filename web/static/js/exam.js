@@ -396,7 +396,7 @@ async function send(n, entry) {
   } catch (err) {
     if (err.status === 409) {
       S.inflight.delete(n);
-      timeUp(err.code !== "time_up" ? err.message : "");
+      ended(err);
       return;
     }
     if (err.status === 422 || err.status === 400) {
@@ -515,7 +515,7 @@ $("confirm-submit").addEventListener("click", async () => {
     finish();
     showResult(r, false);
   } catch (err) {
-    if (err.status === 409) timeUp();
+    if (err.status === 409) ended(err);
     else if (err.status === 401) pageError("登录已失效，请重新登录后交卷。", true);
     else boxError("confirm-error", err.message);
   } finally {
@@ -529,6 +529,17 @@ function finish() {
   clearTimeout(S.retryTimer);
   S.retryTimer = 0;
   try { sessionStorage.removeItem(POS_KEY); } catch (_) { /* private mode */ }
+}
+
+/** The server says the attempt is over: its time is up, or it was submitted elsewhere. */
+function ended(err) {
+  if (err.code === "submitted") {
+    if (S.over) return;
+    finish();
+    loadResult().then(() => pageError("本次作答已经交卷（可能在其他设备上交卷）。"));
+    return;
+  }
+  timeUp(err.code && err.code !== "time_up" ? err.message : "");
 }
 
 /** The attempt's time is over (here or on the server): the server has submitted it. */
@@ -564,7 +575,8 @@ document.addEventListener("visibilitychange", async () => {
     sync(att.remaining_ms);
     flush();
   } catch (err) {
-    if (err.status === 404 || err.status === 409) timeUp();
+    if (err.status === 409) ended(err);
+    else if (err.status === 404) timeUp();
   }
 });
 
@@ -743,6 +755,11 @@ async function boot() {
     run(att, false);
     return;
   } catch (err) {
+    if (err.status === 409 && err.code === "submitted") {
+      // Handed in already: the result (and 再考一次 while attempts are left).
+      await loadResult();
+      return;
+    }
     if (err.status === 409) {
       // The time ran out while the page was closed: the server has just submitted it.
       S.over = false;

@@ -51,10 +51,11 @@ function renderSettings(e) {
   const mix = s.paper?.mix || [];
   if (mix.length) rows.push(["组卷", mix.map((m) => `${TOPICS[m.topic] || m.topic} ${m.count} 题`).join("，")]);
   if (s.paper?.question_ids?.length) rows.push(["组卷", `指定题目 ${s.paper.question_ids.length} 道`]);
-  const kinds = s.paper?.kinds || [];
-  rows.push(["题型", kinds.length ? kinds.map((k) => KINDS[k] || k).join("、") : "不限"]);
+  const only = s.paper?.kinds || [];
+  rows.push(["题型", only.length ? only.map((k) => KINDS[k] || k).join("、") : "不限"]);
   if (s.points) {
-    rows.push(["每题分值", Object.entries(s.points).map(([k, p]) => `${KINDS[k] || k} ${p} 分`).join("，")]);
+    const kinds = Object.keys(KINDS).filter((k) => s.points[k] !== undefined);
+    rows.push(["每题分值", kinds.map((k) => `${KINDS[k]} ${s.points[k]} 分`).join("，")]);
   }
   rows.push(["晋级决赛", ruleText(s.qualify, "分") || "不设晋级"]);
   rows.push(["业务标兵", ruleText(s.award_rule, "分") || "不评选"]);
@@ -152,7 +153,7 @@ function renderHistogram(r) {
     const li = el("li", { "aria-label": `${range} 分：${b.count} 人` });
     li.appendChild(el("span", { class: "count", "aria-hidden": "true" }, b.count));
     const bar = el("span", { class: "bar", "aria-hidden": "true" });
-    bar.style.height = `${Math.round(((Number(b.count) || 0) / top) * 100)}%`;
+    bar.style.transform = `scaleY(${(Number(b.count) || 0) / top})`;
     const track = el("span", { class: "track", "aria-hidden": "true" });
     track.appendChild(bar);
     li.appendChild(track);

@@ -456,3 +456,78 @@ async fn a_member_takes_an_exam_on_a_phone_and_the_host_reads_the_results() {
     assert_eq!(next["duration_ms"], json!(30 * 60_000));
     desk.close().await;
 }
+
+/// The pages without a browser: visitors are sent to log in, members never get the host's
+/// page or the publishing form, an unknown exam is the 404 page, and 考试 is in the navigation.
+#[tokio::test]
+async fn the_exam_pages_answer_by_role() {
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let member = app.session(MEMBER).await;
+    let now = now_ms();
+    let res = host
+        .post(
+            &app,
+            "/api/exams",
+            json!({
+                "title": "页面权限检查", "opens_at": now, "closes_at": now + 3_600_000,
+                "duration_min": 10,
+                "paper": {"mix": [{"topic": "party-constitution", "count": 2}]},
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let exam = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let visitor = client();
+    for path in [
+        "/exams",
+        &format!("/exam/{exam}"),
+        &format!("/host/exams/{exam}"),
+    ] {
+        let res = visitor.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{path}");
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login?next="),
+            "{path}"
+        );
+    }
+
+    let list = member.get(&app, "/exams").await.text().await.unwrap();
+    assert!(list.contains("href=\"/exams\"") && list.contains("id=\"mine-list\""));
+    assert!(
+        !list.contains("id=\"create-form\""),
+        "no publishing form for members"
+    );
+    let page = member.get(&app, &format!("/exam/{exam}")).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains(&format!("data-exam=\"{exam}\""))
+    );
+    let res = member.get(&app, &format!("/host/exams/{exam}")).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("没有权限"));
+    let res = member.get(&app, "/exam/no-such-exam").await;
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("页面不存在"));
+
+    let list = host.get(&app, "/exams").await.text().await.unwrap();
+    assert!(list.contains("id=\"create-form\"") && list.contains("id=\"all-table\""));
+    let res = host.get(&app, &format!("/host/exams/{exam}")).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains(&format!("data-exam=\"{exam}\""))
+    );
+}

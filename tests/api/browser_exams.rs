@@ -241,6 +241,7 @@ async fn a_member_takes_an_exam_on_a_phone_and_the_host_reads_the_results() {
         .wait_for_text("#mine-list", "2026年度业务知识初赛")
         .await;
     phone.wait_for_text("#mine-list", "开始答题").await;
+    phone.screenshot("exam-list-phone").await;
     assert_accessible(&phone, "exam list").await;
     tap(&phone, "#mine-list a.ex-btn").await;
     phone.wait_for_text("#intro", "离开页面会被记录").await;
@@ -530,4 +531,95 @@ async fn the_exam_pages_answer_by_role() {
             .unwrap()
             .contains(&format!("data-exam=\"{exam}\""))
     );
+}
+
+/// Waits up to `secs` seconds for `needle` in `css` (the clock's own pace, not a page load).
+async fn wait_long(b: &Browser, css: &str, needle: &str, secs: u64) {
+    for _ in 0..secs * 5 {
+        if let Ok(el) = b.client.find(Locator::Css(css)).await
+            && let Ok(t) = el.text().await
+            && t.contains(needle)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let html = b.client.source().await.unwrap_or_default();
+    panic!("no {needle} in {css} after {secs} s:\n{html}");
+}
+
+/// Results shown only after the close wait for it; at the server's deadline the page hands in
+/// by itself and shows the result.
+#[tokio::test]
+async fn results_after_the_close_and_the_clock_handing_in_on_a_phone() {
+    let Some(phone) = Browser::start(360, 740).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let create = |title: &str, closes_in: i64, reveal: &str| {
+        let now = now_ms();
+        json!({
+            "title": title, "opens_at": now - 60_000, "closes_at": now + closes_in,
+            "duration_min": 10, "reveal": reveal,
+            "paper": {"mix": [{"topic": "petition-work", "count": 2}], "kinds": ["single", "truefalse"]},
+        })
+    };
+    let later: Value = host
+        .post(
+            &app,
+            "/api/exams",
+            create("截止后公布成绩", 3_600_000, "after_close"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let later = later["id"].as_str().unwrap().to_string();
+
+    login(&phone, &app, MEMBER, &format!("/exam/{later}")).await;
+    phone
+        .wait_for_text("#intro-rules", "考试截止后统一公布")
+        .await;
+    tap(&phone, "#start").await;
+    phone.wait_for_text("#q-pos", "第 1 / 2 题").await;
+    tap(&phone, "#submit").await;
+    phone.wait_for_text("#confirm", "2 题未作答").await;
+    tap(&phone, "#confirm-submit").await;
+    phone
+        .wait_for_text("#result-hidden-text", "成绩将在考试截止后公布")
+        .await;
+    let shown = js(
+        &phone,
+        "return document.getElementById('result-shown').hidden && document.getElementById('review-card').hidden;",
+    )
+    .await;
+    assert_eq!(shown, json!(true), "no score, no answers before the close");
+
+    // A window closing in a few seconds: the attempt's deadline is the close.
+    let soon: Value = host
+        .post(
+            &app,
+            "/api/exams",
+            create("限时自动交卷", 9_000, "at_submit"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let soon = soon["id"].as_str().unwrap().to_string();
+    phone
+        .client
+        .goto(&app.url(&format!("/exam/{soon}")))
+        .await
+        .unwrap();
+    tap(&phone, "#start").await;
+    phone.wait_for_text("#q-pos", "第 1 / 2 题").await;
+    tap(&phone, "#options input").await;
+    saved(&phone).await;
+    wait_long(&phone, "#timeup-note", "时间到，已自动交卷", 30).await;
+    wait_long(&phone, "#r-score", "/", 10).await;
+    let by = phone.wait_for_text("#r-submitted", "自动交卷").await;
+    assert!(by.contains("到时"), "{by}");
+    phone.close().await;
 }

@@ -96,7 +96,7 @@ export const EXAM_STATUS = {
 };
 
 export const MY_STATUS = {
-  not_started: "未参加",
+  not_started: "尚未作答",
   in_progress: "答题中",
   submitted: "已交卷",
   no_attempts_left: "已交卷",

@@ -257,13 +257,18 @@ async function refresh() {
   try {
     const e = await loadExam();
     const st = statusOf(e, Date.now() + H.skew);
-    renderProgress(await get(examPath(EXAM, "/progress")));
+    const p = await get(examPath(EXAM, "/progress"));
+    renderProgress(p);
     if (st === "closed" || st === "cancelled" || st === "closing") {
       const r = await get(examPath(EXAM, "/results"));
       if (r.closed !== false) {
         renderResults(r);
-        stopPolling();
-        return;
+        // Attempts still running after the close are handed in at their own deadlines:
+        // keep following until every one is in.
+        if (st === "closed" || Number(p.in_progress) === 0) {
+          stopPolling();
+          return true;
+        }
       }
     }
     pageError("");
@@ -273,6 +278,7 @@ async function refresh() {
   } finally {
     show($("loading"), false);
   }
+  return false;
 }
 
 function startPolling() {
@@ -303,8 +309,8 @@ $("cancel-yes").addEventListener("click", async () => {
     await post(examPath(EXAM, "/cancel"), {});
     show($("cancel-confirm"), false);
     say("考试已截止，不能再开始答题。正在答题的人员到各自的答题时间结束时自动交卷。");
-    await refresh();
-    if (H.timer === 0 && !H.results) startPolling();
+    const final = await refresh();
+    if (!final && H.timer === 0) startPolling();
   } catch (err) {
     say(err.message, true);
   } finally {
@@ -370,6 +376,5 @@ $("carry").addEventListener("click", async () => {
 
 // ---------- boot ----------
 (async () => {
-  await refresh();
-  if (!H.results) startPolling();
+  if (!(await refresh())) startPolling();
 })();

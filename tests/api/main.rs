@@ -9,6 +9,7 @@ mod bank_cli;
 mod bank_content;
 mod board_bus;
 mod browser;
+mod browser_exams;
 mod browser_sections;
 mod crash;
 mod drills;

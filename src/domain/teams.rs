@@ -98,12 +98,18 @@ pub struct TeamStanding {
 impl TeamStanding {
     /// The score as people read it: at most two decimals.
     pub fn score_display(&self) -> String {
-        match self.score_milli {
-            None => "—".into(),
-            Some(m) => {
-                let s = format!("{:.2}", m as f64 / 1000.0);
-                s.trim_end_matches('0').trim_end_matches('.').to_string()
-            }
+        display_milli(self.score_milli)
+    }
+}
+
+/// A team score in thousandths of a point as people read it: at most two decimals, `—`
+/// without a score (also for scores kept with a team award).
+pub fn display_milli(score_milli: Option<i64>) -> String {
+    match score_milli {
+        None => "—".into(),
+        Some(m) => {
+            let s = format!("{:.2}", m as f64 / 1000.0);
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
         }
     }
 }
@@ -113,7 +119,11 @@ impl TeamStanding {
 /// size when absent members count as 0), rounded to a thousandth; sum: the sum over those who
 /// took part. Teams are ranked by score, highest first; equal scores share a rank; teams
 /// without a score come last, unranked, in name order.
-pub fn standings(rule: &TeamRule, teams: &[Team], scores: &HashMap<String, i64>) -> Vec<TeamStanding> {
+pub fn standings(
+    rule: &TeamRule,
+    teams: &[Team],
+    scores: &HashMap<String, i64>,
+) -> Vec<TeamStanding> {
     let mut out: Vec<TeamStanding> = teams
         .iter()
         .map(|t| {
@@ -170,7 +180,11 @@ pub fn standings(rule: &TeamRule, teams: &[Team], scores: &HashMap<String, i64>)
 fn div_round(n: i64, d: i64) -> i64 {
     let q = n / d;
     let r = n % d;
-    if 2 * r.abs() >= d.abs() { q + n.signum() * d.signum() } else { q }
+    if 2 * r.abs() >= d.abs() {
+        q + n.signum() * d.signum()
+    } else {
+        q
+    }
 }
 
 /// The teams proposed as 优胜团队: the first `rule.winners` ranks (ties at the boundary
@@ -237,7 +251,9 @@ mod tests {
         };
         let st = standings(&rule, &teams, &s);
         assert_eq!(
-            st.iter().map(|t| (t.id.as_str(), t.rank)).collect::<Vec<_>>(),
+            st.iter()
+                .map(|t| (t.id.as_str(), t.rank))
+                .collect::<Vec<_>>(),
             [("a", Some(1)), ("b", Some(1)), ("c", None)]
         );
         assert_eq!(winners(&rule, &st).len(), 2);

@@ -267,4 +267,12 @@ mod tests {
         assert_eq!(st[0].score_milli, Some(667));
         assert_eq!(st[0].score_display(), "0.67");
     }
+
+    #[test]
+    fn scores_read_with_at_most_two_decimals() {
+        assert_eq!(display_milli(None), "—");
+        assert_eq!(display_milli(Some(1_462_500)), "1462.5");
+        assert_eq!(display_milli(Some(75_000)), "75");
+        assert_eq!(display_milli(Some(0)), "0");
+    }
 }

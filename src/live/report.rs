@@ -646,7 +646,7 @@ mod sheet_name_tests {
         // A character beyond the basic plane counts twice, as in Excel.
         assert_eq!(sheet_name(&"😀".repeat(20)), "😀".repeat(15));
         assert_eq!(sheet_name("'引号'"), "引号");
-        for clash in ["", "  ", "'", "History", "比赛设置", "各题统计"] {
+        for clash in ["", "  ", "'", "History", "比赛设置", "各题统计", "团体成绩"] {
             assert_eq!(sheet_name(clash), "成绩", "{clash:?}");
         }
     }

@@ -71,7 +71,20 @@ pub fn display_name(raw: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
+/// What a player not among a competition's entrants is told.
+pub const NOT_ENTRANT: &str = "本场比武仅限晋级选手参加";
+
 impl Settings {
+    /// Whether the entrant list lets this player in: everyone when there is none; with one,
+    /// only the members on it (`member`: the player's member id, `None` for a guest), so a
+    /// final carried over from an exam is played by its finalists alone.
+    pub fn admits_entrant(&self, member: Option<&str>) -> bool {
+        match &self.entrants {
+            None => true,
+            Some(list) => member.is_some_and(|m| list.iter().any(|e| e == m)),
+        }
+    }
+
     pub fn check(&self) -> Result<(), String> {
         if !(5..=120).contains(&self.time_limit_s) {
             return Err(format!(

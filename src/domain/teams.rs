@@ -98,12 +98,18 @@ pub struct TeamStanding {
 impl TeamStanding {
     /// The score as people read it: at most two decimals.
     pub fn score_display(&self) -> String {
-        match self.score_milli {
-            None => "—".into(),
-            Some(m) => {
-                let s = format!("{:.2}", m as f64 / 1000.0);
-                s.trim_end_matches('0').trim_end_matches('.').to_string()
-            }
+        display_milli(self.score_milli)
+    }
+}
+
+/// A team score in thousandths of a point as people read it: at most two decimals, `—`
+/// without a score (also for scores kept with a team award).
+pub fn display_milli(score_milli: Option<i64>) -> String {
+    match score_milli {
+        None => "—".into(),
+        Some(m) => {
+            let s = format!("{:.2}", m as f64 / 1000.0);
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
         }
     }
 }
@@ -260,5 +266,13 @@ mod tests {
         let st = standings(&TeamRule::default(), &teams, &s);
         assert_eq!(st[0].score_milli, Some(667));
         assert_eq!(st[0].score_display(), "0.67");
+    }
+
+    #[test]
+    fn scores_read_with_at_most_two_decimals() {
+        assert_eq!(display_milli(None), "—");
+        assert_eq!(display_milli(Some(1_462_500)), "1462.5");
+        assert_eq!(display_milli(Some(75_000)), "75");
+        assert_eq!(display_milli(Some(0)), "0");
     }
 }

@@ -16,6 +16,8 @@ use rand::RngExt;
 use serde::Deserialize;
 use serde_json::json;
 
+mod teams;
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws", web::get().to(ws))
         .route("/host", web::get().to(host_page))
@@ -41,8 +43,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/competitions/{id}/report.{ext}",
             web::get().to(report_file),
         )
+        .route("/competitions/{id}/teams", web::put().to(teams::put_teams))
+        .route("/competitions/{id}/teams", web::get().to(teams::get_teams))
         .route("/honors", web::get().to(honors_json))
-        .route("/awards/{id}/revoke", web::post().to(revoke));
+        .route("/awards/{id}/revoke", web::post().to(revoke))
+        .route("/team-awards", web::get().to(teams::team_awards))
+        .route("/team-awards/{id}/revoke", web::post().to(teams::revoke));
 }
 
 /// The base of links printed on the projector: the configured public URL, else
@@ -563,6 +569,41 @@ struct PlayPage<'a> {
     pin: String,
 }
 
+/// A team award (优胜团队) on the honour roll.
+pub struct TeamHonorRow {
+    pub team: String,
+    pub title: String,
+    /// 比武 or 考试, and its title.
+    pub event_kind: &'static str,
+    pub event: String,
+    pub rank: i64,
+    pub score: String,
+    pub members: usize,
+    pub date: String,
+}
+
+impl From<crate::records::teams::TeamHonor> for TeamHonorRow {
+    fn from(h: crate::records::teams::TeamHonor) -> TeamHonorRow {
+        let members = serde_json::from_str::<Vec<String>>(&h.members)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        TeamHonorRow {
+            team: h.team_name,
+            title: h.title,
+            event_kind: if h.event_kind == "exam" {
+                "考试"
+            } else {
+                "比武"
+            },
+            event: h.event_title.unwrap_or_default(),
+            rank: h.standing_rank.unwrap_or(0),
+            score: crate::domain::teams::display_milli(h.standing_milli),
+            members,
+            date: crate::domain::calendar::date_of(h.confirmed_at),
+        }
+    }
+}
+
 pub struct HonorRow {
     pub id: String,
     pub name: String,
@@ -582,6 +623,7 @@ struct HonorsPage<'a> {
     csrf: String,
     other_lang: &'static str,
     awards: Vec<HonorRow>,
+    team_awards: Vec<TeamHonorRow>,
 }
 
 async fn host_page(
@@ -709,6 +751,12 @@ async fn honors_page(
             points: h.standing_points.unwrap_or(0),
         })
         .collect();
+    // Team awards of competitions and exams alike.
+    let team_awards = crate::records::teams::honors(&state.db, None)
+        .await?
+        .into_iter()
+        .map(TeamHonorRow::from)
+        .collect();
     render(
         HonorsPage {
             other_lang: other_lang(&t.lang),
@@ -716,6 +764,7 @@ async fn honors_page(
             viewer,
             csrf,
             awards,
+            team_awards,
         },
         &lang,
         remember,

@@ -87,7 +87,42 @@ pub enum ErrorCode {
     TooLarge,
     /// Too many wrong PINs from one address: wait and try again.
     TooMany,
+    /// The competition admits only the finalists carried over from an exam, and this
+    /// player is not one of them (or is a guest).
+    NotEntrant,
     Internal,
+}
+
+/// One team's place in the team standings (团体排名), for host, screen and the podium.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamLine {
+    /// Section id, department id or the named team's id.
+    pub id: String,
+    pub name: String,
+    /// `null` while nobody of the team has played (and absent members do not count).
+    pub rank: Option<u32>,
+    /// The score as people read it (a mean has up to two decimals); `—` without one.
+    pub score: String,
+    /// The score in thousandths of a point, for sorting and bars; `null` without one.
+    pub score_milli: Option<i64>,
+    /// Members of the team who are playing.
+    pub took_part: u32,
+    /// Members on the team.
+    pub size: u32,
+}
+
+impl From<&crate::domain::teams::TeamStanding> for TeamLine {
+    fn from(s: &crate::domain::teams::TeamStanding) -> TeamLine {
+        TeamLine {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            rank: s.rank,
+            score: s.score_display(),
+            score_milli: s.score_milli,
+            took_part: s.took_part,
+            size: s.size,
+        }
+    }
 }
 
 /// One line of a leaderboard.
@@ -227,6 +262,8 @@ pub enum ServerMsg {
     Leaderboard {
         top: Vec<Line>,
         players: u32,
+        /// Team standings; `[]` when the competition has no team rule.
+        teams: Vec<TeamLine>,
     },
     /// After a ruling: the player's new total and rank.
     Standing {
@@ -243,6 +280,8 @@ pub enum ServerMsg {
         top: Vec<Line>,
         proposed: Vec<Line>,
         awards_confirmed: bool,
+        /// Team standings; `[]` when the competition has no team rule.
+        teams: Vec<TeamLine>,
     },
     /// The host console's view of the players (host only).
     Players {

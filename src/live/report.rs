@@ -8,6 +8,7 @@
 
 use crate::domain::competition::{self, Asked as AskedRule, AwardRule, Given};
 use crate::domain::scoring::encode;
+use crate::domain::teams::{self, TeamScore, TeamStanding};
 use crate::records::competitions as rec;
 use crate::records::{Db, members};
 use anyhow::Context;
@@ -22,6 +23,8 @@ pub enum Cell {
     Millis(i64),
     /// A share from 0 to 1: a percentage in the workbook, a decimal in the CSV.
     Ratio(f64),
+    /// A number that need not be whole (a team's mean), as it is.
+    Number(f64),
     Empty,
 }
 
@@ -36,6 +39,7 @@ impl Cell {
             Cell::Text(s) => csv_safe(s),
             Cell::Int(n) | Cell::Millis(n) => n.to_string(),
             Cell::Ratio(r) => format!("{r:.4}"),
+            Cell::Number(n) => n.to_string(),
             Cell::Empty => String::new(),
         }
     }
@@ -96,11 +100,14 @@ pub struct Report {
     pub questions: Vec<QuestionStat>,
     /// (setting, value) lines: what the competition was set up with, seed included.
     pub settings: Vec<(String, Cell)>,
+    /// Team standings (团体成绩), when the competition has a team rule.
+    pub teams: Option<Vec<TeamStanding>>,
 }
 
 /// Sheet names of the workbook besides the first (named after the competition).
 const STATS_SHEET: &str = "各题统计";
 const SETTINGS_SHEET: &str = "比赛设置";
+const TEAMS_SHEET: &str = "团体成绩";
 
 pub async fn build(db: &Db, competition_id: &str) -> anyhow::Result<Report> {
     let c = rec::by_id(db, competition_id)
@@ -142,6 +149,7 @@ pub async fn build(db: &Db, competition_id: &str) -> anyhow::Result<Report> {
         .collect();
     struct Line {
         cells: Vec<Cell>,
+        member: Option<String>,
         total: i64,
         ms: i64,
         removed: bool,
@@ -197,11 +205,20 @@ pub async fn build(db: &Db, competition_id: &str) -> anyhow::Result<Report> {
         }
         lines.push(Line {
             cells,
+            member: p.member_id.clone(),
             total: t.total,
             ms: t.total_ms,
             removed: p.removed_at.is_some(),
         });
     }
+    // Members' points for the team standings, as the room counts them (removed players and
+    // guests are on no team).
+    let scores: HashMap<String, i64> = lines
+        .iter()
+        .filter(|l| !l.removed)
+        .filter_map(|l| Some((l.member.clone()?, l.total)))
+        .collect();
+    let team_standings = team_standings(db, &settings, competition_id, &scores).await?;
     // Ranks as on the board: points, then less time; equal pairs share a rank.
     lines.sort_by(|a, b| encode(b.total, b.ms).total_cmp(&encode(a.total, a.ms)));
     let mut rows = Vec::new();
@@ -245,7 +262,47 @@ pub async fn build(db: &Db, competition_id: &str) -> anyhow::Result<Report> {
         rows,
         questions: stats,
         settings: settings_lines(&c, &settings, questions.len(), shown),
+        teams: team_standings,
     })
+}
+
+/// The team standings of a competition from its members' points; `None` without a team rule.
+async fn team_standings(
+    db: &Db,
+    settings: &competition::Settings,
+    competition_id: &str,
+    scores: &HashMap<String, i64>,
+) -> anyhow::Result<Option<Vec<TeamStanding>>> {
+    if !settings.teams.enabled() {
+        return Ok(None);
+    }
+    use crate::records::teams::{Event, of};
+    let list = of(db, &settings.teams, Event::Competition, competition_id).await?;
+    Ok(Some(teams::standings(&settings.teams, &list, scores)))
+}
+
+/// The 团体成绩 sheet: 名次, 团队, 成绩 (the mean or the sum, as a number), 参赛人数 and
+/// 团队人数; a team nobody of which played has no rank and no score.
+fn teams_table(standings: &[TeamStanding]) -> (Vec<String>, Vec<Vec<Cell>>) {
+    let header = ["名次", "团队", "成绩", "参赛人数", "团队人数"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows = standings
+        .iter()
+        .map(|t| {
+            vec![
+                t.rank.map_or(Cell::Empty, |r| Cell::Int(i64::from(r))),
+                Cell::text(t.name.clone()),
+                t.score_milli.map_or(Cell::Empty, |m| {
+                    Cell::Number((m as f64 / 10.0).round() / 100.0)
+                }),
+                Cell::Int(i64::from(t.took_part)),
+                Cell::Int(i64::from(t.size)),
+            ]
+        })
+        .collect();
+    (header, rows)
 }
 
 /// Statistics of one asked question over the answers of the players in `active`.
@@ -311,6 +368,7 @@ fn settings_lines(
         ("允许访客".into(), yes(s.guests_allowed)),
         ("访客上限".into(), Cell::Int(i64::from(s.max_guests))),
         ("表彰规则".into(), Cell::text(rule)),
+        ("团体规则".into(), Cell::text(team_rule(&s.teams))),
         (
             "抽题分类".into(),
             list(s.topics.iter().map(|t| t.name_zh().to_string()).collect()),
@@ -321,6 +379,23 @@ fn settings_lines(
             list(s.difficulty.iter().map(|d| d.to_string()).collect()),
         ),
     ]
+}
+
+/// The team rule in words, for the settings sheet.
+fn team_rule(rule: &teams::TeamRule) -> String {
+    use crate::domain::teams::TeamBy;
+    let by = match rule.by {
+        TeamBy::None => return "无".into(),
+        TeamBy::Section => "按处室",
+        TeamBy::Department => "按司室",
+        TeamBy::Named => "代表队",
+    };
+    let score = match rule.score {
+        TeamScore::Mean if rule.absent_as_zero => "平均分（未参赛者计 0 分）",
+        TeamScore::Mean => "平均分",
+        TeamScore::Sum => "总分",
+    };
+    format!("{by}，{score}，优胜团队 {} 个", rule.winners)
 }
 
 /// A CSV cell as a spreadsheet will not run it: text starting with `=`, `+`, `-`, `@`, a tab
@@ -386,7 +461,7 @@ pub fn sheet_name(title: &str) -> String {
         })
         .collect();
     let name = cut.trim().trim_matches('\'').trim();
-    let taken = [STATS_SHEET, SETTINGS_SHEET];
+    let taken = [STATS_SHEET, SETTINGS_SHEET, TEAMS_SHEET];
     if name.is_empty() || name.eq_ignore_ascii_case("history") || taken.contains(&name) {
         "成绩".to_string()
     } else {
@@ -415,6 +490,7 @@ fn write_cell(
             sheet.write_number_with_format(row, col, *ms as f64 / 1000.0, &formats.seconds)
         }
         Cell::Ratio(r) => sheet.write_number_with_format(row, col, *r, &formats.percent),
+        Cell::Number(n) => sheet.write_number(row, col, *n),
         Cell::Empty => return Ok(()),
     };
     written
@@ -461,6 +537,11 @@ fn to_xlsx(report: &Report) -> anyhow::Result<Vec<u8>> {
 
     let (header, rows) = stats_table(&report.questions);
     write_sheet(&mut book, STATS_SHEET, &header, &rows, &formats)?;
+
+    if let Some(standings) = &report.teams {
+        let (header, rows) = teams_table(standings);
+        write_sheet(&mut book, TEAMS_SHEET, &header, &rows, &formats)?;
+    }
 
     let rows: Vec<Vec<Cell>> = report
         .settings
@@ -565,7 +646,7 @@ mod sheet_name_tests {
         // A character beyond the basic plane counts twice, as in Excel.
         assert_eq!(sheet_name(&"😀".repeat(20)), "😀".repeat(15));
         assert_eq!(sheet_name("'引号'"), "引号");
-        for clash in ["", "  ", "'", "History", "比赛设置", "各题统计"] {
+        for clash in ["", "  ", "'", "History", "比赛设置", "各题统计", "团体成绩"] {
             assert_eq!(sheet_name(clash), "成绩", "{clash:?}");
         }
     }

@@ -9,13 +9,14 @@
 //! rather than allowed to slow the room.
 
 use super::protocol::{
-    ClientRole, ErrorCode, Line, PhaseName, PlayerInfo, QuestionView, ServerMsg, You,
+    ClientRole, ErrorCode, Line, PhaseName, PlayerInfo, QuestionView, ServerMsg, TeamLine, You,
 };
 use super::relay::{Batch, Relay};
 use super::writer::{Job, Writer};
 use crate::board::{Board, Leaderboard};
 use crate::domain::Response;
 use crate::domain::competition::{self, Asked as AskedRule, Final, Given, Settings, Tally};
+use crate::domain::teams::{self, Team, TeamStanding};
 use crate::records::competitions::{self as rec, AnswerRow, Asked};
 use crate::records::{Db, audit, new_id, now_ms};
 use actix_ws::{CloseCode, CloseReason, Session};
@@ -247,6 +248,9 @@ pub struct Room {
     title: String,
     pin: String,
     settings: Settings,
+    /// The teams under the competition's team rule (empty without one), with their members;
+    /// read when the room loads and again at `start`, after the host named the teams.
+    teams: Vec<Team>,
     awards_confirmed: bool,
     questions: Vec<Asked>,
     phase: Phase,
@@ -281,6 +285,16 @@ pub struct Room {
     last_podium: Option<Frame>,
 }
 
+/// The teams of a competition under its rule, from the roster or the host's named teams.
+async fn load_teams(
+    db: &Db,
+    settings: &Settings,
+    competition_id: &str,
+) -> anyhow::Result<Vec<Team>> {
+    use crate::records::teams::{Event, of};
+    of(db, &settings.teams, Event::Competition, competition_id).await
+}
+
 fn limit(q: &Asked) -> Duration {
     Duration::from_millis(q.time_limit_ms)
 }
@@ -307,6 +321,7 @@ impl Room {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no competition {competition_id}"))?;
         let settings: Settings = serde_json::from_str(&c.settings)?;
+        let teams = load_teams(&db, &settings, &c.id).await?;
         let questions = rec::questions(&db, &c.id).await?;
         let mut players = Vec::new();
         let mut by_id = HashMap::new();
@@ -401,6 +416,7 @@ impl Room {
             title: c.title,
             pin: c.pin,
             settings,
+            teams,
             awards_confirmed: c.awards_confirmed == 1,
             questions,
             phase,
@@ -787,6 +803,7 @@ impl Room {
                     (idx, token)
                 }
                 PlayerAuth::Member { id, name } => {
+                    self.admits_entrant(Some(&id))?;
                     let token = crate::auth::random_token(24);
                     let hash = crate::auth::hash_token(&token);
                     match self
@@ -811,6 +828,7 @@ impl Room {
                     }
                 }
                 PlayerAuth::Guest { name } => {
+                    self.admits_entrant(None)?;
                     if !self.settings.guests_allowed {
                         return Err((
                             ErrorCode::NotAllowed,
@@ -924,6 +942,15 @@ impl Room {
             self.send(id, f);
         }
         Ok(id)
+    }
+
+    /// Refuses a player the competition's entrant list leaves out (a guest included).
+    fn admits_entrant(&self, member: Option<&str>) -> Result<(), Refusal> {
+        if self.settings.admits_entrant(member) {
+            Ok(())
+        } else {
+            Err((ErrorCode::NotEntrant, competition::NOT_ENTRANT.into()))
+        }
     }
 
     fn add_player(
@@ -1084,6 +1111,9 @@ impl Room {
                 // the records, then ask what they hold.
                 rec::lock_draw(&self.db, &self.id).await.map_err(internal)?;
                 self.questions = rec::questions(&self.db, &self.id).await.map_err(internal)?;
+                // Named teams and entrants may have been set in the lobby: read them now,
+                // once the competition left the lobby and neither can change any more.
+                self.reload_rules().await.map_err(internal)?;
                 if self.questions.is_empty() {
                     return Err((ErrorCode::WrongPhase, "本场比武没有题目".into()));
                 }
@@ -1391,6 +1421,35 @@ impl Room {
         lines
     }
 
+    /// Re-reads the settings and the teams from the records (at `start`).
+    async fn reload_rules(&mut self) -> anyhow::Result<()> {
+        let c = rec::by_id(&self.db, &self.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("competition {} vanished", self.id))?;
+        self.settings = serde_json::from_str(&c.settings)?;
+        self.teams = load_teams(&self.db, &self.settings, &self.id).await?;
+        Ok(())
+    }
+
+    /// Team standings from the room's own tallies: each member playing (not removed) counts
+    /// with their points; guests are on no team.
+    fn team_standings(&self) -> Vec<TeamStanding> {
+        if !self.settings.teams.enabled() {
+            return Vec::new();
+        }
+        let scores: HashMap<String, i64> = self
+            .players
+            .iter()
+            .filter(|p| !p.removed)
+            .filter_map(|p| Some((p.member_id.clone()?, p.tally.total)))
+            .collect();
+        teams::standings(&self.settings.teams, &self.teams, &scores)
+    }
+
+    fn team_lines(&self) -> Vec<TeamLine> {
+        self.team_standings().iter().map(TeamLine::from).collect()
+    }
+
     fn reveal_msg(&self, position: u32) -> ServerMsg {
         let a = &self.questions[position as usize];
         let q = &a.question;
@@ -1532,7 +1591,11 @@ impl Room {
         self.last_reveal = Some(reveal);
         let standings = self.standings();
         let top = self.lines(&standings, 10, false);
-        self.last_leaderboard = Some(frame(&ServerMsg::Leaderboard { top, players }));
+        self.last_leaderboard = Some(frame(&ServerMsg::Leaderboard {
+            top,
+            players,
+            teams: self.team_lines(),
+        }));
         Ok(())
     }
 
@@ -1544,6 +1607,7 @@ impl Room {
         let f = frame(&ServerMsg::Leaderboard {
             top,
             players: self.active_players(),
+            teams: self.team_lines(),
         });
         self.last_leaderboard = Some(f.clone());
         self.broadcast(&f, Self::staff);
@@ -1598,6 +1662,7 @@ impl Room {
             top,
             proposed,
             awards_confirmed: self.awards_confirmed,
+            teams: self.team_lines(),
         }));
         Ok(())
     }
@@ -1622,13 +1687,25 @@ impl Room {
             .iter()
             .map(|s| (s.member.clone(), s.rank, s.points, s.total_ms))
             .collect();
-        let ids = rec::confirm_awards(&self.db, &self.id, actor, &table, &awards).await?;
+        let team_standings = self.team_standings();
+        let winners = teams::winners(&self.settings.teams, &team_standings);
+        let team_rule = self.settings.teams;
+        let with_teams = team_rule
+            .enabled()
+            .then_some((&team_rule, winners.as_slice()));
+        let (ids, team_ids) =
+            rec::confirm_awards(&self.db, &self.id, actor, &table, &awards, with_teams).await?;
         audit::record(
             &self.db,
             Some(actor),
             "competition.confirm_awards",
             &self.id,
-            serde_json::json!({ "awards": ids, "members": awards.iter().map(|a| &a.0).collect::<Vec<_>>() }),
+            serde_json::json!({
+                "awards": ids,
+                "members": awards.iter().map(|a| &a.0).collect::<Vec<_>>(),
+                "team_awards": team_ids,
+                "teams": winners.iter().map(|w| &w.id).collect::<Vec<_>>(),
+            }),
         )
         .await?;
         self.awards_confirmed = true;
@@ -1721,7 +1798,11 @@ impl Room {
         }
         let standings = self.standings();
         let top = self.lines(&standings, 10, false);
-        let lb = frame(&ServerMsg::Leaderboard { top, players });
+        let lb = frame(&ServerMsg::Leaderboard {
+            top,
+            players,
+            teams: self.team_lines(),
+        });
         self.broadcast(&lb, Self::staff);
         if let Some(f) = self
             .last_podium

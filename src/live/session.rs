@@ -426,8 +426,41 @@ async fn admit(
             },
         }),
     };
+    if let Some(auth) = &player {
+        entrant(&record, auth)?;
+    }
     let handle = rooms.get(&record.id).await.map_err(internal)?;
     Ok(((handle, record.pin), player))
+}
+
+/// Refuses a new player the competition's entrant list leaves out. Read from the record
+/// this hello just fetched, not the room's copy: the list may have been set (carried over
+/// from an exam) after the room was loaded; the room checks again with its own settings.
+/// A rejoin token is the room's to judge.
+fn entrant(
+    record: &competitions::Competition,
+    auth: &PlayerAuth,
+) -> Result<(), (ErrorCode, String)> {
+    let member = match auth {
+        PlayerAuth::Token(_) => return Ok(()),
+        PlayerAuth::Member { id, .. } => Some(id.as_str()),
+        PlayerAuth::Guest { .. } => None,
+    };
+    let settings: crate::domain::competition::Settings = serde_json::from_str(&record.settings)
+        .map_err(|e| {
+            internal(anyhow::anyhow!(
+                "settings of competition {}: {e}",
+                record.id
+            ))
+        })?;
+    if settings.admits_entrant(member) {
+        Ok(())
+    } else {
+        Err((
+            ErrorCode::NotEntrant,
+            crate::domain::competition::NOT_ENTRANT.into(),
+        ))
+    }
 }
 
 /// One frame after hello: the reply to send back, if any.

@@ -3,6 +3,8 @@
 
 use super::{Db, new_id, now_ms};
 use crate::domain::Question;
+use crate::domain::competition::Settings;
+use crate::domain::teams::{TeamRule, TeamStanding};
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -211,6 +213,44 @@ pub async fn lock_draw(db: &Db, competition_id: &str) -> anyhow::Result<()> {
     .execute(&db.pool)
     .await?;
     Ok(())
+}
+
+/// Limits a competition to these members (the finalists of an exam): its settings get
+/// `entrants` and lose guests. Only while it is still in the lobby — the row is updated with
+/// that condition, so a room that starts at the same moment either sees the list or makes
+/// this return `false`. Returns `false` as well for an unknown competition.
+pub async fn set_entrants(
+    db: &Db,
+    competition_id: &str,
+    entrants: &[String],
+) -> anyhow::Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT settings, status FROM competitions WHERE id = $1")
+            .bind(competition_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((settings, status)) = row else {
+        return Ok(false);
+    };
+    if status != "lobby" {
+        return Ok(false);
+    }
+    let mut settings: Settings = serde_json::from_str(&settings)?;
+    settings.entrants = Some(entrants.to_vec());
+    settings.guests_allowed = false;
+    let changed =
+        sqlx::query("UPDATE competitions SET settings = $1 WHERE id = $2 AND status = 'lobby'")
+            .bind(serde_json::to_string(&settings)?)
+            .bind(competition_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if changed == 0 {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Where a live room is; written on every phase change.
@@ -426,14 +466,23 @@ async fn write_standings(
 
 // ---- awards ----
 
-/// Final standings and the confirmed awards, in one transaction. Returns the award ids.
+/// The 优胜团队 to write with a competition's awards: the team rule and the winning teams.
+pub type TeamWinners<'a> = (&'a TeamRule, &'a [&'a TeamStanding]);
+
+/// The title of a team award (团体表彰).
+pub const TEAM_AWARD_TITLE: &str = "优胜团队";
+
+/// Final standings, the confirmed awards and the team awards, in one transaction, so a
+/// competition never has its pacesetters without its winning teams or the other way round.
+/// Returns the award ids and the team award ids.
 pub async fn confirm_awards(
     db: &Db,
     competition_id: &str,
     confirmed_by: &str,
     standings: &[(String, u64, i64, i64)],
     awards: &[(String, String, u64, i64)],
-) -> anyhow::Result<Vec<String>> {
+    teams: Option<TeamWinners<'_>>,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
     let already: i64 =
@@ -462,12 +511,27 @@ pub async fn confirm_awards(
         .await?;
         ids.push(id);
     }
+    let team_ids = match teams {
+        Some((rule, winners)) => {
+            super::teams::insert_awards(
+                &mut tx,
+                super::teams::Event::Competition,
+                competition_id,
+                rule,
+                winners,
+                TEAM_AWARD_TITLE,
+                confirmed_by,
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
     sqlx::query("UPDATE competitions SET awards_confirmed = 1 WHERE id = $1")
         .bind(competition_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(ids)
+    Ok((ids, team_ids))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -279,3 +279,42 @@ pub async fn revoke_award(
     tx.commit().await?;
     Ok(Revocation::Revoked(id))
 }
+
+/// A team award in force with the title of its competition or exam, for the honour roll.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct TeamHonor {
+    pub id: String,
+    pub event_kind: String,
+    pub event_id: String,
+    /// The competition's or exam's title; `None` if the event is gone from the records.
+    pub event_title: Option<String>,
+    pub team_kind: String,
+    pub team_name: String,
+    pub title: String,
+    pub standing_rank: Option<i64>,
+    pub standing_milli: Option<i64>,
+    /// JSON list of the member ids the score counted.
+    pub members: String,
+    pub confirmed_at: i64,
+}
+
+/// Team awards in force (not revoked), newest first, each with its event's title; optionally
+/// of one event. Competitions and exams keep their titles in tables of their own, so the
+/// award's `event_kind` says which one to read.
+pub async fn honors(db: &Db, event: Option<(Event, &str)>) -> anyhow::Result<Vec<TeamHonor>> {
+    let (kind, id) = event.map(|(e, id)| (e.id(), id)).unwrap_or(("", ""));
+    Ok(sqlx::query_as::<_, TeamHonor>(
+        "SELECT a.id, a.event_kind, a.event_id, COALESCE(c.title, e.title) AS event_title, \
+         a.team_kind, a.team_name, a.title, a.standing_rank, a.standing_milli, a.members, \
+         a.confirmed_at FROM team_awards a \
+         LEFT JOIN competitions c ON a.event_kind = 'competition' AND c.id = a.event_id \
+         LEFT JOIN exams e ON a.event_kind = 'exam' AND e.id = a.event_id \
+         WHERE a.revokes IS NULL AND NOT EXISTS (SELECT 1 FROM team_awards r WHERE r.revokes = a.id) \
+         AND ($1 = '' OR (a.event_kind = $1 AND a.event_id = $2)) \
+         ORDER BY a.confirmed_at DESC, a.standing_rank, a.team_name",
+    )
+    .bind(kind)
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?)
+}

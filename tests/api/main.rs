@@ -21,6 +21,7 @@ mod health_auth;
 mod helpers;
 mod items;
 mod live;
+mod live_teams;
 mod protocol;
 mod records;
 mod report;

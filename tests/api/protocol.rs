@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 /// Field lists of the document: server message types and the objects inside frames.
-struct Spec {
+pub(crate) struct Spec {
     messages: HashMap<String, BTreeSet<String>>,
     objects: HashMap<String, BTreeSet<String>>,
 }
@@ -48,7 +48,7 @@ fn table_after(doc: &str, heading: &str) -> Vec<Vec<String>> {
 /// Reads the field lists from the document: the table under "Server → client" (`type | to |
 /// fields | notes`, several types in a row share its fields) and the one under "Objects
 /// inside frames" (`object | in | fields`).
-fn spec() -> Spec {
+pub(crate) fn spec() -> Spec {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/protocol.md");
     let doc = std::fs::read_to_string(path).expect("docs/protocol.md is readable");
     let mut messages = HashMap::new();
@@ -65,7 +65,7 @@ fn spec() -> Spec {
         objects.insert(row[0].clone(), backticked(&row[2]).into_iter().collect());
     }
     assert!(messages.len() >= 18, "server messages found: {messages:?}");
-    assert_eq!(objects.len(), 3, "objects found: {objects:?}");
+    assert_eq!(objects.len(), 4, "objects found: {objects:?}");
     Spec { messages, objects }
 }
 
@@ -88,7 +88,7 @@ fn compare(what: &str, object: &Value, fields: &BTreeSet<String>, problems: &mut
 
 impl Spec {
     /// Checks a server frame, and the objects inside it, against the document.
-    fn check(&self, frame: &Value, problems: &mut Vec<String>) {
+    pub(crate) fn check(&self, frame: &Value, problems: &mut Vec<String>) {
         let ty = frame["type"].as_str().unwrap_or_default();
         let Some(fields) = self.messages.get(ty) else {
             problems.push(format!("undocumented message type in {frame}"));
@@ -110,6 +110,9 @@ impl Spec {
                     for line in frame[key].as_array().into_iter().flatten() {
                         object("line", line, problems);
                     }
+                }
+                for team in frame["teams"].as_array().into_iter().flatten() {
+                    object("team", team, problems);
                 }
             }
             "players" => {

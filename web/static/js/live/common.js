@@ -25,6 +25,20 @@ export { $, KINDS, LETTERS, TOPICS, answerPad, clear, el, show, truthOf } from "
 
 export const fmtPoints = (n) => (Number(n) || 0).toLocaleString("zh-CN");
 
+// The heading of the team standings: 团体排名（平均分）or（总分）, from the competition's
+// team rule (`settings.teams` of GET /api/competitions/{id}); without one, just 团体排名.
+export function teamHeading(rule) {
+  if (!rule || !rule.by || rule.by === "none") return "团体排名";
+  return `团体排名（${rule.score === "sum" ? "总分" : "平均分"}）`;
+}
+
+// A team line of `leaderboard.teams` / `podium.teams` as text: 第 1 名 文秘处 1462.5 分（4/6 人）.
+export function teamText(t) {
+  const rank = t.rank == null ? "—" : `第 ${t.rank} 名`;
+  const score = t.score_milli == null ? "暂无成绩" : `${t.score} 分`;
+  return `${rank}　${t.name}　${score}（${t.took_part}/${t.size} 人）`;
+}
+
 /** Letters of a choice answer as a set ("ACD" → {A,C,D}). */
 export function letterSet(s) {
   return new Set(String(s ?? "").toUpperCase().replace(/[^A-H]/g, "").split("").filter(Boolean));

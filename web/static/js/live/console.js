@@ -2,7 +2,7 @@
 // removes players, rules on questions (void / accept), confirms the pacesetter awards.
 import {
   $, api, answerText, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
-  PHASES, PROTOCOL, responseFor, rulingText, show, truthOf,
+  PHASES, PROTOCOL, responseFor, rulingText, show, teamHeading, teamText, truthOf,
 } from "./common.js";
 
 const competition = $("console").dataset.competition;
@@ -242,10 +242,19 @@ function renderBoard(top) {
   if (!top || !top.length) ol.appendChild(el("li", {}, "暂无成绩"));
 }
 
+// Team standings under the board (only when the competition ranks teams).
+function renderTeams(teams) {
+  const list = Array.isArray(teams) ? teams : [];
+  show($("teams-card"), list.length > 0);
+  const ol = clear($("team-board"));
+  for (const t of list) ol.appendChild(el("li", {}, teamText(t)));
+}
+
 function renderPodium(m) {
   countdown.stop();
   state.awardsConfirmed = !!m.awards_confirmed;
   renderBoard(m.top);
+  renderTeams(m.teams);
   const names = (m.proposed || []).map((l) => `${l.name}（第 ${l.rank} 名，${fmtPoints(l.points)} 分）`);
   $("proposed").textContent = (state.awardsConfirmed ? "已确认表彰业务标兵：" : "拟表彰业务标兵：") + (names.length ? names.join("、") : "无符合条件的人选");
   $("confirm-awards").textContent = state.awardsConfirmed ? "已确认表彰" : "确认表彰业务标兵";
@@ -308,6 +317,7 @@ const live = new LiveSocket({
       case "leaderboard":
         state.players = Number(m.players) || state.players;
         renderBoard(m.top);
+        renderTeams(m.teams);
         // after a ruling the leaderboard is recomputed, but the phase stays (reveal, podium…)
         if (!afterRuling) setPhase("leaderboard");
         afterRuling = false;
@@ -346,6 +356,7 @@ function setJoinUrl(url) {
 api(`/api/competitions/${encodeURIComponent(competition)}`)
   .then((c) => {
     if (c.title && $("title").textContent === "主持台") $("title").textContent = c.title;
+    if (c.settings && c.settings.teams) $("teams-title").textContent = teamHeading(c.settings.teams);
     if (c.pin) $("pin").textContent = c.pin;
     if (c.join_url) setJoinUrl(c.join_url);
     if (c.join_warning) {

@@ -521,6 +521,9 @@ function onError(m) {
       joinError(text || "本场比赛只允许本单位人员参加，请先登录。", !isMember);
     } else if (m.code === "not_found") {
       joinError(text || "PIN 码不存在或比赛已结束，请核对。");
+    } else if (m.code === "not_entrant") {
+      // a final limited to the finalists of an exam
+      joinError(text || "本场比武仅限晋级选手参加");
     } else if (m.code === "version") {
       joinError("页面版本已更新，请刷新页面。");
     } else {

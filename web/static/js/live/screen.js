@@ -2,7 +2,7 @@
 // answer count, reveal with distribution, leaderboard with animated rank changes, podium.
 import {
   $, api, answerText, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
-  PHASES, PROTOCOL, rulingText, show, toast, truthOf,
+  PHASES, PROTOCOL, rulingText, show, teamHeading, toast, truthOf,
 } from "./common.js";
 
 const competition = document.body.dataset.competition;
@@ -13,6 +13,7 @@ const state = {
   players: 0,
   questions: new Map(), // position → question frame
   current: null,
+  teamRule: null, // settings.teams of the competition
 };
 
 const views = {
@@ -227,6 +228,7 @@ function renderLeaderboard(m) {
     return [li, Number(line.change) || 0, i];
   });
   $("board-foot").textContent = `共 ${m.players ?? state.players} 人参赛`;
+  renderTeamBoard(Array.isArray(m.teams) ? m.teams : []);
   // Animate from the previous rank: `change` = previous rank − rank now (positive: moved up).
   const first = rows[0]?.[0];
   if (!first) return;
@@ -247,6 +249,24 @@ function renderLeaderboard(m) {
       li.style.transform = "";
     }
   });
+}
+
+// Team standings beside the individual board (only when the competition ranks teams).
+function renderTeamBoard(teams) {
+  const aside = $("team-board");
+  show(aside, teams.length > 0);
+  $("view-leaderboard").classList.toggle("with-teams", teams.length > 0);
+  if (!teams.length) return;
+  $("team-board-title").textContent = teamHeading(state.teamRule);
+  const ol = clear($("team-list"));
+  for (const t of teams.slice(0, 10)) {
+    const li = el("li", { class: t.rank ? `rank-${t.rank}` : "unranked" });
+    li.appendChild(el("span", { class: "rk" }, t.rank ?? "—"));
+    li.appendChild(el("span", { class: "nm" }, t.name));
+    li.appendChild(el("span", { class: "pt" }, t.score_milli == null ? "—" : t.score));
+    li.appendChild(el("span", { class: "sz" }, `${t.took_part}/${t.size}人`));
+    ol.appendChild(li);
+  }
 }
 
 // ---------- podium ----------
@@ -272,6 +292,13 @@ function renderPodium(m) {
   for (const p of proposed) ps.appendChild(el("span", { class: "nm" }, p.name));
   ps.appendChild(el("span", { class: "state" }, m.awards_confirmed ? "✔ 已确认表彰" : "（待主持人确认）"));
   ps.appendChild(el("span", { class: "rule" }, "按名册人员排名，并列者一并列入；访客和 0 分者不参加评选"));
+  const teams = Array.isArray(m.teams) ? m.teams.filter((t) => t.rank != null).slice(0, 3) : [];
+  const box = clear($("podium-teams"));
+  show(box, teams.length > 0);
+  if (teams.length) {
+    box.appendChild(el("span", { class: "k" }, teamHeading(state.teamRule)));
+    for (const t of teams) box.appendChild(el("span", { class: "nm" }, `${t.rank}. ${t.name} ${t.score}`));
+  }
 }
 
 // ---------- socket ----------
@@ -367,6 +394,10 @@ api(`/api/competitions/${encodeURIComponent(competition)}`)
     if (c.pin && $("pin").textContent.startsWith("-")) $("pin").textContent = c.pin;
     if (c.join_url && !$("join-url").textContent) $("join-url").textContent = c.join_url;
     if (c.title && !titleSet) $("title").textContent = c.title;
+    if (c.settings && c.settings.teams) {
+      state.teamRule = c.settings.teams;
+      $("team-board-title").textContent = teamHeading(state.teamRule);
+    }
   })
   .catch(() => {});
 

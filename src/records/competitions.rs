@@ -671,35 +671,3 @@ pub async fn open_of(db: &Db, host_id: &str) -> anyhow::Result<i64> {
     .fetch_one(&db.pool)
     .await?)
 }
-
-/// Makes these members the only players a competition admits (the finalists of an exam),
-/// guests no longer allowed; only while the competition is still in its lobby. Returns
-/// whether it was set.
-pub async fn set_entrants(
-    db: &Db,
-    competition_id: &str,
-    entrants: &[String],
-) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await?;
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT status, settings FROM competitions WHERE id = $1")
-            .bind(competition_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((status, settings)) = row else {
-        return Ok(false);
-    };
-    if status != "lobby" {
-        return Ok(false);
-    }
-    let mut s: crate::domain::competition::Settings = serde_json::from_str(&settings)?;
-    s.entrants = Some(entrants.to_vec());
-    s.guests_allowed = false;
-    sqlx::query("UPDATE competitions SET settings = $2 WHERE id = $1 AND status = 'lobby'")
-        .bind(competition_id)
-        .bind(serde_json::to_string(&s)?)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(true)
-}

@@ -187,10 +187,11 @@ function renderReveal(m) {
   fitReveal();
 }
 
-const FIT_STEPS = ["tight-stem", "compact-options", "bare-options"];
+const FIT_STEPS = ["tight-stem", "compact-options", "bare-options", "no-stem"];
 
 /** Room is made for the answer, the explanation and the source by stepping the question back
- *  (the stem to one line, then the wrong options to letters and counts, then all options),
+ *  (the stem to one line, then the wrong options to letters and counts, then all options,
+ *  then the stem itself, which was read while the question ran),
  *  never by text below 40 px: the projector is read from the back of the hall. */
 function fitReveal() {
   const view = $("view-question");

@@ -273,7 +273,7 @@ impl Exams {
             let attempts = rec::attempts_of(db, exam_id, &member.id).await?;
             if let Some(a) = attempts.iter().find(|a| a.submitted_at.is_none()) {
                 if now <= a.deadline_at + SAVE_GRACE_MS {
-                    return self.state_of(member, &paper, a.clone(), now).await;
+                    return self.state_of(&paper, a.clone(), now).await;
                 }
                 // Time ran out while the taker was away: submit it before anything else.
                 self.submit_attempt(&paper, &a.id, "clock", now).await?;
@@ -307,7 +307,7 @@ impl Exams {
             .into_iter()
             .find(|a| a.submitted_at.is_none())
             .ok_or_else(|| AppError::Conflict("请重试".into()))?;
-        self.state_of(member, &paper, a, now_ms()).await
+        self.state_of(&paper, a, now_ms()).await
     }
 
     /// The attempt in progress of a member, if any.
@@ -333,12 +333,11 @@ impl Exams {
             self.submit_attempt(&paper, &a.id, "clock", now).await?;
             return Err(AppError::Refused("time_up", "时间到，已自动交卷".into()));
         }
-        self.state_of(member, &paper, a, now).await
+        self.state_of(&paper, a, now).await
     }
 
     async fn state_of(
         &self,
-        _member: &members::Member,
         paper: &Arc<Paper>,
         a: rec::Attempt,
         now: i64,

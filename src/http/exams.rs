@@ -636,25 +636,12 @@ async fn report(
 ) -> Result<HttpResponse> {
     let paper = owned(state, id, exam_id).await?;
     let r = state.exams.results(&paper.exam.id).await?;
-    let bytes = crate::exam::report::to_bytes(&paper, &r, xlsx)?;
-    let (ext, mime) = if xlsx {
-        (
-            "xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    } else {
-        ("csv", "text/csv; charset=utf-8")
-    };
-    Ok(HttpResponse::Ok()
-        .content_type(mime)
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"exam.{ext}\"; filename*=UTF-8''{}.{ext}",
-                crate::auth::encode_component(&paper.exam.title)
-            ),
-        ))
-        .body(bytes))
+    let title = paper.exam.title.clone();
+    // A workbook of thousands of rows is built off the async workers.
+    let bytes = web::block(move || crate::exam::report::to_bytes(&paper, &r, xlsx))
+        .await
+        .map_err(|e| anyhow::anyhow!("report task: {e}"))??;
+    Ok(super::spreadsheet(bytes, xlsx, "exam", &title))
 }
 
 async fn report_xlsx(

@@ -469,21 +469,7 @@ async fn report_file(
     let bytes = web::block(move || report::to_bytes(&r, xlsx))
         .await
         .map_err(|e| anyhow::anyhow!("report task: {e}"))??;
-    let (mime, name) = if xlsx {
-        (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "report.xlsx",
-        )
-    } else {
-        ("text/csv; charset=utf-8", "report.csv")
-    };
-    Ok(HttpResponse::Ok()
-        .content_type(mime)
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(bytes))
+    Ok(super::spreadsheet(bytes, xlsx, "report", "report"))
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,30 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{self, Next};
 use actix_web::{HttpResponse, web};
 
+/// A report as a download: `.xlsx` or `.csv`, named `{stem}.{ext}` (the ASCII name is
+/// `{fallback}.{ext}`; a stem other than the fallback is sent UTF-8 encoded beside it).
+pub(crate) fn spreadsheet(bytes: Vec<u8>, xlsx: bool, fallback: &str, stem: &str) -> HttpResponse {
+    let (ext, mime) = if xlsx {
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    } else {
+        ("csv", "text/csv; charset=utf-8")
+    };
+    let mut disposition = format!("attachment; filename=\"{fallback}.{ext}\"");
+    if stem != fallback {
+        disposition.push_str(&format!(
+            "; filename*=UTF-8''{}.{ext}",
+            crate::auth::encode_component(stem)
+        ));
+    }
+    HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header(("Content-Disposition", disposition))
+        .body(bytes)
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     let gate = web::Data::new(crate::auth::Gate {
         db: state.db.clone(),

@@ -228,8 +228,8 @@ fn near_duplicates(questions: &[Located], report: &mut Report) {
                 continue;
             }
             let (first, later) = (&questions[i], &questions[j]);
-            let same_family =
-                first.question.family.is_some() && first.question.family == later.question.family;
+            let same_family = first.question.family_key().is_some()
+                && first.question.family_key() == later.question.family_key();
             if same_family || plain(&first.question.stem) == plain(&later.question.stem) {
                 continue;
             }

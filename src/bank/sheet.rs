@@ -1,11 +1,13 @@
 //! The Chinese 题库 spreadsheet template, in and out.
 //!
 //! Columns: 编号 (optional), 题型, 题干, 选项A … 选项H, 答案, 解析, 知识点, 难度, 出处, 分类,
-//! and the optional 时限, 单位, 误差, 题组 (family) that a round trip needs. Rows become [`Draft`]s and
-//! are validated by the same rules as the TOML bank.
+//! and the optional 时限, 单位, 误差, 题组 (family) that a round trip needs, and 案例编号, 案例标题,
+//! 案例材料, 案例出处 for case groups (案例题): rows with the same 案例编号 are one group's questions, in
+//! row order, and the first of them carries the title, scenario and source. Rows become
+//! [`Draft`]s and are validated by the same rules as the TOML bank.
 
 use crate::domain::question::{
-    AnswerKey, Draft, DraftAnswer, Kind, LETTERS, Question, TagVocabulary, format_number,
+    AnswerKey, CaseRef, Draft, DraftAnswer, Kind, LETTERS, Question, TagVocabulary, format_number,
 };
 use crate::table::{self, Table};
 use std::collections::HashMap;
@@ -41,8 +43,12 @@ pub fn header() -> Vec<&'static str> {
         "误差",
         "题组",
     ]);
+    h.extend(CASE_COLUMNS);
     h
 }
+
+/// The case group columns, optional and last.
+pub const CASE_COLUMNS: [&str; 4] = ["案例编号", "案例标题", "案例材料", "案例出处"];
 
 /// One bad row: its number as Excel shows it, and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,9 +95,21 @@ pub fn import(
         .map(|q| (stem_key(&q.stem), format!("题库中的 {}", q.id)))
         .collect();
     let mut out = Import::default();
+    let mut groups = CaseRows::default();
     for row in &table.rows {
-        let draft = draft_from_row(&table, row);
+        let mut draft = draft_from_row(&table, row);
         let mut problems = Vec::new();
+        let case_id = table.get(row, "案例编号");
+        if !case_id.is_empty() {
+            let expected = groups.next_id(case_id);
+            match &draft.id {
+                None => draft.id = Some(expected),
+                Some(id) if *id != expected => {
+                    problems.push(format!("案例小题的编号应为 {expected}（或留空）"))
+                }
+                Some(_) => {}
+            }
+        }
         let id = draft.id.clone().unwrap_or_default();
         match draft.validate(vocabulary) {
             Ok(q) => {
@@ -104,10 +122,16 @@ pub fn import(
                 if problems.is_empty() {
                     ids.insert(q.id.clone(), format!("第 {} 行", row.number));
                     stems.insert(stem_key(&q.stem), format!("第 {} 行", row.number));
+                    if !case_id.is_empty() {
+                        groups.add(&table, row, out.questions.len());
+                    }
                     out.questions.push(q);
                 }
             }
-            Err(errs) => problems = errs,
+            Err(errs) => problems.extend(errs),
+        }
+        if !problems.is_empty() && !case_id.is_empty() {
+            groups.spoil(case_id);
         }
         for message in problems {
             let message = if id.is_empty() {
@@ -121,7 +145,119 @@ pub fn import(
             });
         }
     }
+    groups.settle(&mut out);
     Ok(out)
+}
+
+/// One row of a case group: its number, the title, scenario and source it gives, and the
+/// index of its question in the import.
+type CaseRow = (usize, String, String, String, usize);
+
+/// The rows of each case group as they are read, in order of first appearance.
+#[derive(Default)]
+struct CaseRows {
+    order: Vec<String>,
+    /// Per group: (row number, title, scenario, source, index of its question in the import).
+    rows: HashMap<String, Vec<CaseRow>>,
+    /// Rows read per group, valid or not (so ids keep their places).
+    seen: HashMap<String, usize>,
+    spoiled: std::collections::HashSet<String>,
+}
+
+impl CaseRows {
+    /// The id the next row of group `case` must have: `{case}-{n}`.
+    fn next_id(&mut self, case: &str) -> String {
+        let n = self.seen.entry(case.to_string()).or_default();
+        *n += 1;
+        format!("{case}-{n}")
+    }
+
+    fn add(&mut self, t: &Table, row: &table::Row, index: usize) {
+        let case = t.get(row, "案例编号").to_string();
+        if !self.rows.contains_key(&case) {
+            self.order.push(case.clone());
+        }
+        self.rows.entry(case).or_default().push((
+            row.number,
+            t.get(row, "案例标题").to_string(),
+            t.get(row, "案例材料").to_string(),
+            t.get(row, "案例出处").to_string(),
+            index,
+        ));
+    }
+
+    fn spoil(&mut self, case: &str) {
+        self.spoiled.insert(case.to_string());
+    }
+
+    /// Gives each group's questions their place, or turns the whole group into row errors: a
+    /// group is imported whole or not at all.
+    fn settle(self, out: &mut Import) {
+        let mut dropped = std::collections::HashSet::new();
+        for case in &self.order {
+            let rows = &self.rows[case];
+            let first = rows[0].0;
+            let pick = |f: fn(&CaseRow) -> &String| {
+                rows.iter()
+                    .map(f)
+                    .find(|v| !v.is_empty())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (title, scenario, source) = (pick(|r| &r.1), pick(|r| &r.2), pick(|r| &r.3));
+            let mut problems = Vec::new();
+            if self.spoiled.contains(case) {
+                problems.push("本案例有小题出错，整组未导入".to_string());
+            }
+            if title.is_empty() || scenario.is_empty() || source.is_empty() {
+                problems.push("案例的第一行应填写案例标题、案例材料和案例出处".into());
+            }
+            for r in rows {
+                if (!r.1.is_empty() && r.1 != title)
+                    || (!r.2.is_empty() && r.2 != scenario)
+                    || (!r.3.is_empty() && r.3 != source)
+                {
+                    problems.push(format!("第 {} 行的案例标题、材料或出处与第一行不同", r.0));
+                }
+            }
+            let size = self.seen.get(case).copied().unwrap_or(0);
+            if !super::toml_io::CASE_SIZE.contains(&size) {
+                problems.push(format!(
+                    "案例应有 {}–{} 道小题，实有 {size}",
+                    super::toml_io::CASE_SIZE.start(),
+                    super::toml_io::CASE_SIZE.end()
+                ));
+            }
+            if problems.is_empty() {
+                for (i, r) in rows.iter().enumerate() {
+                    out.questions[r.4].case = Some(CaseRef {
+                        id: case.clone(),
+                        title: title.clone(),
+                        scenario: scenario.clone(),
+                        source: source.clone(),
+                        position: i as u32 + 1,
+                        size: size as u32,
+                    });
+                }
+            } else {
+                dropped.extend(rows.iter().map(|r| r.4));
+                for message in problems {
+                    out.errors.push(RowError {
+                        row: first,
+                        message: format!("[案例 {case}] {message}"),
+                    });
+                }
+            }
+        }
+        if !dropped.is_empty() {
+            let mut i = 0;
+            out.questions.retain(|_| {
+                i += 1;
+                !dropped.contains(&(i - 1))
+            });
+            out.errors.sort_by_key(|e| e.row);
+        }
+    }
 }
 
 fn stem_key(stem: &str) -> String {
@@ -185,6 +321,7 @@ fn draft_from_row(t: &Table, row: &table::Row) -> Draft {
         tolerance,
         unit: non_empty(t.get(row, "单位")),
         family: non_empty(t.get(row, "题组")),
+        case: None,
     }
 }
 
@@ -218,6 +355,17 @@ pub fn row_of(q: &Question) -> Vec<String> {
         tolerance,
         q.family.clone().unwrap_or_default(),
     ]);
+    match &q.case {
+        // The group's title, scenario and source on its first row only.
+        Some(c) if c.position == 1 => row.extend([
+            c.id.clone(),
+            c.title.clone(),
+            c.scenario.clone(),
+            c.source.clone(),
+        ]),
+        Some(c) => row.extend([c.id.clone(), String::new(), String::new(), String::new()]),
+        None => row.extend([String::new(), String::new(), String::new(), String::new()]),
+    }
     row
 }
 

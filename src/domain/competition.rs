@@ -1,6 +1,7 @@
 //! Rules of a live competition: settings, the seeded draw, tallying a player's answers and
 //! proposing pacesetters. Pure: the conductor feeds it what happened.
 
+use super::cases;
 use super::question::{Kind, Question, Response, Topic};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -107,8 +108,9 @@ impl Settings {
 /// always give the same draw, so any competition's questions can be reproduced for audit.
 /// Questions are filtered first (topics, tags, difficulty; empty filters match all), then
 /// shuffled and cut. Kinds are all allowed. Only the first question of each family (in the
-/// shuffled order) is kept, so a set never asks the same fact twice; a pool without families
-/// draws exactly as before families existed, so old seeds still reproduce their draws.
+/// shuffled order) is kept, so a set never asks the same fact twice, and a case question
+/// brings its whole group in order ([`cases::take`]); a pool without families or groups
+/// draws exactly as before they existed, so old seeds still reproduce their draws.
 pub fn draw<'a>(
     pool: &'a [Question],
     topics: &[Topic],
@@ -127,10 +129,8 @@ pub fn draw<'a>(
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     let mut rng = StdRng::seed_from_u64(seed);
     candidates.shuffle(&mut rng);
-    let mut families = HashSet::new();
-    candidates.retain(|q| first_of_family(&mut families, q.family.as_deref()));
-    candidates.truncate(count);
-    candidates
+    // A case group counts when one of its questions passes the filters; it comes whole.
+    cases::take(candidates, &cases::Groups::of(pool), count)
 }
 
 /// True for a question without a family, or the first seen of its family (recorded in
@@ -442,6 +442,7 @@ mod tests {
             time_limit: None,
             unit: None,
             family: None,
+            case: None,
         }
     }
 

@@ -30,8 +30,12 @@ pub struct Candidate {
     pub id: String,
     pub topic: Topic,
     pub tags: Vec<String>,
-    /// Questions on the same fact: a drill takes at most one of each family.
+    /// Questions on the same fact: a drill takes at most one of each family. For a case
+    /// question, its group's id ([`crate::domain::Question::family_key`]).
     pub family: Option<String>,
+    /// For a case question: its group's id, its position and the group's size. A fresh draw
+    /// takes the whole group in order; a notebook entry comes back alone (with its scenario).
+    pub case: Option<(String, u32, u32)>,
 }
 
 /// A member's record: right/total per topic and per tag.
@@ -103,22 +107,60 @@ pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<S
         .iter()
         .map(|c| (c.id.as_str(), c.family.as_deref()))
         .collect();
+    // Complete case groups, each in position order.
+    let mut groups: HashMap<&str, Vec<(u32, &str)>> = HashMap::new();
+    for c in input.pool {
+        if let Some((g, position, _)) = &c.case {
+            groups.entry(g).or_default().push((*position, &c.id));
+        }
+    }
+    for members in groups.values_mut() {
+        members.sort();
+    }
+    let group_of: HashMap<&str, Option<Vec<&str>>> = input
+        .pool
+        .iter()
+        .filter_map(|c| {
+            let (g, _, size) = c.case.as_ref()?;
+            let members = &groups[g.as_str()];
+            let whole = members.len() == *size as usize
+                && members
+                    .iter()
+                    .enumerate()
+                    .all(|(i, m)| m.0 as usize == i + 1);
+            Some((
+                c.id.as_str(),
+                whole.then(|| members.iter().map(|m| m.1).collect()),
+            ))
+        })
+        .collect();
     let mut out: Vec<String> = Vec::new();
     let mut taken: HashSet<String> = HashSet::new();
     let mut families: HashSet<String> = HashSet::new();
-    // Takes `id` if it is in the pool, not yet taken and of a family not yet taken.
-    let mut claim = |id: &str, out: &mut Vec<String>| -> bool {
+    // Takes `id` if it is in the pool, not yet taken and of a family not yet taken; with
+    // `whole`, a case question brings its whole group, if the group is complete and fits.
+    let mut claim = |id: &str, whole: bool, out: &mut Vec<String>| -> bool {
         let Some(family) = family_of.get(id) else {
             return false;
         };
         if taken.contains(id) || family.is_some_and(|f| families.contains(f)) {
             return false;
         }
-        taken.insert(id.to_string());
+        let unit: Vec<&str> = match group_of.get(id) {
+            Some(Some(members)) if whole => members.clone(),
+            Some(None) if whole => return false,
+            _ => vec![id],
+        };
+        if out.len() + unit.len() > count {
+            return false;
+        }
         if let Some(f) = family {
             families.insert(f.to_string());
         }
-        out.push(id.to_string());
+        for id in unit {
+            taken.insert(id.to_string());
+            out.push(id.to_string());
+        }
         true
     };
     if mode == Mode::Notebook {
@@ -126,7 +168,7 @@ pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<S
             if out.len() == count {
                 break;
             }
-            claim(id, &mut out);
+            claim(id, false, &mut out);
         }
         return out;
     }
@@ -135,7 +177,7 @@ pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<S
         if out.len() >= count / 3 {
             break;
         }
-        claim(id, &mut out);
+        claim(id, false, &mut out);
     }
     let led: HashSet<&str> = out.iter().map(String::as_str).collect();
     let led_families: HashSet<&str> = out
@@ -175,7 +217,7 @@ pub fn draw(mode: Mode, input: &DrawInput<'_>, count: usize, seed: u64) -> Vec<S
         }
         let ids: HashSet<&str> = picked.iter().map(|c| c.id.as_str()).collect();
         for c in &picked {
-            claim(&c.id, &mut out);
+            claim(&c.id, true, &mut out);
         }
         let claimed: HashSet<&str> = picked.iter().filter_map(|c| c.family.as_deref()).collect();
         fresh.retain(|c| {
@@ -303,9 +345,51 @@ mod tests {
                 topic,
                 tags: vec![if i % 4 < 2 { "a".into() } else { "b".into() }],
                 family: None,
+                case: None,
             });
         }
         v
+    }
+
+    #[test]
+    fn a_fresh_draw_takes_case_groups_whole_and_the_notebook_one_question() {
+        let mut p = pool();
+        for g in 0..6 {
+            for pos in 1..=4 {
+                p.push(Candidate {
+                    id: format!("g{g}-{pos}"),
+                    topic: Topic::PetitionWork,
+                    tags: vec!["a".into()],
+                    family: Some(format!("g{g}")),
+                    case: Some((format!("g{g}"), pos, 4)),
+                });
+            }
+        }
+        let acc = Accuracy::default();
+        let none = HashSet::new();
+        let mut whole = 0;
+        for seed in 0..60 {
+            let drawn = draw(Mode::Topics, &input(&p, &acc, &none, &[]), 10, seed);
+            assert_eq!(drawn.len(), 10, "seed {seed}");
+            for g in 0..6 {
+                let at: Vec<usize> = (0..drawn.len())
+                    .filter(|&i| drawn[i].starts_with(&format!("g{g}-")))
+                    .collect();
+                if at.is_empty() {
+                    continue;
+                }
+                whole += 1;
+                let ids: Vec<String> = at.iter().map(|&i| drawn[i].clone()).collect();
+                let want: Vec<String> = (1..=4).map(|pos| format!("g{g}-{pos}")).collect();
+                assert_eq!(ids, want, "seed {seed}");
+                assert_eq!(at[3] - at[0], 3, "seed {seed}: the group is together");
+            }
+        }
+        assert!(whole > 10, "groups came {whole} times");
+        // A due notebook entry from a group comes back alone.
+        let due = vec!["g2-3".to_string()];
+        let drawn = draw(Mode::Notebook, &input(&p, &acc, &none, &due), 10, 1);
+        assert_eq!(drawn, ["g2-3"]);
     }
 
     fn input<'a>(

@@ -2,7 +2,8 @@
 //! question and option order, scoring, ranking and qualification. Pure: the exam service
 //! feeds it what happened.
 
-use super::competition::{AwardRule, first_of_family};
+use super::cases;
+use super::competition::AwardRule;
 use super::question::{AnswerKey, Kind, LETTERS, Question, Response, Topic};
 use super::teams::TeamRule;
 use rand::SeedableRng;
@@ -178,23 +179,27 @@ pub fn draw_paper<'a>(
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     let mut rng = StdRng::seed_from_u64(seed);
     candidates.shuffle(&mut rng);
-    let mut families = HashSet::new();
-    let mut paper = Vec::new();
+    // A case group comes whole when one of its questions passes the tag and difficulty
+    // filters, and only if every question of it is of an allowed kind.
+    let groups = cases::Groups::of(
+        pool.iter()
+            .filter(|q| spec.kinds.is_empty() || spec.kinds.contains(&q.kind)),
+    );
+    let mut paper: Vec<&Question> = Vec::new();
     let mut short = Vec::new();
     for tc in &spec.mix {
-        let mut taken = 0;
-        for q in candidates.iter().filter(|q| q.topic == tc.topic) {
-            if taken == tc.count {
-                break;
-            }
-            if first_of_family(&mut families, q.family.as_deref()) {
-                paper.push(*q);
-                taken += 1;
-            }
+        // Families and groups already on the paper (from earlier topics) stay out.
+        let on_paper: HashSet<&str> = paper.iter().filter_map(|q| q.family_key()).collect();
+        let open = candidates
+            .iter()
+            .copied()
+            .filter(|q| q.topic == tc.topic)
+            .filter(|q| q.family_key().is_none_or(|f| !on_paper.contains(f)));
+        let taken = cases::take(open, &groups, tc.count);
+        if taken.len() < tc.count {
+            short.push((tc.topic, tc.count - taken.len()));
         }
-        if taken < tc.count {
-            short.push((tc.topic, tc.count - taken));
-        }
+        paper.extend(taken);
     }
     (paper, short)
 }
@@ -213,8 +218,23 @@ impl Arrangement {
     /// The arrangement for a paper of these questions and this seed (replayable).
     pub fn new(paper: &[Question], seed: u64) -> Arrangement {
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut order: Vec<usize> = (0..paper.len()).collect();
-        order.shuffle(&mut rng);
+        // Units are shuffled, not positions: the questions of a case group stay together and
+        // in order. Without groups each unit is one position, and the shuffle (element type
+        // aside) is the one it always was, so attempts keep their order across upgrades.
+        let mut units: Vec<Vec<usize>> = Vec::new();
+        for (p, q) in paper.iter().enumerate() {
+            let case = q.case.as_ref().map(|c| &c.id);
+            match units.last_mut() {
+                Some(last)
+                    if case.is_some() && paper[last[0]].case.as_ref().map(|c| &c.id) == case =>
+                {
+                    last.push(p)
+                }
+                _ => units.push(vec![p]),
+            }
+        }
+        units.shuffle(&mut rng);
+        let order: Vec<usize> = units.into_iter().flatten().collect();
         let options = paper
             .iter()
             .map(|q| {
@@ -401,6 +421,83 @@ mod tests {
             time_limit: None,
             unit: None,
             family: family.map(str::to_string),
+            case: None,
+        }
+    }
+
+    #[test]
+    fn case_groups_are_drawn_whole_and_kept_together_in_every_takers_order() {
+        use crate::domain::cases::tests::question;
+        let mut pool: Vec<Question> = (0..12)
+            .map(|i| question(&format!("sk-{i:02}"), None, None))
+            .collect();
+        for g in ["g1", "g2"] {
+            for p in 1..=3 {
+                pool.push(question(&format!("{g}-{p}"), None, Some((g, p, 3))));
+            }
+        }
+        // A group whose second question is of a kind the paper leaves out is never drawn.
+        for p in 1..=3 {
+            let mut q = question(&format!("g3-{p}"), None, Some(("g3", p, 3)));
+            if p == 2 {
+                q.kind = Kind::Date;
+                q.answer = AnswerKey::Date("2025-03-18".into());
+            }
+            pool.push(q);
+        }
+        let spec = PaperSpec {
+            mix: vec![TopicCount {
+                topic: Topic::Skills,
+                count: 16,
+            }],
+            kinds: vec![Kind::TrueFalse],
+            ..PaperSpec::default()
+        };
+        let mut groups_seen = 0;
+        for seed in 0..40 {
+            let (paper, short) = draw_paper(&pool, &spec, seed);
+            assert!(short.is_empty(), "seed {seed}: {short:?}");
+            assert_eq!(paper.len(), 16);
+            assert!(paper.iter().all(|q| !q.id.starts_with("g3")), "seed {seed}");
+            let owned: Vec<Question> = paper.iter().map(|q| (*q).clone()).collect();
+            for g in ["g1", "g2"] {
+                let at: Vec<usize> = (0..paper.len())
+                    .filter(|&i| paper[i].id.starts_with(g))
+                    .collect();
+                if at.is_empty() {
+                    continue;
+                }
+                groups_seen += 1;
+                // Whole and in order on the paper…
+                let ids: Vec<&str> = at.iter().map(|&i| paper[i].id.as_str()).collect();
+                assert_eq!(ids, [format!("{g}-1"), format!("{g}-2"), format!("{g}-3")]);
+                assert_eq!(at[2] - at[0], 2);
+                // …and in each taker's order.
+                for taker in 0..5 {
+                    let arr = Arrangement::new(&owned, seed * 100 + taker);
+                    let shown: Vec<usize> = (0..arr.order.len())
+                        .filter(|&n| at.contains(&arr.order[n]))
+                        .collect();
+                    assert_eq!(shown[2] - shown[0], 2, "seed {seed} taker {taker}");
+                    let order: Vec<usize> = shown.iter().map(|&n| arr.order[n]).collect();
+                    assert_eq!(order, at);
+                }
+            }
+        }
+        assert!(groups_seen > 20, "groups were drawn {groups_seen} times");
+    }
+
+    #[test]
+    fn without_case_groups_each_takers_order_is_the_plain_shuffle() {
+        // Attempts started before groups existed keep their order after the upgrade.
+        let paper: Vec<Question> = (0..30)
+            .map(|i| q(&format!("q{i}"), Topic::Skills, Kind::TrueFalse, None))
+            .collect();
+        for seed in [1, 7, 99] {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut plain: Vec<usize> = (0..30).collect();
+            plain.shuffle(&mut rng);
+            assert_eq!(Arrangement::new(&paper, seed).order, plain);
         }
     }
 

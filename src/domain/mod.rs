@@ -2,6 +2,8 @@
 
 /// The users' calendar (UTC+8): days, weeks from Monday, periods.
 pub mod calendar;
+/// Case groups (案例题) in draws: whole and in order.
+pub mod cases;
 /// Live competitions: settings, the seeded draw, tallies, award proposals.
 pub mod competition;
 /// Practice drills: weighted draw, notebook schedule, leaderboard score.

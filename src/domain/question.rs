@@ -203,9 +203,61 @@ pub struct Question {
     /// Last and skipped when absent, so questions without one keep their version hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
+    /// The case group (案例题) this question belongs to, with the scenario shown above it.
+    /// Last and skipped when absent, so ordinary questions keep their version hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseRef>,
+}
+
+/// A question's place in its case group: the group's scenario travels with each of its
+/// questions (every screen that shows the question shows the scenario above it), and a draw
+/// takes the group whole, in `position` order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRef {
+    /// The group's id, e.g. `cs-0001`.
+    pub id: String,
+    pub title: String,
+    pub scenario: String,
+    /// The articles the whole group rests on (each question cites its own as well).
+    pub source: String,
+    /// 1-based place of this question in the group.
+    pub position: u32,
+    /// How many questions the group holds.
+    pub size: u32,
+}
+
+/// What a player is shown of a question's case group before answering: the scenario and the
+/// question's place, not the group's sources (they would name the articles that decide it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseView {
+    pub id: String,
+    pub title: String,
+    pub scenario: String,
+    pub position: u32,
+    pub size: u32,
 }
 
 impl Question {
+    /// The case group as players see it, or `None` for an ordinary question.
+    pub fn case_view(&self) -> Option<CaseView> {
+        self.case.as_ref().map(|c| CaseView {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            scenario: c.scenario.clone(),
+            position: c.position,
+            size: c.size,
+        })
+    }
+
+    /// What a draw keeps one of per set: the case group for a case question (whose draw
+    /// then brings the rest of the group), else the declared family, else nothing.
+    pub fn family_key(&self) -> Option<&str> {
+        match &self.case {
+            Some(c) => Some(&c.id),
+            None => self.family.as_deref(),
+        }
+    }
+
     /// Content hash of this question: the version every recorded answer points at.
     pub fn version(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -361,6 +413,8 @@ pub struct Draft {
     pub tolerance: Option<f64>,
     pub unit: Option<String>,
     pub family: Option<String>,
+    /// Set by the reader for a question written inside a `[[case]]`.
+    pub case: Option<CaseRef>,
 }
 
 /// The answer as written: TOML gives typed values, spreadsheets give text.
@@ -481,6 +535,9 @@ impl Draft {
         {
             problems.push("题组 family 不能含控制字符".into());
         }
+        if family.is_some() && self.case.is_some() {
+            problems.push("案例题不设 family：一个案例本身就是一组".into());
+        }
 
         let options: Vec<String> = self.options.iter().map(|o| o.trim().to_string()).collect();
         let mut answer = None;
@@ -533,6 +590,7 @@ impl Draft {
                 .filter(|u| !u.is_empty())
                 .map(String::from),
             family,
+            case: self.case.clone(),
         })
     }
 }

@@ -234,7 +234,7 @@ impl Drills {
             current = json!({
                 "position": a.items[a.answered].position, "total": a.items.len(), "kind": q.kind,
                 "topic": q.topic, "topic_name": q.topic.name_zh(), "tags": q.tags, "stem": q.stem,
-                "options": q.options, "unit": q.unit,
+                "options": q.options, "unit": q.unit, "case": q.case_view(),
                 "option_order": drill::option_order(
                     a.drill.seed as u64, a.items[a.answered].position, q.options.len(), q.kind.is_choice(),
                 ),

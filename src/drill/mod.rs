@@ -64,7 +64,12 @@ pub async fn start(db: &Db, member_id: &str, req: StartRequest) -> Result<String
             id: c.question.id.clone(),
             topic: c.question.topic,
             tags: c.question.tags.clone(),
-            family: c.question.family.clone(),
+            family: c.question.family_key().map(String::from),
+            case: c
+                .question
+                .case
+                .as_ref()
+                .map(|k| (k.id.clone(), k.position, k.size)),
         })
         .collect();
     let now = Utc::now();

@@ -360,7 +360,7 @@ impl Exams {
                     .map(|r| arr.to_shown(p, &r));
                 json!({
                     "n": n, "kind": q.kind, "kind_name": q.kind.name_zh(), "topic": q.topic,
-                    "topic_name": q.topic.name_zh(), "stem": q.stem,
+                    "topic_name": q.topic.name_zh(), "stem": q.stem, "case": q.case_view(),
                     "options": arr.shown_options(p, q), "unit": q.unit, "points": item.points,
                     "response": response, "marked": s.is_some_and(|s| s.marked == 1),
                 })
@@ -518,16 +518,21 @@ impl Exams {
 
     /// Wrong and unanswered questions go into the takers' notebooks (right ones count as
     /// reviews of entries already there). In the background: nobody waits for it.
+    /// One transaction per taker, whatever the length of the paper.
     fn to_notebooks(&self, submitted: &[rec::Submitted]) {
-        let mut work: Vec<(String, String, bool)> = Vec::new();
+        let mut work: Vec<(String, Vec<(String, bool)>)> = Vec::new();
         for s in submitted {
             let Some(paper) = lock(&self.inner.papers).get(&s.attempt.exam_id).cloned() else {
                 continue;
             };
             let (_, right) = paper.grade(&s.answers);
-            for (item, right) in paper.items.iter().zip(right) {
-                work.push((s.attempt.member_id.clone(), item.question_id.clone(), right));
-            }
+            let answers = paper
+                .items
+                .iter()
+                .zip(right)
+                .map(|(item, right)| (item.question_id.clone(), right))
+                .collect();
+            work.push((s.attempt.member_id.clone(), answers));
         }
         if work.is_empty() {
             return;
@@ -535,16 +540,11 @@ impl Exams {
         let db = self.inner.db.clone();
         tokio::spawn(async move {
             let now = now_ms();
-            for (member, question, right) in work {
-                let done = async {
-                    let mut conn = db.pool.acquire().await?;
-                    crate::records::drills::notebook_review(
-                        &mut conn, &member, &question, right, "exam", now,
-                    )
-                    .await
-                };
+            for (member, answers) in work {
+                let done =
+                    crate::records::drills::notebook_reviews(&db, &member, &answers, "exam", now);
                 if let Err(e) = done.await {
-                    tracing::warn!(error = ?e, "notebook entry from an exam failed");
+                    tracing::warn!(error = ?e, member, "notebook entries from an exam failed");
                 }
             }
         });
@@ -642,7 +642,7 @@ impl Exams {
                     .and_then(|r| serde_json::from_str::<Response>(r).ok());
                 json!({
                     "n": n, "kind": q.kind, "kind_name": q.kind.name_zh(), "stem": q.stem,
-                    "options": q.options, "unit": q.unit,
+                    "case": q.case_view(), "options": q.options, "unit": q.unit,
                     "response": response.as_ref().map(Response::display),
                     "answer": q.answer.display(), "correct": right[p],
                     "points": if right[p] { item.points } else { 0 }, "max_points": item.points,

@@ -324,7 +324,7 @@ fn question_list(qs: &[rec::Asked]) -> Vec<serde_json::Value> {
             json!({
                 "position": a.position, "id": a.question.id, "version": a.version,
                 "kind": a.question.kind, "topic": a.question.topic, "stem": a.question.stem,
-                "voided": a.voided,
+                "case": a.question.case_view(), "voided": a.voided,
             })
         })
         .collect()

@@ -847,6 +847,7 @@ struct QuestionPage<'a> {
     explanation: String,
     source: String,
     retired: bool,
+    case: Option<crate::domain::question::CaseRef>,
 }
 
 /// A question with its answer, explanation and source, for the people who review or run
@@ -892,6 +893,7 @@ async fn question_page(
         explanation: q.explanation,
         source: q.source,
         retired: c.retired,
+        case: q.case,
     };
     pages::render(page, &lang, remember)
 }

@@ -165,6 +165,10 @@ pub struct QuestionView {
     pub time_limit_ms: u64,
     pub remaining_ms: u64,
     pub paused: bool,
+    /// The case group's scenario and this question's place in it; `null` for an ordinary
+    /// question.
+    #[serde(default)]
+    pub case: Option<crate::domain::question::CaseView>,
 }
 
 /// Frames the server sends.

@@ -701,6 +701,7 @@ impl Room {
             time_limit_ms: total.as_millis() as u64,
             remaining_ms: total.saturating_sub(l.elapsed(now)).as_millis() as u64,
             paused: l.paused_at.is_some(),
+            case: a.question.case_view(),
         }
     }
 
@@ -1117,6 +1118,7 @@ impl Room {
                 if self.questions.is_empty() {
                     return Err((ErrorCode::WrongPhase, "本场比武没有题目".into()));
                 }
+                self.remove_non_entrants(actor).await.map_err(internal)?;
                 self.show_question(0).await.map_err(internal)?;
             }
             HostCmd::Next => match self.phase {
@@ -1176,43 +1178,14 @@ impl Room {
                     .by_id
                     .get(&pid)
                     .ok_or((ErrorCode::NotFound, "没有这名选手".to_string()))?;
-                if self.players[idx].removed {
-                    return Ok(());
-                }
-                rec::remove_participant(&self.db, &pid)
-                    .await
-                    .map_err(internal)?;
-                audit::record(
-                    &self.db,
-                    Some(actor),
+                self.remove_player(
+                    actor,
+                    idx,
                     "competition.remove_player",
-                    &self.id,
-                    serde_json::json!({ "participant": pid, "name": self.players[idx].name }),
+                    frame(&ServerMsg::Removed),
                 )
                 .await
                 .map_err(internal)?;
-                self.players[idx].removed = true;
-                self.active = self.active.saturating_sub(1);
-                if let Err(e) = self.board.remove(&self.board_key(), &pid).await {
-                    // The board mirrors the room: the next reveal writes it whole again.
-                    tracing::warn!(room = %self.id, error = %e, "board not updated");
-                }
-                let theirs: Vec<u64> = self
-                    .clients
-                    .iter()
-                    .filter(|(_, c)| c.participant.as_deref() == Some(&pid))
-                    .map(|(id, _)| *id)
-                    .collect();
-                let removed = frame(&ServerMsg::Removed);
-                for id in theirs {
-                    self.send(id, removed.clone());
-                    let reason = CloseReason {
-                        code: CloseCode::Normal,
-                        description: Some("removed".into()),
-                    };
-                    self.kick(id, reason);
-                }
-                self.dirty = true;
                 if self.everyone_answered() {
                     self.reveal().await.map_err(internal)?;
                 }
@@ -1422,6 +1395,72 @@ impl Room {
     }
 
     /// Re-reads the settings and the teams from the records (at `start`).
+    /// Takes a player out of the game: in the records, the audit, the board and the room;
+    /// their sockets get `notice` and are closed. Nothing happens to one removed already.
+    async fn remove_player(
+        &mut self,
+        actor: &str,
+        idx: usize,
+        action: &str,
+        notice: Frame,
+    ) -> anyhow::Result<()> {
+        if self.players[idx].removed {
+            return Ok(());
+        }
+        let pid = self.players[idx].id.clone();
+        rec::remove_participant(&self.db, &pid).await?;
+        audit::record(
+            &self.db,
+            Some(actor),
+            action,
+            &self.id,
+            serde_json::json!({ "participant": pid, "name": self.players[idx].name }),
+        )
+        .await?;
+        self.players[idx].removed = true;
+        self.active = self.active.saturating_sub(1);
+        if let Err(e) = self.board.remove(&self.board_key(), &pid).await {
+            // The board mirrors the room: the next reveal writes it whole again.
+            tracing::warn!(room = %self.id, error = %e, "board not updated");
+        }
+        let theirs: Vec<u64> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.participant.as_deref() == Some(&pid))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in theirs {
+            self.send(id, notice.clone());
+            let reason = CloseReason {
+                code: CloseCode::Normal,
+                description: Some("removed".into()),
+            };
+            self.kick(id, reason);
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// At the start, players who joined the lobby before the entrant list was set and are not
+    /// on it leave the game (guests included), told why.
+    async fn remove_non_entrants(&mut self, actor: &str) -> anyhow::Result<()> {
+        let out: Vec<usize> = (0..self.players.len())
+            .filter(|&i| {
+                let p = &self.players[i];
+                !p.removed && !self.settings.admits_entrant(p.member_id.as_deref())
+            })
+            .collect();
+        let notice = frame(&ServerMsg::Error {
+            code: ErrorCode::NotEntrant,
+            message: competition::NOT_ENTRANT.into(),
+        });
+        for idx in out {
+            self.remove_player(actor, idx, "competition.remove_non_entrant", notice.clone())
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn reload_rules(&mut self) -> anyhow::Result<()> {
         let c = rec::by_id(&self.db, &self.id)
             .await?

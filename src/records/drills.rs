@@ -243,6 +243,55 @@ pub async fn notebook_review(
     Ok(Some(change))
 }
 
+/// Applies a member's answers to their notebook in one transaction: the entries read in one
+/// statement, the changes written in a few (an exam's paper at its submission). Answers to one
+/// question apply in order. Returns how many entries changed.
+pub async fn notebook_reviews(
+    db: &Db,
+    member_id: &str,
+    answers: &[(String, bool)],
+    origin: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
+    if answers.is_empty() {
+        return Ok(0);
+    }
+    let mut conn = db.pool.acquire().await?;
+    let backend = super::Backend::of(&conn);
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let questions = padded(unique(answers.iter().map(|(q, _)| q.as_str())));
+    let sql = format!(
+        "SELECT {STORED_COLUMNS} FROM notebook WHERE member_id = $1 AND question_id IN ({})",
+        super::params(backend, 2, questions.len()),
+    );
+    let mut q = sqlx::query_as::<_, StoredRow>(AssertSqlSafe(sql)).bind(member_id);
+    for qid in &questions {
+        q = q.bind(*qid);
+    }
+    let mut book: HashMap<(String, String), Stored> = HashMap::new();
+    for row in q.fetch_all(&mut *tx).await? {
+        let (key, s) = stored_of(row)?;
+        book.insert(key, s);
+    }
+    let mut dirty: Vec<(String, String)> = Vec::new();
+    for (question, right) in answers {
+        let key = (member_id.to_string(), question.clone());
+        if let Some((next, _)) = review(book.get(&key), *right, origin, now) {
+            book.insert(key.clone(), next);
+            if !dirty.contains(&key) {
+                dirty.push(key);
+            }
+        }
+    }
+    let entries: Vec<(&(String, String), &Stored)> = dirty
+        .iter()
+        .filter_map(|k| book.get(k).map(|s| (k, s)))
+        .collect();
+    upsert_entries(&mut tx, &entries, now).await?;
+    tx.commit().await?;
+    Ok(dirty.len())
+}
+
 /// One write of the drill engine, applied with others in one transaction by [`apply`].
 #[derive(Debug, Clone)]
 pub enum Write {

@@ -16,7 +16,7 @@
 pub mod workbook;
 
 use crate::domain::calendar::{self, Period, Span};
-use crate::domain::competition::first_of_family;
+use crate::domain::cases;
 use crate::domain::review::{Facts, Laggard, Progress, WeakTopic};
 use crate::domain::{Question, Role, Topic};
 use crate::error::AppError;
@@ -557,11 +557,11 @@ pub async fn create_task(
             ));
         }
         pool.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        // One question per family: a task never asks the same fact twice.
-        let mut families = HashSet::new();
-        pool.into_iter()
-            .filter(|q| first_of_family(&mut families, q.family.as_deref()))
-            .take(req.count)
+        // One question per family (a task never asks the same fact twice); a case group
+        // comes whole and in order.
+        let groups = cases::Groups::of(active.iter().map(|c| &c.question));
+        cases::take(pool, &groups, req.count)
+            .into_iter()
             .map(|q| q.id.clone())
             .collect()
     };

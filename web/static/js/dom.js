@@ -47,6 +47,17 @@ export function show(node, on = true) {
   if (node) node.hidden = !on;
 }
 
+/** Shows a case group's scenario (案例材料) in `box` above the question, with the question's
+ *  place in the group; hides the box for an ordinary question. */
+export function showCase(box, c) {
+  if (!box) return;
+  clear(box);
+  box.hidden = !c;
+  if (!c) return;
+  box.appendChild(el("p", { class: "case-head" }, `案例：${c.title}（第 ${c.position} / ${c.size} 小题）`));
+  box.appendChild(el("p", { class: "case-text" }, c.scenario));
+}
+
 /** A time from the API (epoch ms, as a number or digits, or an ISO string) as a Date. */
 export function toDate(v) {
   if (v === null || v === undefined || v === "") return null;

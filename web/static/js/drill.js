@@ -9,7 +9,7 @@
 // ever inserted with textContent.
 import { api } from "/static/js/app.js";
 import {
-  $, KINDS, LETTERS, MODES, TOPICS, answerPad, clear, cst, el, show, toDate, truthOf,
+  $, KINDS, LETTERS, MODES, TOPICS, answerPad, clear, cst, el, show, showCase, toDate, truthOf,
 } from "/static/js/dom.js";
 
 const STORE_KEY = "biwu.drill.current";
@@ -454,6 +454,7 @@ function renderQuestion(q) {
   $("q-kind").textContent = KINDS[q.kind] || q.kind || "";
   const tags = clear($("q-tags"));
   for (const t of q.tags || []) tags.appendChild(el("span", { class: "dr-tag" }, t));
+  showCase($("case"), q.case);
   $("stem").textContent = q.stem || "";
 
   const choice = q.kind === "single" || q.kind === "multiple";

@@ -6,7 +6,7 @@
 // from it again. A reload resumes from GET /api/exams/{id}/attempt.
 // API: docs/api.md, “Exam rounds (初赛 / 线上答题) and teams”. Text only ever goes in with
 // textContent.
-import { $, KINDS, LETTERS, TOPICS, clear, el, show } from "/static/js/dom.js";
+import { $, KINDS, LETTERS, TOPICS, clear, el, show, showCase } from "/static/js/dom.js";
 import {
   EXAM_STATUS, examPath, fmtClock, fmtSpan, fmtTime, fmtWindow, get, num, post, put, statusOf,
 } from "/static/js/exam_common.js";
@@ -233,6 +233,7 @@ function renderQuestion() {
   $("q-kind").textContent = kindName(q);
   $("q-points").textContent = `${q.points ?? "—"} 分`;
   $("q-topic").textContent = topicName(q);
+  showCase($("case"), q.case);
   $("stem").textContent = q.stem || "";
   $("answer-legend").textContent = legendFor(q.kind);
 
@@ -616,6 +617,13 @@ function reviewItem(it, i) {
   head.appendChild(el("span", {}, ` ${it.kind_name || KINDS[it.kind] || ""} · ${worth}`));
   head.appendChild(el("span", { class: `verdict ${it.correct ? "right" : "wrong"}` }, it.correct ? "✓ 答对" : isNone(it.response) ? "✗ 未作答" : "✗ 答错"));
   li.appendChild(head);
+  if (it.case) {
+    // The scenario is long: folded under its title, and open on the group's first question.
+    const d = el("details", { class: "case-box", open: it.case.position === 1 });
+    d.appendChild(el("summary", { class: "case-head" }, `案例：${it.case.title}（第 ${it.case.position} / ${it.case.size} 小题）`));
+    d.appendChild(el("p", { class: "case-text" }, it.case.scenario));
+    li.appendChild(d);
+  }
   li.appendChild(el("p", { class: "stem" }, it.stem || ""));
   const options = it.options || [];
   if (options.length) {

@@ -21,7 +21,7 @@ export const STATUS = { lobby: "筹备中", running: "进行中", ended: "已结
 export { api } from "/static/js/app.js";
 
 /** Labels and DOM helpers shared with the other pages. */
-export { $, KINDS, LETTERS, TOPICS, answerPad, clear, el, show, truthOf } from "/static/js/dom.js";
+export { $, KINDS, LETTERS, TOPICS, answerPad, clear, el, show, showCase, truthOf } from "/static/js/dom.js";
 
 export const fmtPoints = (n) => (Number(n) || 0).toLocaleString("zh-CN");
 

@@ -2,7 +2,7 @@
 // removes players, rules on questions (void / accept), confirms the pacesetter awards.
 import {
   $, api, answerText, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
-  PHASES, PROTOCOL, responseFor, rulingText, show, teamHeading, teamText, truthOf,
+  PHASES, PROTOCOL, responseFor, rulingText, show, showCase, teamHeading, teamText, truthOf,
 } from "./common.js";
 
 const competition = $("console").dataset.competition;
@@ -177,6 +177,7 @@ function renderQuestion(q) {
   state.paused = !!q.paused;
   $("q-pos").textContent = `第 ${q.position + 1} / ${q.total || state.total} 题`;
   $("q-meta").textContent = `第 ${q.position + 1} 题 · ${KINDS[q.kind] || q.kind}${q.unit ? ` · 单位：${q.unit}` : ""} · 限时 ${Math.round(q.time_limit_ms / 1000)} 秒`;
+  showCase($("case"), q.case);
   $("stem").textContent = q.stem;
   const ol = clear($("opts"));
   const opts = q.kind === "truefalse" ? ["正确", "错误"] : q.options || [];
@@ -198,6 +199,7 @@ function renderReveal(m) {
   const kind = known ? known.kind : null;
   if (!q) {
     $("q-meta").textContent = `第 ${m.position + 1} 题${kind ? ` · ${KINDS[kind] || kind}` : ""}`;
+    showCase($("case"), known ? known.case : null);
     $("stem").textContent = known ? known.stem || "" : "";
     clear($("opts"));
   }

@@ -5,7 +5,7 @@
 // it back in the rejoin `question` and in `result`).
 import {
   $, answerText, answerPad, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
-  PHASES, PROTOCOL, rulingText, show, truthOf,
+  PHASES, PROTOCOL, rulingText, show, showCase, truthOf,
 } from "./common.js";
 
 const isMember = document.body.dataset.member === "1";
@@ -191,6 +191,7 @@ function renderQuestion(q) {
   notice("");
   $("q-pos").textContent = `第 ${q.position + 1} / ${q.total} 题`;
   $("q-kind").textContent = KINDS[q.kind] || "";
+  showCase($("case"), q.case);
   $("stem").textContent = q.stem;
 
   const opts = clear($("options"));
@@ -286,6 +287,7 @@ function renderReveal(m) {
     // joined during the reveal: the question itself was not seen
     $("q-pos").textContent = `第 ${Number(m.position) + 1} 题`;
     $("q-kind").textContent = "";
+    showCase($("case"), null);
     $("stem").textContent = m.stem || "";
     for (const id of ["options", "tf-row", "text-row", "number-row", "date-row"]) show($(id), false);
     show($("countdown"), false);

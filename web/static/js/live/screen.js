@@ -2,7 +2,7 @@
 // answer count, reveal with distribution, leaderboard with animated rank changes, podium.
 import {
   $, api, answerText, clear, Countdown, el, fmtPoints, KINDS, LETTERS, letterSet, LiveSocket,
-  PHASES, PROTOCOL, rulingText, show, teamHeading, toast, truthOf,
+  PHASES, PROTOCOL, rulingText, show, showCase, teamHeading, toast, truthOf,
 } from "./common.js";
 
 const competition = document.body.dataset.competition;
@@ -68,9 +68,10 @@ function renderQuestion(q) {
   state.paused = !!q.paused;
   $("q-pos").textContent = `第 ${q.position + 1} / ${q.total || state.total} 题`;
   $("q-kind").textContent = KINDS[q.kind] || "";
+  showCase($("case"), q.case);
   const stem = $("stem");
   stem.textContent = q.stem;
-  stem.classList.toggle("long", String(q.stem).length > 60);
+  stem.classList.toggle("long", !!q.case || String(q.stem).length > 60);
   const list = clear($("screen-options"));
   list.classList.remove("revealed");
   $("view-question").classList.remove("revealing", ...FIT_STEPS);
@@ -108,6 +109,7 @@ function renderReveal(m) {
     q = { position: m.position, kind: null, stem: `第 ${m.position + 1} 题`, options: [] };
     $("q-pos").textContent = `第 ${m.position + 1} / ${state.total} 题`;
     $("q-kind").textContent = "";
+    showCase($("case"), null);
     $("stem").textContent = "";
     clear($("screen-options"));
     show($("unit-hint"), false);
@@ -187,11 +189,12 @@ function renderReveal(m) {
   fitReveal();
 }
 
-const FIT_STEPS = ["tight-stem", "compact-options", "bare-options", "no-stem"];
+const FIT_STEPS = ["no-case", "tight-stem", "compact-options", "bare-options", "no-stem"];
 
 /** Room is made for the answer, the explanation and the source by stepping the question back
- *  (the stem to one line, then the wrong options to letters and counts, then all options,
- *  then the stem itself, which was read while the question ran),
+ *  (a case group's scenario first, then the stem to one line, then the wrong options to
+ *  letters and counts, then all options, then the stem itself — all read while the question
+ *  ran),
  *  never by text below 40 px: the projector is read from the back of the hall. */
 function fitReveal() {
   const view = $("view-question");

@@ -102,12 +102,12 @@ pub fn import(
         let case_id = table.get(row, "案例编号");
         if !case_id.is_empty() {
             let expected = groups.next_id(case_id);
-            match &draft.id {
-                None => draft.id = Some(expected),
-                Some(id) if *id != expected => {
+            match table.get(row, "编号") {
+                "" => draft.id = Some(expected),
+                id if id != expected => {
                     problems.push(format!("案例小题的编号应为 {expected}（或留空）"))
                 }
-                Some(_) => {}
+                _ => {}
             }
         }
         let id = draft.id.clone().unwrap_or_default();

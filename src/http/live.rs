@@ -385,11 +385,11 @@ async fn swap_question(
             let kept: Vec<&str> = drawn
                 .iter()
                 .filter(|a| a.position != position)
-                .filter_map(|a| a.question.family.as_deref())
+                .filter_map(|a| a.question.family_key())
                 .collect();
             let free: Vec<crate::domain::Question> = free
                 .into_iter()
-                .filter(|q| q.family.as_deref().is_none_or(|f| !kept.contains(&f)))
+                .filter(|q| q.family_key().is_none_or(|f| !kept.contains(&f)))
                 .collect();
             let pick = competition::draw(
                 &free,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 
-async fn put(s: &Session, app: &TestApp, path: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn put(s: &Session, app: &TestApp, path: &str, body: Value) -> reqwest::Response {
     s.client
         .put(app.url(path))
         .header("X-CSRF-Token", &s.csrf)
@@ -21,7 +21,7 @@ async fn put(s: &Session, app: &TestApp, path: &str, body: Value) -> reqwest::Re
 }
 
 /// An exam open now for an hour, 30 minutes per attempt, with `extra` merged in.
-async fn create(app: &TestApp, host: &Session, extra: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, host: &Session, extra: Value) -> Value {
     let now = now_ms();
     let mut body = json!({
         "title": "信访业务知识初赛",
@@ -41,7 +41,7 @@ async fn create(app: &TestApp, host: &Session, extra: Value) -> Value {
 }
 
 /// The paper in the bank's order: (question, points).
-async fn paper(app: &TestApp, exam_id: &str) -> Vec<(Question, i64)> {
+pub(crate) async fn paper(app: &TestApp, exam_id: &str) -> Vec<(Question, i64)> {
     biwu::records::exams::paper(&app.db, exam_id)
         .await
         .unwrap()
@@ -52,7 +52,7 @@ async fn paper(app: &TestApp, exam_id: &str) -> Vec<(Question, i64)> {
 
 /// The response a taker gives to the question shown as `shown` (their options, their
 /// letters): right or wrong, found through the bank's question with the same stem.
-fn response_to(shown: &Value, bank: &[(Question, i64)], right: bool) -> Value {
+pub(crate) fn response_to(shown: &Value, bank: &[(Question, i64)], right: bool) -> Value {
     let stem = shown["stem"].as_str().unwrap();
     let (q, _) = bank
         .iter()

@@ -7,6 +7,7 @@ mod admin;
 mod backends;
 mod bank_cli;
 mod bank_content;
+mod cases;
 mod board_bus;
 mod browser;
 mod browser_exams;

@@ -27,7 +27,10 @@ fn assert_whole_runs(cases: &[Option<(String, u64, u64)>], what: &str) -> usize 
             i += 1;
             continue;
         };
-        assert_eq!(*position, 1, "{what}: group {id} starts at its first question");
+        assert_eq!(
+            *position, 1,
+            "{what}: group {id} starts at its first question"
+        );
         assert!(seen.insert(id.clone()), "{what}: group {id} appears twice");
         for k in 1..*size {
             let next = cases.get(i + k as usize).cloned().flatten();
@@ -49,7 +52,10 @@ fn case_of(v: &Value) -> Option<(String, u64, u64)> {
         return None;
     }
     assert!(!c["scenario"].as_str().unwrap().is_empty());
-    assert!(c.get("source").is_none(), "the group's sources stay hidden until the answer");
+    assert!(
+        c.get("source").is_none(),
+        "the group's sources stay hidden until the answer"
+    );
     Some((
         c["id"].as_str().unwrap().to_string(),
         c["position"].as_u64().unwrap(),
@@ -66,7 +72,11 @@ fn the_shipped_bank_holds_forty_case_groups_of_three_to_five_questions() {
             let e = sizes.entry(c.id.clone()).or_default();
             e.0 = c.size;
             e.1.push(c.position);
-            assert!(q.source.contains("《信访工作条例》"), "{} cites its article", q.id);
+            assert!(
+                q.source.contains("《信访工作条例》"),
+                "{} cites its article",
+                q.id
+            );
         }
     }
     assert!(sizes.len() >= 40, "{} groups", sizes.len());
@@ -82,11 +92,20 @@ async fn a_drill_shows_each_group_whole_with_its_scenario_and_scores_each_questi
     let app = spawn_app().await;
     let me = crate::drills::newcomer(&app, "n401").await;
     let qs = bank();
-    let by_stem = |s: &str| qs.iter().find(|q| q.stem == s).expect("a bank question").clone();
+    let by_stem = |s: &str| {
+        qs.iter()
+            .find(|q| q.stem == s)
+            .expect("a bank question")
+            .clone()
+    };
     let mut groups = 0;
     for _ in 0..6 {
         let started: Value = me
-            .post(&app, "/api/drills", json!({"mode": "topics", "topics": ["skills"], "count": 20}))
+            .post(
+                &app,
+                "/api/drills",
+                json!({"mode": "topics", "topics": ["skills"], "count": 20}),
+            )
             .await
             .json()
             .await
@@ -108,9 +127,17 @@ async fn a_drill_shows_each_group_whole_with_its_scenario_and_scores_each_questi
             }
             // Case questions at odd places in their group right, the rest wrong.
             let give_right = case.as_ref().is_some_and(|(_, p, _)| p % 2 == 1);
-            let answer = if give_right { right_answer(&q) } else { wrong_answer(&q) };
+            let answer = if give_right {
+                right_answer(&q)
+            } else {
+                wrong_answer(&q)
+            };
             let fb: Value = me
-                .post(&app, &format!("/api/drills/{id}/answers"), json!({"position": i, "answer": answer}))
+                .post(
+                    &app,
+                    &format!("/api/drills/{id}/answers"),
+                    json!({"position": i, "answer": answer}),
+                )
                 .await
                 .json()
                 .await
@@ -120,7 +147,9 @@ async fn a_drill_shows_each_group_whole_with_its_scenario_and_scores_each_questi
             cases.push(case);
         }
         groups += assert_whole_runs(&cases, "drill");
-        let s: Value = me.get_json(&app, &format!("/api/drills/{id}/summary")).await;
+        let s: Value = me
+            .get_json(&app, &format!("/api/drills/{id}/summary"))
+            .await;
         assert_eq!(s["correct"], expected_right);
         if groups >= 2 {
             return;
@@ -138,14 +167,20 @@ on_both_databases!(
 async fn exam_with_cases(app: TestApp) {
     let qs = bank();
     let spec = PaperSpec {
-        mix: vec![TopicCount { topic: Topic::Skills, count: 16 }],
+        mix: vec![TopicCount {
+            topic: Topic::Skills,
+            count: 16,
+        }],
         ..PaperSpec::default()
     };
     // A seed whose paper holds at least two groups (the server draws the same paper).
     let seed = (0..500u64)
         .find(|&s| {
             let (p, _) = draw_paper(&qs, &spec, s);
-            p.iter().filter(|q| q.case.as_ref().is_some_and(|c| c.position == 1)).count() >= 2
+            p.iter()
+                .filter(|q| q.case.as_ref().is_some_and(|c| c.position == 1))
+                .count()
+                >= 2
         })
         .expect("a seed with two groups");
     let host = app.session(HOST).await;
@@ -246,7 +281,11 @@ async fn a_live_competition_draws_a_group_whole_and_sends_the_scenario_with_each
         }
         // Group questions right, the others wrong: each is scored on its own.
         let give_right = q.case.is_some();
-        let answer = if give_right { right_answer(q) } else { wrong_answer(q) };
+        let answer = if give_right {
+            right_answer(q)
+        } else {
+            wrong_answer(q)
+        };
         assert_eq!(player.answer(i as u64, answer).await["type"], "ack");
         let result = player.until("result").await;
         assert_eq!(result["correct"], give_right, "{}", q.id);
@@ -267,12 +306,37 @@ fn a_spreadsheet_carries_groups_in_and_out_and_a_broken_group_imports_nothing() 
     let header = sheet::header().join(",");
     let row = |id: &str, kind: &str, stem: &str, answer: &str, case: [&str; 4]| {
         let mut cells = vec![id.to_string(), kind.into(), stem.into()];
-        cells.extend((0..8).map(|i| if kind == "单选题" && i < 2 { ["甲", "乙"][i].to_string() } else { String::new() }));
-        cells.extend([answer, "解析", "登记", "2", "《信访工作条例》（2022年）第二十二条", "业务技能", "", "", "", ""].map(String::from));
+        cells.extend((0..8).map(|i| {
+            if kind == "单选题" && i < 2 {
+                ["甲", "乙"][i].to_string()
+            } else {
+                String::new()
+            }
+        }));
+        cells.extend(
+            [
+                answer,
+                "解析",
+                "登记",
+                "2",
+                "《信访工作条例》（2022年）第二十二条",
+                "业务技能",
+                "",
+                "",
+                "",
+                "",
+            ]
+            .map(String::from),
+        );
         cells.extend(case.map(String::from));
         cells.join(",")
     };
-    let scenario = ["cs-9100", "一封来信", "2025年3月3日（星期一）县信访局收到一封来信。", "《信访工作条例》（2022年）第二十二条"];
+    let scenario = [
+        "cs-9100",
+        "一封来信",
+        "2025年3月3日（星期一）县信访局收到一封来信。",
+        "《信访工作条例》（2022年）第二十二条",
+    ];
     let rest = ["cs-9100", "", "", ""];
     let good = [
         header.clone(),
@@ -320,10 +384,18 @@ fn a_spreadsheet_carries_groups_in_and_out_and_a_broken_group_imports_nothing() 
     let ids: Vec<&str> = imported.questions.iter().map(|q| q.id.as_str()).collect();
     assert_eq!(ids, ["pw-9999"]);
     let errors: Vec<String> = imported.errors.iter().map(|e| e.to_string()).collect();
-    assert!(errors.iter().any(|e| e.starts_with("第 3 行")), "{errors:?}");
     assert!(
-        errors.iter().any(|e| e.starts_with("第 2 行") && e.contains("整组未导入")),
+        errors.iter().any(|e| e.starts_with("第 3 行")),
         "{errors:?}"
     );
-    assert!(errors.iter().any(|e| e.contains("案例应有 3–5 道小题")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("第 2 行") && e.contains("整组未导入")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("案例应有 3–5 道小题")),
+        "{errors:?}"
+    );
 }

@@ -65,7 +65,7 @@ pub(crate) fn spec() -> Spec {
         objects.insert(row[0].clone(), backticked(&row[2]).into_iter().collect());
     }
     assert!(messages.len() >= 18, "server messages found: {messages:?}");
-    assert_eq!(objects.len(), 4, "objects found: {objects:?}");
+    assert_eq!(objects.len(), 5, "objects found: {objects:?}");
     Spec { messages, objects }
 }
 
@@ -105,6 +105,7 @@ impl Spec {
         };
         match ty {
             "welcome" if !frame["you"].is_null() => object("you", &frame["you"], problems),
+            "question" if !frame["case"].is_null() => object("case", &frame["case"], problems),
             "leaderboard" | "podium" => {
                 for key in ["top", "proposed"] {
                     for line in frame[key].as_array().into_iter().flatten() {

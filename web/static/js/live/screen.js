@@ -98,6 +98,22 @@ function renderQuestion(q) {
   show($("countdown"), true);
   countdown.set(q.remaining_ms, q.time_limit_ms, q.paused);
   phaseLabel();
+  fitQuestion();
+}
+
+const QUESTION_FIT = ["snug", "snugger", "two-col", "no-case-head"];
+
+/** A running question that overflows the projector (a case group's scenario with a long stem
+ *  and options) is tightened step by step, never below 40 px. */
+function fitQuestion() {
+  const view = $("view-question");
+  view.classList.remove(...QUESTION_FIT);
+  if (view.classList.contains("revealing")) return;
+  const room = view.parentElement.clientHeight;
+  for (const step of QUESTION_FIT) {
+    if (view.scrollHeight <= room) return;
+    view.classList.add(step);
+  }
 }
 
 // ---------- reveal ----------
@@ -206,7 +222,10 @@ function fitReveal() {
     view.classList.add(step);
   }
 }
-window.addEventListener("resize", fitReveal);
+window.addEventListener("resize", () => {
+  fitQuestion();
+  fitReveal();
+});
 
 // ---------- leaderboard ----------
 function changeLabel(c) {

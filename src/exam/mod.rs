@@ -273,7 +273,7 @@ impl Exams {
             let attempts = rec::attempts_of(db, exam_id, &member.id).await?;
             if let Some(a) = attempts.iter().find(|a| a.submitted_at.is_none()) {
                 if now <= a.deadline_at + SAVE_GRACE_MS {
-                    return self.state_of(&paper, a.clone(), now).await;
+                    return self.state_of(&paper, a.clone(), now, false).await;
                 }
                 // Time ran out while the taker was away: submit it before anything else.
                 self.submit_attempt(&paper, &a.id, "clock", now).await?;
@@ -295,19 +295,21 @@ impl Exams {
             let seed = rand::rng().random::<i64>() & i64::MAX;
             let deadline = (now + paper.exam.duration_ms).min(paper.exam.closes_at);
             let number = attempts.len() as i64 + 1;
-            if let Some(id) =
+            if let Some(a) =
                 rec::start(db, exam_id, &member.id, number, seed, now, deadline).await?
             {
-                tracing::info!(exam = exam_id, attempt = %id, member = %member.id, "exam attempt started");
+                tracing::info!(exam = exam_id, attempt = %a.id, member = %member.id, "exam attempt started");
+                // Just written, with nothing saved yet: no need to read either back.
+                return self.state_of(&paper, a, now, true).await;
             }
-            // Started now, or by a request of the same taker a moment before: read it back.
+            // Started by a request of the same taker a moment before: read it back.
         }
         let a = rec::attempts_of(db, exam_id, &member.id)
             .await?
             .into_iter()
             .find(|a| a.submitted_at.is_none())
             .ok_or_else(|| AppError::Conflict("请重试".into()))?;
-        self.state_of(&paper, a, now_ms()).await
+        self.state_of(&paper, a, now_ms(), false).await
     }
 
     /// The attempt in progress of a member, if any.
@@ -333,17 +335,23 @@ impl Exams {
             self.submit_attempt(&paper, &a.id, "clock", now).await?;
             return Err(AppError::Refused("time_up", "时间到，已自动交卷".into()));
         }
-        self.state_of(&paper, a, now).await
+        self.state_of(&paper, a, now, false).await
     }
 
+    /// The attempt state; `fresh` for an attempt inserted by this request (nothing saved).
     async fn state_of(
         &self,
         paper: &Arc<Paper>,
         a: rec::Attempt,
         now: i64,
+        fresh: bool,
     ) -> Result<Value, AppError> {
         let open = self.remember(paper, a);
-        let saved = rec::answers(&self.inner.db, &open.attempt.id).await?;
+        let saved = if fresh {
+            Vec::new()
+        } else {
+            rec::answers(&self.inner.db, &open.attempt.id).await?
+        };
         let by_position: HashMap<i64, &Saved> = saved.iter().map(|s| (s.position, s)).collect();
         let arr = &open.arrangement;
         let questions: Vec<Value> = arr

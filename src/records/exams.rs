@@ -208,7 +208,7 @@ pub async fn start(
     seed: i64,
     started_at: i64,
     deadline_at: i64,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<Attempt>> {
     let id = new_id();
     let r = sqlx::query(
         "INSERT INTO exam_attempts (id, exam_id, member_id, number, seed, started_at, deadline_at) \
@@ -223,7 +223,23 @@ pub async fn start(
     .bind(deadline_at)
     .execute(&db.pool)
     .await?;
-    Ok((r.rows_affected() == 1).then_some(id))
+    // The row as written: nothing else has touched it yet, so it need not be read back.
+    Ok((r.rows_affected() == 1).then(|| Attempt {
+        id,
+        exam_id: exam_id.to_string(),
+        member_id: member_id.to_string(),
+        number,
+        seed,
+        started_at,
+        deadline_at,
+        last_saved_at: None,
+        leaves: 0,
+        submitted_at: None,
+        submitted_by: None,
+        score: None,
+        correct: None,
+        time_used_ms: None,
+    }))
 }
 
 /// One saved answer.

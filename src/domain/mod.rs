@@ -20,6 +20,8 @@ pub mod review;
 pub mod role;
 /// Points and the leaderboard's tie-break encoding.
 pub mod scoring;
+/// The stage final (决赛): 必答, 抢答, 风险 and judged rounds, the buzzer, the scoreboard.
+pub mod stage;
 /// Team standings of competitions and exams.
 pub mod teams;
 

@@ -1690,6 +1690,79 @@ async fn a_database_before_the_exam_round_upgrades() {
     }
 }
 
+/// A database of the exam-round release (0001–0004, with an exam, an attempt and an award)
+/// upgrades: 0005 adds the stage final and the award keeps everything it had.
+#[tokio::test]
+async fn a_database_of_the_exam_round_release_upgrades() {
+    for (_dir, url) in first_release_databases().await {
+        let pg = url.starts_with("postgres");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let tree = root.join(if pg {
+            "migrations/postgres"
+        } else {
+            "migrations/sqlite"
+        });
+        let before = tempfile::tempdir().unwrap();
+        for f in [
+            "0001_records.sql",
+            "0002_sections.sql",
+            "0003_member_names.sql",
+            "0004_exams_and_teams.sql",
+        ] {
+            std::fs::copy(tree.join(f), before.path().join(f)).unwrap();
+        }
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        sqlx::migrate::Migrator::new(before.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
+            "INSERT INTO exams (id, title, settings, seed, opens_at, closes_at, duration_ms, max_attempts, created_by, created_at) VALUES ('e', '初赛', '{}', 1, 0, 1, 1, 1, 'm', 0)",
+            "INSERT INTO exam_attempts (id, exam_id, member_id, number, seed, started_at, deadline_at, submitted_at, score) VALUES ('t', 'e', 'm', 1, 1, 0, 1, 1, 42)",
+            "INSERT INTO awards (id, member_id, title, exam_id, standing_rank, standing_points, confirmed_by, confirmed_at) VALUES ('a', 'm', '业务标兵', 'e', 1, 42, 'm', 0)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(versions, shipped_versions(pg));
+        let (exam, stage): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT exam_id, stage_id FROM awards WHERE id = 'a'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            (exam.as_deref(), stage),
+            (Some("e"), None),
+            "the award keeps its exam"
+        );
+        let score: i64 = sqlx::query_scalar("SELECT score FROM exam_attempts WHERE id = 't'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(score, 42);
+        let stages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stages")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(stages, 0);
+    }
+}
+
 /// Migration 0002 shipped in two forms; the one with the `members_name` index (now 0003)
 /// upgrades as well as the other.
 #[tokio::test]

@@ -14,6 +14,7 @@ mod bank;
 mod items;
 mod pages;
 mod sections;
+mod stages;
 
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                         .configure(live::routes)
                         .configure(drills::routes)
                         .configure(exams::routes)
+                        .configure(stages::routes)
                         .configure(sections::routes)
                         .configure(items::routes)
                         .configure(bank::routes)

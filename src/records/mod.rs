@@ -18,6 +18,7 @@ pub mod progress;
 pub mod questions;
 pub mod reviews;
 pub mod settings;
+pub mod stages;
 pub mod tasks;
 pub mod teams;
 

@@ -29,4 +29,5 @@ mod records;
 mod report;
 mod roster;
 mod sections;
+mod stages;
 mod ws;

@@ -33,5 +33,6 @@ pub mod records;
 pub mod redis_conn;
 pub mod roster;
 pub mod section;
+pub mod stage;
 pub mod startup;
 pub mod table;

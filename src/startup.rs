@@ -31,6 +31,8 @@ pub struct AppState {
     pub drills: crate::drill::Drills,
     /// Exam papers and attempts in progress on this instance, the save writer and the closer.
     pub exams: crate::exam::Exams,
+    /// Stage finals running on this instance.
+    pub stages: std::sync::Arc<crate::stage::Stages>,
     /// The question bank in use (see `bank::embedded::resolve`).
     pub bank: crate::bank::embedded::Source,
     /// Department and agency averages shown on section pages, kept a minute.
@@ -96,7 +98,9 @@ impl Application {
         ));
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
         let exams = crate::exam::Exams::new(db.clone());
+        let stages = crate::stage::Stages::new(db.clone());
         let state = web::Data::new(AppState {
+            stages,
             rooms,
             drills,
             exams,

@@ -62,7 +62,7 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
 }
 
 /// Whether a browser's `Origin` is this site: the host the request came to, or the public URL.
-fn same_origin(state: &AppState, req: &HttpRequest, origin: &str) -> bool {
+pub(super) fn same_origin(state: &AppState, req: &HttpRequest, origin: &str) -> bool {
     let host_of = |url: &str| {
         url.split("://")
             .nth(1)

@@ -94,6 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .configure(live::configure)
                 .configure(drills::configure)
                 .configure(exam_pages::configure)
+                .configure(stages::configure)
                 .configure(sections::configure)
                 .configure(items::configure)
                 .configure(bank::configure)

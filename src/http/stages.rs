@@ -24,6 +24,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/stages/{id}/teams/{n}/code", web::post().to(new_code));
 }
 
+/// The final's WebSocket (outside `/api`): `/ws/stage/{id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws/stage/{id}", web::get().to(ws));
+}
+
+async fn ws(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    body: web::Payload,
+    id: crate::auth::MaybeIdentity,
+    path: web::Path<String>,
+) -> std::result::Result<HttpResponse, actix_web::Error> {
+    if let Some(origin) = req.headers().get("origin") {
+        // A page of another site may not open a socket with this site's cookie.
+        let origin = origin.to_str().unwrap_or("");
+        if !super::live::same_origin(&state, &req, origin) {
+            return Err(AppError::Forbidden(format!("不接受来自 {origin} 的连接")).into());
+        }
+    }
+    let (res, session, stream) = actix_ws::handle(&req, body)?;
+    crate::stage::session::run(
+        state.stages.clone(),
+        path.into_inner(),
+        id.0,
+        session,
+        stream,
+    );
+    Ok(res)
+}
+
 const MAX_TEAMS: usize = 12;
 const MAX_ROUNDS: usize = 12;
 const MAX_QUESTIONS: usize = 200;

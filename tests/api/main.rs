@@ -29,5 +29,6 @@ mod records;
 mod report;
 mod roster;
 mod sections;
+mod stage_live;
 mod stages;
 mod ws;

@@ -34,7 +34,12 @@ impl Ws {
 
     /// Connects to a server on this machine's `port` (one the test started as a process).
     pub async fn connect_to(port: u16, headers: &[(&'static str, &str)]) -> Ws {
-        let mut req = format!("ws://127.0.0.1:{port}/ws")
+        Ws::connect_path(port, "/ws", headers).await
+    }
+
+    /// Connects to the WebSocket at `path` (a stage final's, say).
+    pub async fn connect_path(port: u16, path: &str, headers: &[(&'static str, &str)]) -> Ws {
+        let mut req = format!("ws://127.0.0.1:{port}{path}")
             .into_client_request()
             .unwrap();
         for (k, v) in headers {

@@ -1,0 +1,919 @@
+//! The stage final's conductor: one task per final owns its timeline (rounds, items, steps),
+//! driven by [`Cmd`]s from the sockets of the host console, the projector, the team devices and
+//! the judges' phones. It reuses the live room's parts: frames serialised once per audience and
+//! queued without waiting ([`Outbox`]), the server's clock, and records before anything is
+//! shown — every buzz, score change and judge's mark is written before the frames that show it.
+//!
+//! The rules are `domain::stage`; this module only sequences them. After a restart the
+//! conductor rebuilds the final from its records: the set-up, the score changes, and the step
+//! it was at (kept in `stages.state`), so a 抢答 question that was open stays open.
+
+pub mod session;
+
+use crate::domain::Question;
+use crate::domain::stage::{self, Arbitration, Buzz, Change, RoundKind, RoundRules, Ruling, Why};
+use crate::live::room::{Frame, Outbox};
+use crate::records::{Db, now_ms, questions, stages as rec};
+use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Who a socket is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seat {
+    Host { member_id: String },
+    Screen,
+    Team(usize),
+    Judge { member_id: String, name: String },
+}
+
+/// What a host may do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HostCmd {
+    /// Forward one step (the round's card, the next question, the next turn, the podium).
+    Next,
+    /// 抢答: open the buzzers.
+    Open,
+    /// Rule the answer being given (a spoken answer judged with one tap).
+    Rule { ruling: Ruling },
+    /// 风险: set the stake for the team (when its device is not used).
+    Stake { stake: i64 },
+}
+
+/// Commands to the conductor.
+pub enum Cmd {
+    Join {
+        seat: Seat,
+        outbox: Outbox,
+        reply: oneshot::Sender<u64>,
+    },
+    Leave(u64),
+    Host {
+        client: u64,
+        cmd: HostCmd,
+    },
+    /// A team's buzz, stamped by its socket when received: the server's clock and the order
+    /// of receipt across all sockets of the final.
+    Buzz {
+        client: u64,
+        team: usize,
+        at: Instant,
+        seq: u64,
+    },
+    Stake {
+        client: u64,
+        team: usize,
+        stake: i64,
+    },
+    Marks {
+        client: u64,
+        judge_id: String,
+        team: usize,
+        marks: Vec<u32>,
+        reason: Option<String>,
+    },
+}
+
+/// The finals running on this instance.
+pub struct Stages {
+    db: Db,
+    live: Mutex<HashMap<String, mpsc::Sender<Cmd>>>,
+    /// Receive order of buzzes, across every socket of this instance.
+    pub seq: std::sync::atomic::AtomicU64,
+}
+
+impl Stages {
+    pub fn new(db: Db) -> Arc<Stages> {
+        Arc::new(Stages {
+            db,
+            live: Mutex::new(HashMap::new()),
+            seq: Default::default(),
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The conductor of a final, started from its records on first use.
+    pub async fn get(&self, id: &str) -> anyhow::Result<mpsc::Sender<Cmd>> {
+        let mut live = self.live.lock().await;
+        if let Some(tx) = live.get(id).filter(|tx| !tx.is_closed()) {
+            return Ok(tx.clone());
+        }
+        let conductor = Conductor::load(self.db.clone(), id).await?;
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(conductor.run(rx));
+        live.insert(id.to_string(), tx.clone());
+        Ok(tx)
+    }
+
+    /// Stops every conductor (a test's simulated restart keeps the records only).
+    pub async fn forget(&self) {
+        self.live.lock().await.clear();
+    }
+}
+
+/// Where the final stands; kept in `stages.state` at every step.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct Cursor {
+    round: usize,
+    /// The item of the round: the question (必答, 抢答), the turn (风险), the team (judged).
+    item: usize,
+    step: Step,
+    /// 风险: questions of the round already asked (by index in the round).
+    #[serde(default)]
+    used: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum Step {
+    /// Before the first round.
+    #[default]
+    Waiting,
+    /// The round's title and rules card.
+    Intro,
+    /// A question being answered by `team` (必答, 风险 after the stake, 抢答 after the buzz),
+    /// since `since_ms` on the wall clock.
+    Answering {
+        q: usize,
+        team: usize,
+        since_ms: i64,
+        #[serde(default)]
+        stake: Option<i64>,
+        /// 抢答: the race, who has answered so far, and when the buzzers opened (later buzzes
+        /// are timed from it).
+        #[serde(default)]
+        race: Option<Arbitration>,
+        #[serde(default)]
+        opened_ms: Option<i64>,
+        #[serde(default)]
+        answered: Vec<usize>,
+    },
+    /// 抢答: the question is shown, the buzzers are not open yet (a buzz now is a false start).
+    Ready {
+        q: usize,
+    },
+    /// 抢答: the buzzers are open since `opened_ms`.
+    Open {
+        q: usize,
+        opened_ms: i64,
+    },
+    /// 风险: the team picks its stake.
+    Choosing {
+        team: usize,
+    },
+    /// The answer is shown.
+    Ruled {
+        q: Option<usize>,
+        team: Option<usize>,
+        ruling: Option<Ruling>,
+    },
+    /// Judged: the judges mark `team`.
+    Judging {
+        team: usize,
+    },
+    /// Judged: the panel's score for `team` is shown.
+    Judged {
+        team: usize,
+        panel_milli: i64,
+    },
+    Podium,
+}
+
+struct Round {
+    title: String,
+    rules: RoundRules,
+    /// (question, version, stake).
+    questions: Vec<(Question, String, Option<i64>)>,
+}
+
+struct Team {
+    name: String,
+    colour: String,
+    base: i64,
+}
+
+struct Client {
+    seat: Seat,
+    outbox: Outbox,
+}
+
+struct Conductor {
+    id: String,
+    db: Db,
+    title: String,
+    status: String,
+    teams: Vec<Team>,
+    rounds: Vec<Round>,
+    judges: Vec<(String, String)>,
+    changes: Vec<Change>,
+    next_seq: i64,
+    cur: Cursor,
+    /// 抢答: when the buzzers opened, on this process's clock, and the buzzes so far.
+    opened: Option<Instant>,
+    early: Vec<(usize, Instant, u64)>,
+    buzzes: Vec<Buzz>,
+    clients: HashMap<u64, Client>,
+    next_client: u64,
+}
+
+fn frame(v: &Value) -> Frame {
+    ByteString::from(v.to_string())
+}
+
+impl Conductor {
+    async fn load(db: Db, id: &str) -> anyhow::Result<Conductor> {
+        let s = rec::by_id(&db, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no final {id}"))?;
+        let teams = rec::teams(&db, id)
+            .await?
+            .into_iter()
+            .map(|t| Team {
+                name: t.name,
+                colour: t.colour,
+                base: t.base_score,
+            })
+            .collect();
+        let mut rounds = Vec::new();
+        for r in rec::rounds(&db, id).await? {
+            let mut qs = Vec::new();
+            for (qid, version, stake) in r.questions {
+                let q = questions::at_version(&db, &version)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("question {qid} version {version} missing"))?;
+                qs.push((q, version, stake));
+            }
+            rounds.push(Round {
+                title: r.title,
+                rules: serde_json::from_str(&r.rules)?,
+                questions: qs,
+            });
+        }
+        let judges = rec::judges(&db, id)
+            .await?
+            .into_iter()
+            .map(|j| (j.0, j.2))
+            .collect();
+        let rows = rec::changes(&db, id).await?;
+        let next_seq = rows.last().map_or(0, |r| r.seq + 1);
+        let changes = rows
+            .into_iter()
+            .map(|r| {
+                Ok(Change {
+                    team: r.team as usize,
+                    delta: r.delta_milli / 1000,
+                    why: serde_json::from_str(&r.why)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let cur: Cursor = match &s.state {
+            Some(state) => serde_json::from_str(state)?,
+            None => Cursor::default(),
+        };
+        // A question whose buzzers were open before a restart stays open for the time it had
+        // left; its earlier buzzes are in the records.
+        let opened_ms = match &cur.step {
+            Step::Open { opened_ms, .. } => Some(*opened_ms),
+            Step::Answering { opened_ms, .. } => *opened_ms,
+            _ => None,
+        };
+        let opened = opened_ms.map(|at| {
+            let ago = Duration::from_millis((now_ms() - at).max(0) as u64);
+            Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
+        });
+        let buzzes = match &cur.step {
+            Step::Open { q, .. } | Step::Answering { q, .. }
+                if rounds
+                    .get(cur.round)
+                    .is_some_and(|r: &Round| r.rules.kind == RoundKind::Buzzer) =>
+            {
+                rec::buzzes(&db, id)
+                    .await?
+                    .into_iter()
+                    .filter(|b| b.round == cur.round as i64 && b.position == *q as i64)
+                    .map(|b| Buzz {
+                        team: b.team as usize,
+                        at_us: b.at_us,
+                        seq: b.seq as u64,
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok(Conductor {
+            id: id.to_string(),
+            db,
+            title: s.title,
+            status: s.status,
+            teams,
+            rounds,
+            judges,
+            changes,
+            next_seq,
+            cur,
+            opened,
+            early: Vec::new(),
+            buzzes,
+            clients: HashMap::new(),
+            next_client: 1,
+        })
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        while let Some(cmd) = rx.recv().await {
+            if let Err(e) = self.handle(cmd).await {
+                tracing::error!(stage = %self.id, error = format!("{e:#}"), "stage conductor");
+            }
+        }
+    }
+
+    fn round(&self) -> Option<&Round> {
+        self.rounds.get(self.cur.round)
+    }
+
+    fn error_to(&mut self, client: u64, code: &str, message: &str) {
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.outbox.push(frame(
+                &json!({"type": "error", "code": code, "message": message}),
+            ));
+        }
+    }
+
+    async fn handle(&mut self, cmd: Cmd) -> anyhow::Result<()> {
+        match cmd {
+            Cmd::Join {
+                seat,
+                outbox,
+                reply,
+            } => {
+                let id = self.next_client;
+                self.next_client += 1;
+                self.clients.insert(id, Client { seat, outbox });
+                let _ = reply.send(id);
+                self.send_state_to(id);
+            }
+            Cmd::Leave(id) => {
+                self.clients.remove(&id);
+            }
+            Cmd::Host { client, cmd } => {
+                if let Err(msg) = self.host(cmd).await? {
+                    self.error_to(client, "wrong_step", &msg);
+                }
+            }
+            Cmd::Buzz {
+                client,
+                team,
+                at,
+                seq,
+            } => {
+                if let Err(msg) = self.buzz(team, at, seq).await? {
+                    self.error_to(client, "wrong_step", &msg);
+                }
+            }
+            Cmd::Stake {
+                client,
+                team,
+                stake,
+            } => {
+                if let Err(msg) = self.stake(Some(team), stake).await? {
+                    self.error_to(client, "wrong_step", &msg);
+                }
+            }
+            Cmd::Marks {
+                client,
+                judge_id,
+                team,
+                marks,
+                reason,
+            } => {
+                if let Err(msg) = self.marks(&judge_id, team, &marks, reason).await? {
+                    self.error_to(client, "bad_marks", &msg);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the cursor, then shows it.
+    async fn commit(&mut self) -> anyhow::Result<()> {
+        let status = match self.cur.step {
+            Step::Waiting => "setup",
+            Step::Podium => "ended",
+            _ => "running",
+        };
+        self.status = status.to_string();
+        rec::set_state(
+            &self.db,
+            &self.id,
+            status,
+            &serde_json::to_string(&self.cur)?,
+        )
+        .await?;
+        match self.cur.step {
+            Step::Judging { .. } | Step::Judged { .. } => self.broadcast_state_with_marks().await,
+            _ => {
+                self.broadcast_state();
+                Ok(())
+            }
+        }
+    }
+
+    async fn add_changes(
+        &mut self,
+        changes: Vec<Change>,
+        actor: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let at = now_ms();
+        let rows: Vec<rec::ChangeRow> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| rec::ChangeRow {
+                seq: self.next_seq + i as i64,
+                round: self.cur.round as i64,
+                position: self.cur.item as i64,
+                team: c.team as i64,
+                delta_milli: match c.why {
+                    Why::Judged { milli } => milli,
+                    _ => c.delta * 1000,
+                },
+                why: serde_json::to_string(&c.why).expect("a reason serialises"),
+                actor: actor.map(String::from),
+                at,
+            })
+            .collect();
+        rec::add_changes(&self.db, &self.id, &rows).await?;
+        self.next_seq += rows.len() as i64;
+        self.changes.extend(changes);
+        Ok(())
+    }
+
+    fn host_id(&self) -> Option<String> {
+        self.clients.values().find_map(|c| match &c.seat {
+            Seat::Host { member_id } => Some(member_id.clone()),
+            _ => None,
+        })
+    }
+
+    /// The first step of round `r`, or the podium after the last.
+    fn enter_round(&mut self, r: usize) {
+        self.cur = Cursor {
+            round: r,
+            item: 0,
+            step: if r < self.rounds.len() {
+                Step::Intro
+            } else {
+                Step::Podium
+            },
+            used: Vec::new(),
+        };
+    }
+
+    /// The step that starts item `item` of the current round (`None`: the round is over).
+    fn item_step(&mut self, item: usize) -> Option<Step> {
+        let round = self.round()?;
+        let n = self.teams.len();
+        let step = match round.rules.kind {
+            RoundKind::Compulsory if item < round.questions.len() => Step::Answering {
+                q: item,
+                team: stage::compulsory_turn(item, n),
+                since_ms: now_ms(),
+                stake: None,
+                race: None,
+                opened_ms: None,
+                answered: Vec::new(),
+            },
+            RoundKind::Buzzer if item < round.questions.len() => {
+                self.opened = None;
+                self.buzzes.clear();
+                self.early.clear();
+                Step::Ready { q: item }
+            }
+            RoundKind::Risk if item < round.questions.len() / round.rules.stakes.len().max(1) => {
+                Step::Choosing { team: item % n }
+            }
+            RoundKind::Judged if item < n => Step::Judging { team: item },
+            _ => return None,
+        };
+        self.cur.item = item;
+        Some(step)
+    }
+
+    async fn host(&mut self, cmd: HostCmd) -> anyhow::Result<Result<(), String>> {
+        let actor = self.host_id();
+        match (cmd, self.cur.step.clone()) {
+            (HostCmd::Next, Step::Waiting) => self.enter_round(0),
+            (HostCmd::Next, Step::Intro) => match self.item_step(0) {
+                Some(s) => self.cur.step = s,
+                None => self.enter_round(self.cur.round + 1),
+            },
+            (HostCmd::Next, Step::Ruled { .. }) | (HostCmd::Next, Step::Judged { .. }) => {
+                match self.item_step(self.cur.item + 1) {
+                    Some(s) => self.cur.step = s,
+                    None => self.enter_round(self.cur.round + 1),
+                }
+            }
+            (HostCmd::Next, Step::Judging { team }) => {
+                // The panel's score from the latest marks of each judge.
+                let rules = self.round().expect("a judged round").rules.clone();
+                let latest = self.latest_totals(team).await?;
+                if latest.is_empty() {
+                    return Ok(Err("还没有评委评分".into()));
+                }
+                let totals: Vec<i64> = latest.values().copied().collect();
+                let panel = stage::panel_score(&totals, rules.trim_from).expect("not empty");
+                self.add_changes(vec![stage::judged(team, panel)], actor.as_deref())
+                    .await?;
+                self.cur.step = Step::Judged {
+                    team,
+                    panel_milli: panel,
+                };
+            }
+            (HostCmd::Open, Step::Ready { q }) => {
+                let opened = Instant::now();
+                self.opened = Some(opened);
+                // Buzzes before the opening are false starts, timed from it (negative).
+                let early = std::mem::take(&mut self.early);
+                let rows: Vec<Buzz> = early
+                    .iter()
+                    .map(|&(team, at, seq)| Buzz {
+                        team,
+                        at_us: -(opened.duration_since(at).as_micros() as i64),
+                        seq,
+                    })
+                    .collect();
+                self.record_buzzes(q, &rows).await?;
+                self.buzzes = rows;
+                let race = stage::arbitrate(0, &self.buzzes);
+                let rules = self.round().expect("a buzzer round").rules.clone();
+                self.add_changes(stage::false_starts(&rules, &race), actor.as_deref())
+                    .await?;
+                self.cur.step = Step::Open {
+                    q,
+                    opened_ms: now_ms(),
+                };
+            }
+            (
+                HostCmd::Rule { ruling },
+                Step::Answering {
+                    q,
+                    team,
+                    stake,
+                    race,
+                    opened_ms,
+                    mut answered,
+                    ..
+                },
+            ) => {
+                let rules = self.round().expect("a round").rules.clone();
+                let change = match stake {
+                    Some(s) => stage::risk(&rules, team, s, ruling).map_err(anyhow::Error::msg)?,
+                    None => stage::answer(&rules, team, ruling),
+                };
+                self.add_changes(vec![change], actor.as_deref()).await?;
+                answered.push(team);
+                let next = match (&race, ruling) {
+                    (Some(race), Ruling::Wrong | Ruling::Timeout) => {
+                        stage::next_in_race(&rules, race, &answered)
+                    }
+                    _ => None,
+                };
+                self.cur.step = match next {
+                    Some(t) => Step::Answering {
+                        q,
+                        team: t,
+                        since_ms: now_ms(),
+                        stake: None,
+                        race,
+                        opened_ms,
+                        answered,
+                    },
+                    None => {
+                        self.opened = None;
+                        Step::Ruled {
+                            q: Some(q),
+                            team: Some(team),
+                            ruling: Some(ruling),
+                        }
+                    }
+                };
+            }
+            // Nobody buzzed: the host closes the question.
+            (
+                HostCmd::Rule {
+                    ruling: Ruling::Timeout,
+                },
+                Step::Open { q, .. },
+            ) => {
+                self.opened = None;
+                self.cur.step = Step::Ruled {
+                    q: Some(q),
+                    team: None,
+                    ruling: None,
+                };
+            }
+            (HostCmd::Stake { stake }, Step::Choosing { .. }) => {
+                return self.stake(None, stake).await;
+            }
+            (HostCmd::Next, Step::Podium) => return Ok(Err("决赛已经结束".into())),
+            _ => return Ok(Err("当前步骤不能这样操作".into())),
+        }
+        self.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn record_buzzes(&self, q: usize, rows: &[Buzz]) -> anyhow::Result<()> {
+        let now = now_ms();
+        let rows: Vec<rec::BuzzRow> = rows
+            .iter()
+            .map(|b| rec::BuzzRow {
+                round: self.cur.round as i64,
+                position: q as i64,
+                seq: b.seq as i64,
+                team: b.team as i64,
+                at_us: b.at_us,
+                received_at: now,
+            })
+            .collect();
+        rec::add_buzzes(&self.db, &self.id, &rows).await
+    }
+
+    async fn buzz(
+        &mut self,
+        team: usize,
+        at: Instant,
+        seq: u64,
+    ) -> anyhow::Result<Result<(), String>> {
+        match self.cur.step.clone() {
+            Step::Ready { .. } => {
+                // Kept until the opening, which times it.
+                if !self.early.iter().any(|e| e.0 == team) {
+                    self.early.push((team, at, seq));
+                }
+                Ok(Ok(()))
+            }
+            Step::Open { q, .. } | Step::Answering { q, .. }
+                if self
+                    .round()
+                    .is_some_and(|r| r.rules.kind == RoundKind::Buzzer) =>
+            {
+                let opened = self.opened.unwrap_or(at);
+                let b = Buzz {
+                    team,
+                    at_us: at.saturating_duration_since(opened).as_micros() as i64,
+                    seq,
+                };
+                // Every buzz is stored, the winner's first.
+                self.record_buzzes(q, &[b]).await?;
+                self.buzzes.push(b);
+                if let Step::Open { .. } = self.cur.step {
+                    let race = stage::arbitrate(0, &self.buzzes);
+                    if let Some(winner) = race.winner() {
+                        let opened_ms = match self.cur.step {
+                            Step::Open { opened_ms, .. } => Some(opened_ms),
+                            _ => None,
+                        };
+                        self.cur.step = Step::Answering {
+                            q,
+                            team: winner,
+                            since_ms: now_ms(),
+                            stake: None,
+                            race: Some(race),
+                            opened_ms,
+                            answered: Vec::new(),
+                        };
+                        self.commit().await?;
+                    }
+                } else if let Step::Answering {
+                    race: Some(race), ..
+                } = &mut self.cur.step
+                {
+                    // A later buzz joins the race's order (for passing the question on).
+                    *race = stage::arbitrate(0, &self.buzzes);
+                }
+                Ok(Ok(()))
+            }
+            _ => Ok(Err("现在不是抢答时间".into())),
+        }
+    }
+
+    async fn stake(
+        &mut self,
+        team: Option<usize>,
+        stake: i64,
+    ) -> anyhow::Result<Result<(), String>> {
+        let Step::Choosing { team: turn } = self.cur.step else {
+            return Ok(Err("现在不是选择分值的时候".into()));
+        };
+        if team.is_some_and(|t| t != turn) {
+            return Ok(Err("还没有轮到你们选择分值".into()));
+        }
+        let round = self.round().expect("a risk round");
+        if !round.rules.stakes.contains(&stake) {
+            return Ok(Err(format!("本轮没有 {stake} 分这一档")));
+        }
+        // The next question of that stake not asked yet.
+        let Some(q) = (0..round.questions.len())
+            .find(|&i| round.questions[i].2 == Some(stake) && !self.cur.used.contains(&i))
+        else {
+            return Ok(Err(format!("{stake} 分档的题目已经用完")));
+        };
+        self.cur.used.push(q);
+        self.cur.step = Step::Answering {
+            q,
+            team: turn,
+            since_ms: now_ms(),
+            stake: Some(stake),
+            race: None,
+            opened_ms: None,
+            answered: Vec::new(),
+        };
+        self.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Each judge's latest total for `team` in the current round.
+    async fn latest_totals(&self, team: usize) -> anyhow::Result<HashMap<String, i64>> {
+        let mut out = HashMap::new();
+        for m in rec::marks(&self.db, &self.id, self.cur.round as i64).await? {
+            if m.team == team as i64 {
+                out.insert(m.judge_id, m.total_milli);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn marks(
+        &mut self,
+        judge_id: &str,
+        team: usize,
+        marks: &[u32],
+        reason: Option<String>,
+    ) -> anyhow::Result<Result<(), String>> {
+        let judging = match self.cur.step {
+            Step::Judging { team } | Step::Judged { team, .. } => team,
+            _ => return Ok(Err("现在不是评分时间".into())),
+        };
+        if team != judging {
+            return Ok(Err("只能为正在评分的代表队打分".into()));
+        }
+        let criteria = &self.round().expect("a judged round").rules.criteria;
+        let total = match stage::judge_total(criteria, marks) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        let previous = rec::marks(&self.db, &self.id, self.cur.round as i64)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|m| m.team == team as i64 && m.judge_id == judge_id);
+        let corrects = match (&previous, reason.as_deref().map(str::trim)) {
+            (None, _) => None,
+            (Some(p), Some(r)) if !r.is_empty() => Some((p.id.clone(), r.to_string())),
+            (Some(_), _) => return Ok(Err("修改评分须写明理由".into())),
+        };
+        if matches!(self.cur.step, Step::Judged { .. }) && corrects.is_none() {
+            return Ok(Err("评分已经公布".into()));
+        }
+        rec::add_marks(
+            &self.db,
+            &self.id,
+            self.cur.round as i64,
+            team as i64,
+            judge_id,
+            &serde_json::to_string(marks)?,
+            total,
+            corrects.as_ref().map(|(id, r)| (id.as_str(), r.as_str())),
+        )
+        .await?;
+        self.broadcast_state_with_marks().await?;
+        Ok(Ok(()))
+    }
+
+    // ---------- frames ----------
+
+    fn standings(&self) -> Vec<Value> {
+        let base: Vec<i64> = self.teams.iter().map(|t| t.base).collect();
+        stage::standings(&base, &self.changes)
+            .into_iter()
+            .map(|s| {
+                let t = &self.teams[s.team];
+                json!({
+                    "team": s.team, "name": t.name, "colour": t.colour, "rank": s.rank,
+                    "score": s.score_milli as f64 / 1000.0, "score_milli": s.score_milli,
+                    "last_delta": s.last_delta_milli.map(|d| d as f64 / 1000.0),
+                })
+            })
+            .collect()
+    }
+
+    /// The state as one audience sees it: the host also gets the answer while it is asked.
+    fn state_frame(&self, host: bool, marked: &[(usize, String, Option<i64>)]) -> Value {
+        let round = self.round();
+        let question = |q: usize, reveal: bool| -> Value {
+            let Some((question, _, stake)) = round.and_then(|r| r.questions.get(q)) else {
+                return Value::Null;
+            };
+            let mut v = json!({
+                "index": q, "kind": question.kind, "stem": question.stem,
+                "options": question.options, "unit": question.unit, "stake": stake,
+            });
+            if reveal || host {
+                v["answer"] = json!(question.answer.display());
+                v["explanation"] = json!(question.explanation);
+                v["source"] = json!(question.source);
+            }
+            v
+        };
+        let (step_q, reveal) = match &self.cur.step {
+            Step::Answering { q, .. } | Step::Ready { q } | Step::Open { q, .. } => {
+                (Some(*q), false)
+            }
+            Step::Ruled { q: Some(q), .. } => (Some(*q), true),
+            _ => (None, false),
+        };
+        let hide = !host && self.judges.len() > marked.len();
+        json!({
+            "type": "state",
+            "title": self.title,
+            "status": self.status,
+            "teams": self.teams.iter().map(|t| json!({"name": t.name, "colour": t.colour})).collect::<Vec<_>>(),
+            "round": round.map(|r| json!({
+                "index": self.cur.round, "title": r.title, "kind": r.rules.kind,
+                "kind_name": r.rules.kind.name_zh(), "rules": r.rules, "total": self.rounds.len(),
+            })),
+            "item": self.cur.item,
+            "step": self.cur.step,
+            "question": step_q.map(|q| question(q, reveal)).unwrap_or(Value::Null),
+            "buzzes": self.buzzes.iter().map(|b| json!({"team": b.team, "at_us": b.at_us, "seq": b.seq})).collect::<Vec<_>>(),
+            "judges": self.judges.iter().map(|(id, name)| {
+                let m = marked.iter().find(|m| &m.1 == id);
+                json!({
+                    "name": name, "marked": m.is_some(),
+                    "total": if hide { None } else { m.and_then(|m| m.2).map(|t| t as f64 / 1000.0) },
+                })
+            }).collect::<Vec<_>>(),
+            "standings": self.standings(),
+            "now": now_ms(),
+        })
+    }
+
+    fn send_state_to(&mut self, id: u64) {
+        let host = self
+            .clients
+            .get(&id)
+            .is_some_and(|c| matches!(c.seat, Seat::Host { .. }));
+        let f = frame(&self.state_frame(host, &[]));
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.outbox.push(f);
+        }
+    }
+
+    /// Serialised once per audience (host; everyone else), queued to every socket.
+    fn broadcast(&mut self, marked: &[(usize, String, Option<i64>)]) {
+        let public = frame(&self.state_frame(false, marked));
+        let host = frame(&self.state_frame(true, marked));
+        let mut gone = Vec::new();
+        for (id, c) in self.clients.iter_mut() {
+            let f = if matches!(c.seat, Seat::Host { .. }) {
+                host.clone()
+            } else {
+                public.clone()
+            };
+            if !c.outbox.push(f) {
+                gone.push(*id);
+            }
+        }
+        for id in gone {
+            self.clients.remove(&id);
+        }
+    }
+
+    fn broadcast_state(&mut self) {
+        let marked = Vec::new();
+        self.broadcast(&marked);
+    }
+
+    async fn broadcast_state_with_marks(&mut self) -> anyhow::Result<()> {
+        let team = match self.cur.step {
+            Step::Judging { team } | Step::Judged { team, .. } => team,
+            _ => return Ok(()),
+        };
+        let marked: Vec<(usize, String, Option<i64>)> = self
+            .latest_totals(team)
+            .await?
+            .into_iter()
+            .map(|(judge, total)| (team, judge, Some(total)))
+            .collect();
+        self.broadcast(&marked);
+        Ok(())
+    }
+}

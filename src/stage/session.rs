@@ -1,0 +1,253 @@
+//! One WebSocket of a final: the host console, the projector, a team device or a judge's
+//! phone. It checks who is speaking and the shape of frames, stamps buzzes with the server's
+//! clock and receive order the moment they arrive, and forwards everything else to the
+//! conductor, which decides.
+
+use super::{Cmd, HostCmd, Seat, Stages};
+use crate::auth::{Identity, hash_token};
+use crate::domain::Role;
+use crate::live::room::Outbox;
+use crate::records::stages as rec;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_FRAME: usize = 4096;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum Hello {
+    Hello {
+        role: String,
+        /// A team device's sign-in code.
+        #[serde(default)]
+        code: Option<String>,
+    },
+}
+
+/// What a team device or a judge may send (the host's commands are [`HostCmd`]).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum Frame {
+    Buzz,
+    Stake {
+        stake: i64,
+    },
+    Marks {
+        team: usize,
+        marks: Vec<u32>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Ping,
+}
+
+async fn refuse(mut session: Session, code: &str, message: &str) {
+    let f = serde_json::json!({"type": "error", "code": code, "message": message}).to_string();
+    let _ = session.text(f).await;
+    let _ = session
+        .close(Some(CloseReason {
+            code: CloseCode::Policy,
+            description: Some(message.to_string()),
+        }))
+        .await;
+}
+
+/// Runs a socket of final `stage_id` until it closes.
+pub fn run(
+    stages: Arc<Stages>,
+    stage_id: String,
+    identity: Option<Identity>,
+    session: Session,
+    stream: MessageStream,
+) {
+    let mut stream = stream.max_frame_size(64 * 1024).aggregate_continuations();
+    actix_web::rt::spawn(async move {
+        let first = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+            Ok(Some(Ok(AggregatedMessage::Text(t)))) => t,
+            _ => return refuse(session, "bad_frame", "第一帧必须是 hello").await,
+        };
+        let Ok(Hello::Hello { role, code }) = serde_json::from_str::<Hello>(&first) else {
+            return refuse(session, "bad_frame", "第一帧必须是 hello").await;
+        };
+        let seat = match admit(&stages, &stage_id, identity.as_ref(), &role, code).await {
+            Ok(seat) => seat,
+            Err((code, message)) => return refuse(session, code, &message).await,
+        };
+        let tx = match stages.get(&stage_id).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(stage = %stage_id, error = format!("{e:#}"), "stage load");
+                return refuse(session, "internal", "服务器内部错误，请稍后重试").await;
+            }
+        };
+        let (reply, id) = oneshot::channel();
+        let outbox = Outbox::new(session.clone());
+        if tx
+            .send(Cmd::Join {
+                seat: seat.clone(),
+                outbox: outbox.clone(),
+                reply,
+            })
+            .await
+            .is_err()
+        {
+            return refuse(session, "internal", "服务器内部错误，请稍后重试").await;
+        }
+        let Ok(client) = id.await else { return };
+        serve(&stages, &tx, client, seat, session, outbox, &mut stream).await;
+        let _ = tx.send(Cmd::Leave(client)).await;
+    });
+}
+
+/// Who may take which seat: the final's host (or an admin) at the console and the projector,
+/// a team device with its code, a judge of the final at the judge's seat.
+async fn admit(
+    stages: &Stages,
+    stage_id: &str,
+    identity: Option<&Identity>,
+    role: &str,
+    code: Option<String>,
+) -> Result<Seat, (&'static str, String)> {
+    let internal = |e: anyhow::Error| {
+        tracing::error!(error = format!("{e:#}"), "stage admit");
+        ("internal", "服务器内部错误，请稍后重试".to_string())
+    };
+    let db = stages.db();
+    let stage = rec::by_id(db, stage_id)
+        .await
+        .map_err(internal)?
+        .ok_or(("not_found", "没有这场决赛".to_string()))?;
+    let runs = |i: &Identity| i.role() == Role::Admin || i.member.id == stage.created_by;
+    match role {
+        "host" | "screen" => match identity {
+            Some(i) if runs(i) => Ok(if role == "host" {
+                Seat::Host {
+                    member_id: i.member.id.clone(),
+                }
+            } else {
+                Seat::Screen
+            }),
+            _ => Err(("not_allowed", "只有本场主持人可以打开主持台和投影屏".into())),
+        },
+        "team" => {
+            let code = code.unwrap_or_default();
+            let hash = hash_token(code.trim());
+            let teams = rec::teams(db, stage_id).await.map_err(internal)?;
+            match teams.iter().find(|t| t.device_hash == hash) {
+                Some(t) => Ok(Seat::Team(t.position as usize)),
+                None => Err(("bad_code", "代表队登录码不正确".into())),
+            }
+        }
+        "judge" => {
+            let Some(i) = identity else {
+                return Err(("not_allowed", "请先登录".into()));
+            };
+            let judges = rec::judges(db, stage_id).await.map_err(internal)?;
+            match judges.iter().find(|j| j.0 == i.member.id) {
+                Some(j) => Ok(Seat::Judge {
+                    member_id: j.0.clone(),
+                    name: j.2.clone(),
+                }),
+                None => Err(("not_allowed", "您不是本场评委".into())),
+            }
+        }
+        _ => Err(("bad_frame", format!("未知的角色「{role}」"))),
+    }
+}
+
+async fn serve(
+    stages: &Stages,
+    tx: &mpsc::Sender<Cmd>,
+    client: u64,
+    seat: Seat,
+    mut session: Session,
+    mut outbox: Outbox,
+    stream: &mut actix_ws::AggregatedMessageStream,
+) {
+    let bad = |outbox: &mut Outbox, message: String| {
+        outbox.push_error(crate::live::protocol::ErrorCode::BadFrame, message);
+    };
+    while let Some(msg) = stream.next().await {
+        let text = match msg {
+            Ok(AggregatedMessage::Text(t)) => t,
+            Ok(AggregatedMessage::Ping(p)) => {
+                let _ = session.pong(&p).await;
+                continue;
+            }
+            Ok(AggregatedMessage::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        // Stamped first: the receive time and order decide a buzz race.
+        let at = Instant::now();
+        let seq = stages.seq.fetch_add(1, Ordering::SeqCst);
+        if text.len() > MAX_FRAME {
+            bad(&mut outbox, "帧过长".into());
+            continue;
+        }
+        let cmd = match &seat {
+            Seat::Host { .. } => match serde_json::from_str::<HostCmd>(&text) {
+                Ok(cmd) => Cmd::Host { client, cmd },
+                Err(e) => {
+                    bad(&mut outbox, format!("无法解析：{e}"));
+                    continue;
+                }
+            },
+            Seat::Screen => continue,
+            Seat::Team(team) => match serde_json::from_str::<Frame>(&text) {
+                Ok(Frame::Buzz) => Cmd::Buzz {
+                    client,
+                    team: *team,
+                    at,
+                    seq,
+                },
+                Ok(Frame::Stake { stake }) => Cmd::Stake {
+                    client,
+                    team: *team,
+                    stake,
+                },
+                Ok(Frame::Ping) => continue,
+                Ok(Frame::Marks { .. }) => {
+                    bad(&mut outbox, "代表队不能评分".into());
+                    continue;
+                }
+                Err(e) => {
+                    bad(&mut outbox, format!("无法解析：{e}"));
+                    continue;
+                }
+            },
+            Seat::Judge { member_id, .. } => match serde_json::from_str::<Frame>(&text) {
+                Ok(Frame::Marks {
+                    team,
+                    marks,
+                    reason,
+                }) => Cmd::Marks {
+                    client,
+                    judge_id: member_id.clone(),
+                    team,
+                    marks,
+                    reason,
+                },
+                Ok(Frame::Ping) => continue,
+                Ok(_) => {
+                    bad(&mut outbox, "评委只能评分".into());
+                    continue;
+                }
+                Err(e) => {
+                    bad(&mut outbox, format!("无法解析：{e}"));
+                    continue;
+                }
+            },
+        };
+        if tx.send(cmd).await.is_err() {
+            break;
+        }
+    }
+    let _ = session.close(None).await;
+}

@@ -1,0 +1,453 @@
+//! A stage final run over real WebSockets: the host console, the projector, three team
+//! devices and three judges through a round of each kind (必答, 抢答 with a false start and a
+//! wrong answer passed on, 风险, judged with a correction) to the podium; scores against an
+//! independent computation; every buzz in the records; a restart in the middle of a 抢答
+//! question resumes it.
+
+use crate::helpers::*;
+use crate::ws::Ws;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+fn set_up(rounds: Value) -> Value {
+    json!({
+        "title": "信访业务知识决赛",
+        "teams": [
+            {"name": "一队", "members": ["d102"]},
+            {"name": "二队", "members": ["d202"]},
+            {"name": "三队", "members": ["d302"]},
+        ],
+        "judges": ["d104", "d204", "d304"],
+        "rounds": rounds,
+        "seed": 9,
+    })
+}
+
+fn all_rounds() -> Value {
+    json!([
+        {"kind": "compulsory", "count": 3, "right": 10},
+        {"kind": "buzzer", "count": 2, "right": 20, "wrong": 10, "false_start": 5, "pass_on_wrong": true},
+        {"kind": "risk", "count": 1, "stakes": [10, 20, 30]},
+        {"kind": "judged", "criteria": [
+            {"name": "政策把握", "max": 10, "weight": 60},
+            {"name": "沟通表达", "max": 10, "weight": 40},
+        ]},
+    ])
+}
+
+async fn create(app: &TestApp, host: &Session, body: Value) -> (String, Vec<String>) {
+    let res = host.post(app, "/api/stages", body).await;
+    assert_eq!(res.status(), 201);
+    let v: Value = res.json().await.unwrap();
+    let codes = v["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["device_code"].as_str().unwrap().to_string())
+        .collect();
+    (v["id"].as_str().unwrap().to_string(), codes)
+}
+
+async fn seat(app: &TestApp, id: &str, cookie: Option<&str>, hello: Value) -> (Ws, Value) {
+    let path = format!("/ws/stage/{id}");
+    let mut ws = match cookie {
+        Some(c) => Ws::connect_path(app.port(), &path, &[("Cookie", c)]).await,
+        None => Ws::connect_path(app.port(), &path, &[]).await,
+    };
+    ws.send(hello).await;
+    let first = ws.next().await;
+    (ws, first)
+}
+
+/// Waits for a state frame whose step is `step` (and, when given, round `round`).
+async fn until_step(ws: &mut Ws, step: &str, round: Option<u64>) -> Value {
+    for _ in 0..100 {
+        let v = ws.next().await;
+        if v["type"] == "state"
+            && v["step"]["step"] == step
+            && round.is_none_or(|r| v["round"]["index"] == r)
+        {
+            return v;
+        }
+    }
+    panic!("no state at step {step}: {:#?}", ws.log.last());
+}
+
+async fn host(ws: &mut Ws, cmd: Value) {
+    ws.send(cmd).await;
+}
+
+fn scores(state: &Value) -> HashMap<u64, i64> {
+    state["standings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["team"].as_u64().unwrap(),
+                s["score_milli"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_final_through_a_round_of_each_kind_to_the_podium() {
+    let app = spawn_app().await;
+    let h = app.session(HOST).await;
+    let (id, codes) = create(&app, &h, set_up(all_rounds())).await;
+    let host_cookie = app.cookie(HOST).await;
+    let (mut console, first) = seat(
+        &app,
+        &id,
+        Some(&host_cookie),
+        json!({"type": "hello", "role": "host"}),
+    )
+    .await;
+    assert_eq!(first["step"]["step"], "waiting");
+    let (mut screen, _) = seat(
+        &app,
+        &id,
+        Some(&host_cookie),
+        json!({"type": "hello", "role": "screen"}),
+    )
+    .await;
+    let mut teams = Vec::new();
+    for code in &codes {
+        let (ws, first) = seat(
+            &app,
+            &id,
+            None,
+            json!({"type": "hello", "role": "team", "code": code}),
+        )
+        .await;
+        assert_eq!(first["type"], "state");
+        teams.push(ws);
+    }
+    let mut judges = Vec::new();
+    for staff in ["d104", "d204", "d304"] {
+        let c = app.cookie(staff).await;
+        let (ws, first) = seat(
+            &app,
+            &id,
+            Some(&c),
+            json!({"type": "hello", "role": "judge"}),
+        )
+        .await;
+        assert_eq!(first["type"], "state");
+        judges.push(ws);
+    }
+    // Wrong seats are refused: a bad code, a member who is no judge, a member at the console.
+    let (mut w, e) = seat(
+        &app,
+        &id,
+        None,
+        json!({"type": "hello", "role": "team", "code": "nope"}),
+    )
+    .await;
+    assert_eq!(e["code"], "bad_code");
+    assert!(
+        w.next_within(std::time::Duration::from_secs(2))
+            .await
+            .is_none()
+    );
+    let m = app.cookie(MEMBER).await;
+    let (_, e) = seat(
+        &app,
+        &id,
+        Some(&m),
+        json!({"type": "hello", "role": "judge"}),
+    )
+    .await;
+    assert_eq!(e["code"], "not_allowed");
+    let (_, e) = seat(
+        &app,
+        &id,
+        Some(&m),
+        json!({"type": "hello", "role": "host"}),
+    )
+    .await;
+    assert_eq!(e["code"], "not_allowed");
+
+    let mut expected: [i64; 3] = [100, 100, 100];
+
+    // 必答: question i to team i; right +10, wrong and timeout nothing.
+    host(&mut console, json!({"type": "next"})).await;
+    let intro = until_step(&mut screen, "intro", Some(0)).await;
+    assert_eq!(intro["round"]["kind_name"], "必答题");
+    for (i, ruling) in ["right", "wrong", "timeout"].iter().enumerate() {
+        host(&mut console, json!({"type": "next"})).await;
+        let s = until_step(&mut screen, "answering", Some(0)).await;
+        assert_eq!(s["step"]["team"], i as u64, "question {i} is team {i}'s");
+        assert!(
+            s["question"]["answer"].is_null(),
+            "no answer on the projector while asked"
+        );
+        let hs = until_step(&mut console, "answering", Some(0)).await;
+        assert!(
+            hs["question"]["answer"].is_string(),
+            "the host sees the key"
+        );
+        host(&mut console, json!({"type": "rule", "ruling": ruling})).await;
+        let r = until_step(&mut screen, "ruled", Some(0)).await;
+        assert!(
+            r["question"]["answer"].is_string(),
+            "the answer shown after the ruling"
+        );
+        if *ruling == "right" {
+            expected[i] += 10;
+        }
+    }
+
+    // 抢答 1: team 2 buzzes early (a false start: −5); the buzzers open; team 1 then team 0
+    // buzz; team 1 answers wrong (−10) and it passes to team 0, right (+20).
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "intro", Some(1)).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "ready", Some(1)).await;
+    teams[2].send(json!({"type": "buzz"})).await;
+    // The early buzz reaches the conductor before the opening (a round trip in between).
+    teams[2].send(json!({"type": "stake", "stake": 10})).await;
+    let err = teams[2].until("error").await;
+    assert_eq!(err["code"], "wrong_step");
+    host(&mut console, json!({"type": "open"})).await;
+    until_step(&mut screen, "open", Some(1)).await;
+    expected[2] -= 5;
+    teams[1].send(json!({"type": "buzz"})).await;
+    let won = until_step(&mut screen, "answering", Some(1)).await;
+    assert_eq!(
+        won["step"]["team"], 1,
+        "the first buzz after the opening wins"
+    );
+    teams[0].send(json!({"type": "buzz"})).await;
+    teams[1].send(json!({"type": "buzz"})).await; // a second buzz changes nothing
+    // Let the later buzzes land before the ruling.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    host(&mut console, json!({"type": "rule", "ruling": "wrong"})).await;
+    expected[1] -= 10;
+    let passed = until_step(&mut screen, "answering", Some(1)).await;
+    assert_eq!(passed["step"]["team"], 0, "passed on in the race's order");
+    host(&mut console, json!({"type": "rule", "ruling": "right"})).await;
+    expected[0] += 20;
+    until_step(&mut screen, "ruled", Some(1)).await;
+    // 抢答 2: nobody buzzes; the host closes it.
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "ready", Some(1)).await;
+    host(&mut console, json!({"type": "open"})).await;
+    until_step(&mut screen, "open", Some(1)).await;
+    host(&mut console, json!({"type": "rule", "ruling": "timeout"})).await;
+    until_step(&mut screen, "ruled", Some(1)).await;
+
+    // 风险: each team in turn picks a stake on its device (or the host sets it).
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "intro", Some(2)).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "choosing", Some(2)).await;
+    teams[1].send(json!({"type": "stake", "stake": 20})).await;
+    assert_eq!(
+        teams[1].until("error").await["code"],
+        "wrong_step",
+        "not team 1's turn"
+    );
+    teams[0].send(json!({"type": "stake", "stake": 30})).await;
+    let s = until_step(&mut screen, "answering", Some(2)).await;
+    assert_eq!(s["question"]["stake"], 30);
+    host(&mut console, json!({"type": "rule", "ruling": "right"})).await;
+    expected[0] += 30;
+    until_step(&mut screen, "ruled", Some(2)).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "choosing", Some(2)).await;
+    teams[1].send(json!({"type": "stake", "stake": 20})).await;
+    until_step(&mut screen, "answering", Some(2)).await;
+    host(&mut console, json!({"type": "rule", "ruling": "wrong"})).await;
+    expected[1] -= 20;
+    until_step(&mut screen, "ruled", Some(2)).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "choosing", Some(2)).await;
+    host(&mut console, json!({"type": "stake", "stake": 10})).await;
+    until_step(&mut screen, "answering", Some(2)).await;
+    host(&mut console, json!({"type": "rule", "ruling": "right"})).await;
+    expected[2] += 10;
+    until_step(&mut screen, "ruled", Some(2)).await;
+
+    // Judged: three judges mark each team (weights 60/40 of marks out of 10); fewer than five
+    // judges, so the mean of all three. One judge corrects a mark, with a reason.
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut screen, "intro", Some(3)).await;
+    let marks: [[[u32; 2]; 3]; 3] = [
+        [[8, 7], [9, 9], [7, 6]],
+        [[6, 6], [5, 8], [7, 7]],
+        [[10, 9], [9, 8], [8, 10]],
+    ];
+    // From here in thousandths of a point: a panel's mean need not be whole.
+    let mut expected: [i64; 3] = expected.map(|points| points * 1000);
+    for team in 0..3usize {
+        host(&mut console, json!({"type": "next"})).await;
+        until_step(&mut screen, "judging", Some(3)).await;
+        for (j, judge) in judges.iter_mut().enumerate() {
+            judge
+                .send(json!({"type": "marks", "team": team, "marks": marks[team][j]}))
+                .await;
+        }
+        // Totals hidden from the projector until every judge has marked, then shown.
+        let mut shown = Value::Null;
+        for _ in 0..20 {
+            let s = screen.until("state").await;
+            if s["judges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|j| j["marked"] == true)
+            {
+                shown = s;
+                break;
+            }
+            assert!(
+                s["judges"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|j| j["total"].is_null())
+            );
+        }
+        assert!(shown["judges"][0]["total"].is_number(), "{shown}");
+        // A judge's total: mark / 10 × weight, in thousandths.
+        let mut totals: Vec<i64> = marks[team]
+            .iter()
+            .map(|m| (m[0] as i64 * 60 + m[1] as i64 * 40) * 1000 / 10)
+            .collect();
+        if team == 1 {
+            // A correction needs a reason; with one it replaces the judge's total.
+            judges[0]
+                .send(json!({"type": "marks", "team": 1, "marks": [9, 9]}))
+                .await;
+            assert_eq!(judges[0].until("error").await["code"], "bad_marks");
+            judges[0]
+                .send(json!({"type": "marks", "team": 1, "marks": [9, 9], "reason": "误录"}))
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            totals[0] = 90_000;
+        }
+        // Three judges (fewer than five): the mean of all, to the nearest thousandth.
+        let sum: i64 = totals.iter().sum();
+        let panel = (2 * sum + 3) / 6;
+        host(&mut console, json!({"type": "next"})).await;
+        let judged = until_step(&mut screen, "judged", Some(3)).await;
+        assert_eq!(judged["step"]["panel_milli"], panel, "team {team}");
+        expected[team] += panel;
+        assert_eq!(
+            scores(&judged)[&(team as u64)],
+            expected[team],
+            "team {team}"
+        );
+    }
+    host(&mut console, json!({"type": "next"})).await;
+    let podium = until_step(&mut screen, "podium", None).await;
+    let s = scores(&podium);
+    for team in 0..3u64 {
+        assert_eq!(s[&team], expected[team as usize], "team {team}");
+    }
+    assert_eq!(podium["status"], "ended");
+
+    // The records: every change and every buzz; the standings from them alone.
+    let d: Value = h.get_json(&app, &format!("/api/stages/{id}")).await;
+    let from_records: HashMap<u64, i64> = d["standings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["team"].as_u64().unwrap(),
+                s["score_milli"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(from_records, s);
+    let buzzes: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT team, at_us, seq FROM stage_buzzes WHERE stage_id = $1 AND round = 1 ORDER BY seq",
+    )
+    .bind(&id)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let teams_in_order: Vec<i64> = buzzes.iter().map(|b| b.0).collect();
+    // Every buzz is stored: the false start, the winner, then team 0's and team 1's second
+    // (sent from two sockets at once: either may arrive first).
+    assert_eq!(teams_in_order[..2], [2, 1], "{teams_in_order:?}");
+    let mut rest = teams_in_order[2..].to_vec();
+    rest.sort_unstable();
+    assert_eq!(rest, [0, 1]);
+    // Receive order and time agree.
+    assert!(buzzes.windows(2).all(|w| w[0].1 <= w[1].1), "{buzzes:?}");
+    assert!(
+        buzzes[0].1 < 0,
+        "the false start is timed before the opening"
+    );
+    assert!(buzzes[1..].iter().all(|b| b.1 >= 0));
+    let marks_rows: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stage_marks WHERE stage_id = $1 AND corrects IS NOT NULL",
+    )
+    .bind(&id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        marks_rows, 1,
+        "the correction is a new row naming the old one"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_a_buzzer_question_resumes_it() {
+    let (_dir, url) = fresh_sqlite();
+    let app = spawn_demo_on(&url).await;
+    let h = app.session(HOST).await;
+    let (id, codes) = create(
+        &app,
+        &h,
+        set_up(json!([{"kind": "buzzer", "count": 1, "right": 20}])),
+    )
+    .await;
+    let cookie = app.cookie(HOST).await;
+    let (mut console, _) = seat(
+        &app,
+        &id,
+        Some(&cookie),
+        json!({"type": "hello", "role": "host"}),
+    )
+    .await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "intro", Some(0)).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "ready", Some(0)).await;
+    host(&mut console, json!({"type": "open"})).await;
+    until_step(&mut console, "open", Some(0)).await;
+    drop(console);
+    app.handle.stop(true).await;
+    drop(app);
+
+    // The same records, a new server: the question is still open and a buzz wins it.
+    let app = spawn_demo_on(&url).await;
+    let cookie = app.cookie(HOST).await;
+    let (mut console, first) = seat(
+        &app,
+        &id,
+        Some(&cookie),
+        json!({"type": "hello", "role": "host"}),
+    )
+    .await;
+    assert_eq!(first["step"]["step"], "open", "{first}");
+    let (mut team, _) = seat(
+        &app,
+        &id,
+        None,
+        json!({"type": "hello", "role": "team", "code": codes[2]}),
+    )
+    .await;
+    team.send(json!({"type": "buzz"})).await;
+    let s = until_step(&mut console, "answering", Some(0)).await;
+    assert_eq!(s["step"]["team"], 2);
+    host(&mut console, json!({"type": "rule", "ruling": "right"})).await;
+    let r = until_step(&mut console, "ruled", Some(0)).await;
+    assert_eq!(scores(&r)[&2], 120_000);
+}

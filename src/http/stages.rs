@@ -24,9 +24,63 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/stages/{id}/teams/{n}/code", web::post().to(new_code));
 }
 
-/// The final's WebSocket (outside `/api`): `/ws/stage/{id}`.
+/// The final's WebSocket and pages (outside `/api`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ws/stage/{id}", web::get().to(ws));
+    cfg.route("/ws/stage/{id}", web::get().to(ws))
+        .route("/stage/{id}/{seat}", web::get().to(page));
+}
+
+#[derive(askama::Template)]
+#[template(path = "stage.html")]
+struct StagePage<'a> {
+    t: crate::i18n::Messages<'a>,
+    csrf: String,
+    stage_id: String,
+    seat: &'static str,
+    seat_name: &'static str,
+}
+
+/// A seat's page: `screen` (projector) and `host` (console) for the final's host, `judge` for
+/// a logged-in member (the socket checks they judge this final), `team` for anyone with the
+/// team's code.
+async fn page(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    id: crate::auth::MaybeIdentity,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (stage_id, seat) = path.into_inner();
+    let (seat, seat_name) = match seat.as_str() {
+        "screen" => ("screen", "投影屏"),
+        "host" => ("host", "主持台"),
+        "judge" => ("judge", "评委"),
+        "team" => ("team", "代表队"),
+        _ => return Err(AppError::NotFound("没有这个页面".into())),
+    };
+    if seat != "team" {
+        let Some(i) = &id.0 else {
+            return Ok(crate::http::pages::login_redirect(&req));
+        };
+        if seat != "judge" {
+            owned(&state, i, &stage_id).await?;
+        }
+    }
+    rec::by_id(&state.db, &stage_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("没有这场决赛".into()))?;
+    let (t, lang, remember) = crate::http::pages::page_messages(&state, &req, "stage.html");
+    let (_, csrf) = crate::http::pages::viewer_of(&id);
+    crate::http::pages::render(
+        StagePage {
+            t,
+            csrf,
+            stage_id,
+            seat,
+            seat_name,
+        },
+        &lang,
+        remember,
+    )
 }
 
 async fn ws(

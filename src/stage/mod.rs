@@ -357,6 +357,17 @@ impl Conductor {
             } => {
                 let id = self.next_client;
                 self.next_client += 1;
+                // Who the socket is, once: a team device learns its team, a judge their name.
+                let (role, team, name) = match &seat {
+                    Seat::Host { .. } => ("host", None, None),
+                    Seat::Screen => ("screen", None, None),
+                    Seat::Team(t) => ("team", Some(*t), self.teams.get(*t).map(|t| t.name.clone())),
+                    Seat::Judge { name, .. } => ("judge", None, Some(name.clone())),
+                };
+                let mut outbox = outbox;
+                outbox.push(frame(
+                    &json!({"type": "seat", "role": role, "team": team, "name": name}),
+                ));
                 self.clients.insert(id, Client { seat, outbox });
                 let _ = reply.send(id);
                 self.send_state_to(id);

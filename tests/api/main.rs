@@ -12,6 +12,7 @@ mod browser;
 mod browser_cases;
 mod browser_exams;
 mod browser_sections;
+mod browser_stage;
 mod cases;
 mod crash;
 mod drills;

@@ -55,7 +55,11 @@ async fn seat(app: &TestApp, id: &str, cookie: Option<&str>, hello: Value) -> (W
         None => Ws::connect_path(app.port(), &path, &[]).await,
     };
     ws.send(hello).await;
-    let first = ws.next().await;
+    let mut first = ws.next().await;
+    if first["type"] == "seat" {
+        // Who the socket is, then the state.
+        first = ws.next().await;
+    }
     (ws, first)
 }
 

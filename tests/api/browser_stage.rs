@@ -1,0 +1,122 @@
+//! A stage final in headless Chromium: the projector, the host console, a team device and a
+//! judge's phone through a 抢答 question and a judged round to the podium, with screenshots
+//! and an accessibility check of every seat.
+
+use crate::a11y::assert_accessible;
+use crate::browser::{Browser, click, fill, login, tap};
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
+    let Some(screen) = Browser::start(1920, 1080).await else {
+        return;
+    };
+    let console = Browser::start(1280, 800).await.unwrap();
+    let team = Browser::start(360, 740).await.unwrap();
+    let judge = Browser::start(360, 740).await.unwrap();
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let made: Value = host
+        .post(
+            &app,
+            "/api/stages",
+            json!({
+                "title": "信访业务知识决赛（演示）",
+                "teams": [{"name": "文秘处代表队", "members": ["d102"]}, {"name": "研究处代表队", "members": ["d202"]}],
+                "judges": ["d104"],
+                "rounds": [
+                    {"kind": "buzzer", "count": 1, "right": 20},
+                    {"kind": "judged", "criteria": [{"name": "处置规范", "max": 10, "weight": 100}]},
+                ],
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = made["id"].as_str().unwrap();
+    let code = made["teams"][1]["device_code"].as_str().unwrap();
+
+    login(&screen, &app, HOST, "/").await;
+    screen
+        .client
+        .goto(&app.url(&format!("/stage/{id}/screen")))
+        .await
+        .unwrap();
+    screen.wait_for_text("#step", "决赛即将开始").await;
+    login(&console, &app, HOST, "/").await;
+    console
+        .client
+        .goto(&app.url(&format!("/stage/{id}/host")))
+        .await
+        .unwrap();
+    console.wait_for_text("#step", "决赛即将开始").await;
+    team.client
+        .goto(&app.url(&format!("/stage/{id}/team")))
+        .await
+        .unwrap();
+    fill(&team, "#code", code).await;
+    click(&team, "#code-form button[type=submit]").await;
+    team.wait_for_text("#me", "研究处代表队").await;
+    assert_accessible(&team, "team device, waiting").await;
+
+    // 抢答: the round's card, the question, the buzzers open, the team buzzes.
+    click(&console, "#next").await;
+    screen.wait_for_text("#step", "第 1 / 2 轮").await;
+    click(&console, "#next").await;
+    screen.wait_for_text("#step", "请准备抢答").await;
+    click(&console, "#open").await;
+    screen.wait_for_text("#step", "抢答开始").await;
+    tap(&team, "#buzz").await;
+    screen.wait_for_text("#step", "研究处代表队 作答").await;
+    screen.wait_for_text("#buzzes", "研究处代表队").await;
+    console.wait_for_text("#answer", "答案").await;
+    screen.screenshot("stage-buzz").await;
+    team.screenshot("stage-team").await;
+    console.screenshot("stage-console").await;
+    assert_accessible(&screen, "stage projector, a buzz won").await;
+    assert_accessible(&console, "stage console").await;
+    click(&console, "#right").await;
+    screen.wait_for_text("#step", "研究处代表队 答对").await;
+    screen.wait_for_text("#board", "+20").await;
+
+    // Judged: the judge marks each team on the phone; the panel's score goes on the board.
+    login(&judge, &app, "d104", "/").await;
+    judge
+        .client
+        .goto(&app.url(&format!("/stage/{id}/judge")))
+        .await
+        .unwrap();
+    click(&console, "#next").await;
+    screen.wait_for_text("#step", "第 2 / 2 轮").await;
+    for (team_name, mark) in [("文秘处代表队", "8"), ("研究处代表队", "6")] {
+        click(&console, "#next").await;
+        screen
+            .wait_for_text("#step", &format!("评委评分：{team_name}"))
+            .await;
+        judge.wait_for_text("#marks-for", team_name).await;
+        fill(&judge, "#crit-0", mark).await;
+        if team_name == "文秘处代表队" {
+            judge.screenshot("stage-judge").await;
+            assert_accessible(&judge, "judge's phone").await;
+        }
+        click(&judge, "#marks-form button[type=submit]").await;
+        screen.wait_for_text("#judges", "✓").await;
+        click(&console, "#next").await;
+        screen
+            .wait_for_text("#step", &format!("{team_name} 得分"))
+            .await;
+    }
+    click(&console, "#next").await;
+    let done = screen.wait_for_text("#step", "决赛结束").await;
+    // 研究处: 100 + 20 + 60 = 180; 文秘处: 100 + 80 = 180: both first.
+    assert!(
+        done.contains("文秘处代表队") && done.contains("研究处代表队"),
+        "{done}"
+    );
+    screen.screenshot("stage-podium").await;
+    for b in [screen, console, team, judge] {
+        b.close().await;
+    }
+}

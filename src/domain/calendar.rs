@@ -41,6 +41,21 @@ pub fn date_of(ms: i64) -> String {
     date_of_day(day_of(ms)).format("%Y-%m-%d").to_string()
 }
 
+/// `YYYY-MM-DD HH:MM:SS` of an instant, on the users' clock.
+pub fn date_time_of(ms: i64) -> String {
+    let local = ms + OFFSET_MS;
+    let secs = local.div_euclid(1000);
+    let day = secs.div_euclid(86_400);
+    let in_day = secs.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}:{:02}",
+        iso(day),
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
 /// `YYYY-MM-DD` of a day.
 pub fn iso(day: i64) -> String {
     date_of_day(day).format("%Y-%m-%d").to_string()
@@ -204,6 +219,14 @@ pub fn target_for(weekly: i64, span: Span) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_and_time_are_on_the_users_clock() {
+        assert_eq!(date_time_of(0), "1970-01-01 08:00:00");
+        // 2023-11-14 22:13:20 UTC is the next morning in Beijing.
+        assert_eq!(date_time_of(1_700_000_000_000), "2023-11-15 06:13:20");
+        assert_eq!(date_time_of(-1_000), "1970-01-01 07:59:59");
+    }
 
     fn day(y: i32, m: u32, d: u32) -> i64 {
         day_of_date(NaiveDate::from_ymd_opt(y, m, d).unwrap())

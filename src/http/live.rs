@@ -559,7 +559,7 @@ struct PlayPage<'a> {
 pub struct TeamHonorRow {
     pub team: String,
     pub title: String,
-    /// 比武 or 考试, and its title.
+    /// 比武, 考试 or 决赛, and its title.
     pub event_kind: &'static str,
     pub event: String,
     pub rank: i64,
@@ -576,10 +576,10 @@ impl From<crate::records::teams::TeamHonor> for TeamHonorRow {
         TeamHonorRow {
             team: h.team_name,
             title: h.title,
-            event_kind: if h.event_kind == "exam" {
-                "考试"
-            } else {
-                "比武"
+            event_kind: match h.event_kind.as_str() {
+                "exam" => "考试",
+                "stage" => "决赛",
+                _ => "比武",
             },
             event: h.event_title.unwrap_or_default(),
             rank: h.standing_rank.unwrap_or(0),

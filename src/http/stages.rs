@@ -21,7 +21,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/stages", web::post().to(create))
         .route("/stages", web::get().to(list))
         .route("/stages/{id}", web::get().to(detail))
-        .route("/stages/{id}/teams/{n}/code", web::post().to(new_code));
+        .route("/stages/{id}/teams/{n}/code", web::post().to(new_code))
+        .route("/stages/{id}/awards", web::post().to(confirm_awards))
+        .route("/stages/{id}/report.xlsx", web::get().to(report));
 }
 
 /// The final's WebSocket and pages (outside `/api`).
@@ -641,4 +643,84 @@ async fn new_code(
     )
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "position": n, "device_code": code })))
+}
+
+/// The final's report workbook, from its records alone.
+async fn report(
+    state: web::Data<AppState>,
+    id: Identity,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let s = owned(&state, &id, &path).await?;
+    let report = crate::stage::report::Report::load(&state.db, &s).await?;
+    let bytes = web::block(move || report.workbook())
+        .await
+        .map_err(|e| anyhow::anyhow!("stage report: {e}"))??;
+    Ok(super::spreadsheet(
+        bytes,
+        true,
+        "stage-report",
+        &format!("{}-决赛成绩", s.title),
+    ))
+}
+
+/// Confirms the final's awards once it has ended: 优胜团队 for the teams ranked within the
+/// settings' `team_winners`, and 业务标兵 for each member of those teams.
+async fn confirm_awards(
+    state: web::Data<AppState>,
+    id: Identity,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let s = owned(&state, &id, &path).await?;
+    if s.status != "ended" {
+        return Err(AppError::Conflict("决赛尚未结束，不能确认表彰".into()));
+    }
+    let settings: StageSettings = serde_json::from_str(&s.settings).unwrap_or_default();
+    let report = crate::stage::report::Report::load(&state.db, &s).await?;
+    let teams = report.teams();
+    let winners: Vec<crate::domain::teams::TeamStanding> = report
+        .standings()
+        .into_iter()
+        .filter(|st| st.rank <= settings.team_winners)
+        .map(|st| {
+            let t = &teams[st.team];
+            crate::domain::teams::TeamStanding {
+                id: format!("{}:{}", s.id, t.position),
+                name: t.name.clone(),
+                rank: Some(st.rank),
+                score_milli: Some(st.score_milli),
+                counted: t.members.len() as u32,
+                took_part: t.members.len() as u32,
+                size: t.members.len() as u32,
+                participants: t.members.iter().map(|m| m.0.clone()).collect(),
+            }
+        })
+        .collect();
+    let pacesetters: Vec<(String, u32, i64)> = winners
+        .iter()
+        .flat_map(|w| {
+            w.participants.iter().map(|m| {
+                (
+                    m.clone(),
+                    w.rank.unwrap_or(0),
+                    w.score_milli.unwrap_or(0) / 1000,
+                )
+            })
+        })
+        .collect();
+    let refs: Vec<&crate::domain::teams::TeamStanding> = winners.iter().collect();
+    let Some((awards, team_awards)) =
+        rec::confirm_awards(&state.db, &s.id, &id.member.id, &refs, &pacesetters).await?
+    else {
+        return Err(AppError::Conflict("本场决赛的表彰已经确认过".into()));
+    };
+    audit::record(
+        &state.db,
+        Some(&id.member.id),
+        "stage.confirm_awards",
+        &s.id,
+        json!({ "teams": team_awards.len(), "pacesetters": awards.len() }),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "awards": awards, "team_awards": team_awards })))
 }

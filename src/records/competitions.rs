@@ -640,10 +640,11 @@ pub struct Honor {
 /// Awards in force (not revoked), newest first; optionally of one competition.
 pub async fn honors(db: &Db, competition_id: Option<&str>) -> anyhow::Result<Vec<Honor>> {
     Ok(sqlx::query_as::<_, Honor>(
-        "SELECT a.id, a.member_id, m.name, s.name AS section, a.title, a.competition_id, COALESCE(c.title, e.title) AS competition, \
+        "SELECT a.id, a.member_id, m.name, s.name AS section, a.title, a.competition_id, COALESCE(c.title, e.title, st.title) AS competition, \
          a.standing_rank, a.standing_points, a.confirmed_at FROM awards a \
          JOIN members m ON m.id = a.member_id LEFT JOIN sections s ON s.id = m.section_id \
          LEFT JOIN competitions c ON c.id = a.competition_id LEFT JOIN exams e ON e.id = a.exam_id \
+         LEFT JOIN stages st ON st.id = a.stage_id \
          WHERE a.revokes IS NULL AND NOT EXISTS (SELECT 1 FROM awards r WHERE r.revokes = a.id) \
          AND ($1 = '' OR a.competition_id = $1) \
          ORDER BY a.confirmed_at DESC, a.standing_rank",

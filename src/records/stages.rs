@@ -434,3 +434,62 @@ pub async fn set_device_hash(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Confirms a final's awards in one transaction, once: 优胜团队 for the winning teams (named
+/// teams of the final, with their members) and 业务标兵 for `pacesetters` (member id, team
+/// rank, team score in points). `false` when they were confirmed already or the final has not
+/// ended.
+pub async fn confirm_awards(
+    db: &Db,
+    stage_id: &str,
+    confirmed_by: &str,
+    winners: &[&crate::domain::teams::TeamStanding],
+    pacesetters: &[(String, u32, i64)],
+) -> anyhow::Result<Option<(Vec<String>, Vec<String>)>> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE stages SET awards_confirmed = 1 WHERE id = $1 AND awards_confirmed = 0 AND status = 'ended'",
+    )
+    .bind(stage_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done != 1 {
+        return Ok(None);
+    }
+    let rule = crate::domain::teams::TeamRule {
+        by: crate::domain::teams::TeamBy::Named,
+        ..Default::default()
+    };
+    let team_ids = super::teams::insert_awards(
+        &mut tx,
+        super::teams::Event::Stage,
+        stage_id,
+        &rule,
+        winners,
+        "优胜团队",
+        confirmed_by,
+    )
+    .await?;
+    let mut ids = Vec::new();
+    for (member_id, rank, points) in pacesetters {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO awards (id, member_id, title, stage_id, standing_rank, standing_points, confirmed_by, confirmed_at) \
+             VALUES ($1, $2, '业务标兵', $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(member_id)
+        .bind(stage_id)
+        .bind(i64::from(*rank))
+        .bind(*points)
+        .bind(confirmed_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(Some((ids, team_ids)))
+}

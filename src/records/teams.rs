@@ -9,6 +9,8 @@ use crate::domain::teams::{Team, TeamBy, TeamRule, TeamStanding};
 pub enum Event {
     Competition,
     Exam,
+    /// A stage final (决赛).
+    Stage,
 }
 
 impl Event {
@@ -16,6 +18,7 @@ impl Event {
         match self {
             Event::Competition => "competition",
             Event::Exam => "exam",
+            Event::Stage => "stage",
         }
     }
 }
@@ -304,11 +307,12 @@ pub struct TeamHonor {
 pub async fn honors(db: &Db, event: Option<(Event, &str)>) -> anyhow::Result<Vec<TeamHonor>> {
     let (kind, id) = event.map(|(e, id)| (e.id(), id)).unwrap_or(("", ""));
     Ok(sqlx::query_as::<_, TeamHonor>(
-        "SELECT a.id, a.event_kind, a.event_id, COALESCE(c.title, e.title) AS event_title, \
+        "SELECT a.id, a.event_kind, a.event_id, COALESCE(c.title, e.title, st.title) AS event_title, \
          a.team_kind, a.team_name, a.title, a.standing_rank, a.standing_milli, a.members, \
          a.confirmed_at FROM team_awards a \
          LEFT JOIN competitions c ON a.event_kind = 'competition' AND c.id = a.event_id \
          LEFT JOIN exams e ON a.event_kind = 'exam' AND e.id = a.event_id \
+         LEFT JOIN stages st ON a.event_kind = 'stage' AND st.id = a.event_id \
          WHERE a.revokes IS NULL AND NOT EXISTS (SELECT 1 FROM team_awards r WHERE r.revokes = a.id) \
          AND ($1 = '' OR (a.event_kind = $1 AND a.event_id = $2)) \
          ORDER BY a.confirmed_at DESC, a.standing_rank, a.team_name",

@@ -8,6 +8,7 @@
 //! conductor rebuilds the final from its records: the set-up, the score changes, and the step
 //! it was at (kept in `stages.state`), so a 抢答 question that was open stays open.
 
+pub mod report;
 pub mod session;
 
 use crate::domain::Question;
@@ -214,6 +215,8 @@ struct Conductor {
     teams: Vec<Team>,
     rounds: Vec<Round>,
     judges: Vec<(String, String)>,
+    /// The projector hides each judge's total until every judge has marked.
+    hide_totals: bool,
     changes: Vec<Change>,
     next_seq: i64,
     cur: Cursor,
@@ -309,7 +312,12 @@ impl Conductor {
             }
             _ => Vec::new(),
         };
+        let hide_totals = serde_json::from_str::<Value>(&s.settings)?
+            .get("hide_judge_totals")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         Ok(Conductor {
+            hide_totals,
             id: id.to_string(),
             db,
             title: s.title,
@@ -851,7 +859,7 @@ impl Conductor {
             Step::Ruled { q: Some(q), .. } => (Some(*q), true),
             _ => (None, false),
         };
-        let hide = !host && self.judges.len() > marked.len();
+        let hide = !host && self.hide_totals && self.judges.len() > marked.len();
         json!({
             "type": "state",
             "title": self.title,

@@ -399,6 +399,74 @@ async fn a_final_through_a_round_of_each_kind_to_the_podium() {
         marks_rows, 1,
         "the correction is a new row naming the old one"
     );
+
+    // Awards: the top team is 优胜团队 and its members 业务标兵, once; they are on the honour
+    // roll with the final's title.
+    let top = podium["standings"][0]["team"].as_u64().unwrap();
+    assert_eq!(podium["standings"][1]["rank"], 2, "no tie for first here");
+    let res = h
+        .post(&app, &format!("/api/stages/{id}/awards"), json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let a: Value = res.json().await.unwrap();
+    assert_eq!(a["team_awards"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        a["awards"].as_array().unwrap().len(),
+        1,
+        "the top team has one member"
+    );
+    let again = h
+        .post(&app, &format!("/api/stages/{id}/awards"), json!({}))
+        .await;
+    assert_eq!(again.status(), 409);
+    let honors = h.get(&app, "/honors").await.text().await.unwrap();
+    let team_name = ["一队", "二队", "三队"][top as usize];
+    assert!(
+        honors.contains(team_name) && honors.contains("决赛"),
+        "{honors}"
+    );
+    let member: String = sqlx::query_scalar(
+        "SELECT m.staff_no FROM awards a JOIN members m ON m.id = a.member_id WHERE a.stage_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(member, ["d102", "d202", "d302"][top as usize]);
+
+    // The report: every change and every buzz, from the records.
+    let res = h.get(&app, &format!("/api/stages/{id}/report.xlsx")).await;
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["比分", "计分过程", "抢答记录", "评委评分"]
+    );
+    let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage_changes WHERE stage_id = $1")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let process = book.worksheet_range("计分过程").unwrap();
+    assert_eq!(process.height() as i64, changes + 1);
+    let buzz_sheet = book.worksheet_range("抢答记录").unwrap();
+    assert_eq!(buzz_sheet.height(), 5);
+    let board = book.worksheet_range("比分").unwrap();
+    let first_score = board.get((1, 3)).unwrap().to_string();
+    let expected_top = expected[top as usize] as f64 / 1000.0;
+    assert!(
+        (first_score.parse::<f64>().unwrap() - expected_top).abs() < 1e-6,
+        "{first_score}"
+    );
+    let marks_sheet = book.worksheet_range("评委评分").unwrap();
+    assert_eq!(
+        marks_sheet.height(),
+        1 + 9 + 1,
+        "nine marks and one correction"
+    );
 }
 
 #[tokio::test]

@@ -29,8 +29,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The final's WebSocket and pages (outside `/api`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws/stage/{id}", web::get().to(ws))
+        .route("/stages", web::get().to(stages_page))
         .route("/stage/{id}/{seat}", web::get().to(page));
 }
+
+crate::http::pages::member_page!(StagesPage, "stages.html", stages_page, Role::Host);
 
 #[derive(askama::Template)]
 #[template(path = "stage.html")]

@@ -120,3 +120,51 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_host_sets_up_a_final_on_the_page_and_gets_the_team_codes_once() {
+    let Some(b) = Browser::start(1280, 900).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    login(&b, &app, HOST, "/stages").await;
+    b.wait_for_text("#setup-title", "设置决赛").await;
+    fill(&b, "#s-title", "年度业务知识决赛").await;
+    fill(
+        &b,
+        "#s-teams",
+        "文秘处代表队：d102 d103\n研究处代表队：d202 d203",
+    )
+    .await;
+    fill(&b, "#s-judges", "d104 d204 d304").await;
+    assert_accessible(&b, "final set-up").await;
+    click(&b, "#setup button[type=submit]").await;
+    b.wait_for_text("#codes-body", "研究处代表队").await;
+    b.wait_for_text("#list", "年度业务知识决赛").await;
+    b.screenshot("stage-setup").await;
+    // The codes on the page are the ones the records hold, as hashes.
+    let codes = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#codes-body .st-code-text')].map(e => e.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let codes: Vec<String> = serde_json::from_value(codes).unwrap();
+    assert_eq!(codes.len(), 2);
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT device_hash FROM stage_teams ORDER BY position")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    let want: Vec<String> = codes.iter().map(|c| biwu::auth::hash_token(c)).collect();
+    assert_eq!(hashes, want);
+    // Four rounds as the form offered them, with the judges.
+    let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage_rounds")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rounds, 4);
+    b.close().await;
+}

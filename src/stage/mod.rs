@@ -87,6 +87,10 @@ pub struct Stages {
     live: Mutex<HashMap<String, mpsc::Sender<Cmd>>>,
     /// Receive order of buzzes, across every socket of this instance.
     pub seq: std::sync::atomic::AtomicU64,
+    /// The multi-threaded runtime the server was built on: conductors run there, not on the
+    /// HTTP worker that received the first socket, so a final's work never delays the reading
+    /// (and stamping) of the buzzes that arrive on that worker.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Stages {
@@ -95,6 +99,7 @@ impl Stages {
             db,
             live: Mutex::new(HashMap::new()),
             seq: Default::default(),
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 
@@ -110,7 +115,7 @@ impl Stages {
         }
         let conductor = Conductor::load(self.db.clone(), id).await?;
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(conductor.run(rx));
+        self.runtime.spawn(conductor.run(rx));
         live.insert(id.to_string(), tx.clone());
         Ok(tx)
     }

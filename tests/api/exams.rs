@@ -529,7 +529,33 @@ async fn the_clock_submits_a_taker_who_never_comes_back() {
     let app = spawn_app().await;
     let host = app.session(HOST).await;
     let me = app.session(MEMBER).await;
-    let exam = create(&app, &host, json!({"reveal": "after_close"})).await;
+    // A seed whose paper (the default mix) holds a single-choice question, for the bad
+    // answers below.
+    use biwu::domain::exam::{PaperSpec, TopicCount, draw_paper};
+    use biwu::domain::{Kind, Topic};
+    let pool: Vec<Question> = biwu::bank::load(&bank_dir()).questions().cloned().collect();
+    let spec = PaperSpec {
+        mix: vec![
+            TopicCount {
+                topic: Topic::PetitionWork,
+                count: 6,
+            },
+            TopicCount {
+                topic: Topic::PartyConstitution,
+                count: 4,
+            },
+        ],
+        ..PaperSpec::default()
+    };
+    let seed = (0..100u64)
+        .find(|&s| {
+            draw_paper(&pool, &spec, s)
+                .0
+                .iter()
+                .any(|q| q.kind == Kind::Single)
+        })
+        .unwrap();
+    let exam = create(&app, &host, json!({"reveal": "after_close", "seed": seed})).await;
     let id = exam["id"].as_str().unwrap();
     let bank = paper(&app, id).await;
     let state: Value = me

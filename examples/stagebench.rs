@@ -39,6 +39,10 @@ struct Args {
     /// Microseconds between one team's buzz and the next.
     #[arg(long, default_value_t = 1000)]
     spread_us: u64,
+    /// Time the buzzes by spinning (exact spacing, but a core burnt) instead of the runtime's
+    /// timer (millisecond ticks; the sends stay in order, one task sends them all).
+    #[arg(long)]
+    spin: bool,
 }
 
 type Ws =
@@ -66,6 +70,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let spread_us = args.spread_us;
+    let spin = args.spin;
     let dir = tempfile::tempdir()?;
     let settings = Settings {
         bind: "127.0.0.1:0".into(),
@@ -170,8 +175,12 @@ async fn main() -> anyhow::Result<()> {
             let mut first = None;
             for (k, team) in order.into_iter().enumerate() {
                 let due = start + Duration::from_micros(spread_us * k as u64);
-                while Instant::now() < due {
-                    std::hint::spin_loop();
+                if spin {
+                    while Instant::now() < due {
+                        std::hint::spin_loop();
+                    }
+                } else {
+                    tokio::time::sleep_until(due.into()).await;
                 }
                 let _ = sinks[team]
                     .send(Message::Text("{\"type\":\"buzz\"}".into()))

@@ -549,10 +549,27 @@ impl Exams {
         tokio::spawn(async move {
             let now = now_ms();
             for (member, answers) in work {
-                let done =
-                    crate::records::drills::notebook_reviews(&db, &member, &answers, "exam", now);
-                if let Err(e) = done.await {
-                    tracing::warn!(error = ?e, member, "notebook entries from an exam failed");
+                // Read then write in one transaction: on SQLite another writer's commit in
+                // between makes the write fail at once (the snapshot is stale), and the
+                // transaction is simply run again.
+                let mut tries = 0;
+                loop {
+                    let done = crate::records::drills::notebook_reviews(
+                        &db, &member, &answers, "exam", now,
+                    )
+                    .await;
+                    match done {
+                        Ok(_) => break,
+                        Err(e) if tries < 5 => {
+                            tries += 1;
+                            tracing::debug!(error = ?e, member, tries, "notebook entries retried");
+                            tokio::time::sleep(std::time::Duration::from_millis(20 * tries)).await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = ?e, member, "notebook entries from an exam failed");
+                            break;
+                        }
+                    }
                 }
             }
         });

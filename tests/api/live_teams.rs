@@ -586,3 +586,52 @@ async fn entrants_only(app: TestApp) {
         "locked after the start"
     );
 }
+
+/// Players who joined the lobby before the entrant list was set, and are not on it, leave the
+/// game at the start (told why, in the records and the audit); the entrant plays on alone.
+#[tokio::test]
+async fn players_in_the_lobby_before_the_entrant_list_leave_at_the_start() {
+    use biwu::records::competitions::set_entrants;
+    let app = spawn_app().await;
+    let qs = picks();
+    let host = app.session(HOST).await;
+    let (cid, pin) = create(&app, &host, &qs[..1], json!({"guests_allowed": true})).await;
+    let (mut console, _) = Ws::hello_staff(&app, &app.cookie(HOST).await, "host", &cid).await;
+    let (ws, _) = join(&app, &pin, MEMBER).await;
+    let (mut early, _) = join(&app, &pin, "d103").await;
+    let (mut guest, welcome) = Ws::hello_player(&app, None, &pin, Some("访客小赵"), None).await;
+    assert_eq!(welcome["type"], "welcome");
+    // The finalists arrive after they joined.
+    let finalist = member_id(&app, MEMBER).await;
+    assert!(
+        set_entrants(&app.db, &cid, std::slice::from_ref(&finalist))
+            .await
+            .unwrap()
+    );
+
+    let mut players = [Player {
+        ws,
+        rights: vec![true],
+    }];
+    let (_, podium) = play(&mut console, &mut players, &qs[..1]).await;
+    for (socket, who) in [(&mut early, "d103"), (&mut guest, "the guest")] {
+        let told = socket.until("error").await;
+        assert_eq!(told["code"], "not_entrant", "{who}: {told}");
+        assert!(socket.next_within(Duration::from_secs(2)).await.is_none() && socket.closed);
+    }
+    let names: Vec<&str> = podium["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["李晓雯"], "only the entrant is ranked");
+    let removed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'competition.remove_non_entrant' AND subject = $1",
+    )
+    .bind(&cid)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(removed, 2);
+}

@@ -205,6 +205,8 @@ struct Team {
     name: String,
     colour: String,
     base: i64,
+    /// Members' names (the podium proposes them as 业务标兵 when their team wins).
+    members: Vec<String>,
 }
 
 struct Client {
@@ -222,6 +224,8 @@ struct Conductor {
     judges: Vec<(String, String)>,
     /// The projector hides each judge's total until every judge has marked.
     hide_totals: bool,
+    /// How many teams the podium proposes as 优胜团队.
+    team_winners: u32,
     changes: Vec<Change>,
     next_seq: i64,
     cur: Cursor,
@@ -246,6 +250,7 @@ impl Conductor {
             .await?
             .into_iter()
             .map(|t| Team {
+                members: t.members.iter().map(|m| m.2.clone()).collect(),
                 name: t.name,
                 colour: t.colour,
                 base: t.base_score,
@@ -317,12 +322,18 @@ impl Conductor {
             }
             _ => Vec::new(),
         };
-        let hide_totals = serde_json::from_str::<Value>(&s.settings)?
+        let settings = serde_json::from_str::<Value>(&s.settings)?;
+        let hide_totals = settings
             .get("hide_judge_totals")
             .and_then(Value::as_bool)
             .unwrap_or(true);
+        let team_winners = settings
+            .get("team_winners")
+            .and_then(Value::as_u64)
+            .unwrap_or(1) as u32;
         Ok(Conductor {
             hide_totals,
+            team_winners,
             id: id.to_string(),
             db,
             title: s.title,
@@ -886,7 +897,23 @@ impl Conductor {
                 })
             }).collect::<Vec<_>>(),
             "standings": self.standings(),
+            "proposed": if self.cur.step == Step::Podium { self.proposed() } else { Value::Null },
             "now": now_ms(),
+        })
+    }
+
+    /// At the podium: the teams proposed as 优胜团队 (ranked within `team_winners`, ties
+    /// included) and their members as 业务标兵, as the awards would confirm them.
+    fn proposed(&self) -> Value {
+        let base: Vec<i64> = self.teams.iter().map(|t| t.base).collect();
+        let winners: Vec<&Team> = stage::standings(&base, &self.changes)
+            .into_iter()
+            .filter(|s| s.rank <= self.team_winners)
+            .map(|s| &self.teams[s.team])
+            .collect();
+        json!({
+            "teams": winners.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            "pacesetters": winners.iter().flat_map(|t| t.members.iter().map(String::as_str)).collect::<Vec<_>>(),
         })
     }
 

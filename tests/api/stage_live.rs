@@ -352,6 +352,13 @@ async fn a_final_through_a_round_of_each_kind_to_the_podium() {
         assert_eq!(s[&team], expected[team as usize], "team {team}");
     }
     assert_eq!(podium["status"], "ended");
+    // The podium proposes the top team as 优胜团队 and its member as 业务标兵.
+    let top_name = podium["standings"][0]["name"].as_str().unwrap();
+    assert_eq!(podium["proposed"]["teams"], json!([top_name]));
+    assert_eq!(
+        podium["proposed"]["pacesetters"].as_array().unwrap().len(),
+        1
+    );
 
     // The records: every change and every buzz; the standings from them alone.
     let d: Value = h.get_json(&app, &format!("/api/stages/{id}")).await;

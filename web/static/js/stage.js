@@ -92,7 +92,11 @@ function stepText(s) {
     case "judged": return `${teamName(s, st.team)} 得分 ${fmt(st.panel_milli / 1000)}`;
     case "podium": {
       const top = s.standings.filter((r) => r.rank === 1).map((r) => r.name);
-      return `决赛结束　冠军：${top.join("、")}`;
+      const p = s.proposed || { teams: [], pacesetters: [] };
+      const parts = [`决赛结束　冠军：${top.join("、")}`];
+      if (p.teams.length) parts.push(`优胜团队：${p.teams.join("、")}`);
+      if (p.pacesetters.length) parts.push(`业务标兵：${p.pacesetters.join("、")}`);
+      return parts.join("　");
     }
     default: return "";
   }

@@ -251,3 +251,34 @@ async fn serve(
     }
     let _ = session.close(None).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every frame the document shows for the stage socket is one the seats' parsers take.
+    #[test]
+    fn every_stage_example_in_the_protocol_document_parses() {
+        const DOC: &str = include_str!("../../docs/protocol.md");
+        let stage = DOC
+            .split("\n## Stage final socket")
+            .nth(1)
+            .expect("the document has the stage socket's section");
+        let mut seen = 0;
+        for part in stage.split('`') {
+            if !part.starts_with("{\"type\"") {
+                continue;
+            }
+            // Templates with placeholders (R, N, T, …) name shapes, not frames.
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(part) else {
+                continue;
+            };
+            let ok = serde_json::from_value::<Hello>(v.clone()).is_ok()
+                || serde_json::from_value::<HostCmd>(v.clone()).is_ok()
+                || serde_json::from_value::<Frame>(v.clone()).is_ok();
+            assert!(ok, "{part} is no frame a seat takes");
+            seen += 1;
+        }
+        assert!(seen >= 6, "stage examples found: {seen}");
+    }
+}

@@ -1626,6 +1626,38 @@ fn shipped_versions(pg: bool) -> Vec<i64> {
     v
 }
 
+/// Migrates a fresh database with `files` of the tree only (the release before), runs `seed`
+/// in it, and closes it again for the current release to open.
+async fn release_before(url: &str, files: &[&str], seed: &[&'static str]) {
+    let pg = url.starts_with("postgres");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tree = root.join(if pg {
+        "migrations/postgres"
+    } else {
+        "migrations/sqlite"
+    });
+    let before = tempfile::tempdir().unwrap();
+    for f in files {
+        std::fs::copy(tree.join(f), before.path().join(f)).unwrap();
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(before.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    for &sql in seed {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
 /// A database of the release before the exam round (migrations 0001–0003, with a
 /// competition's award in it) upgrades: 0004 adds exams and teams and the award keeps its
 /// competition.
@@ -1633,40 +1665,16 @@ fn shipped_versions(pg: bool) -> Vec<i64> {
 async fn a_database_before_the_exam_round_upgrades() {
     for (_dir, url) in first_release_databases().await {
         let pg = url.starts_with("postgres");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let tree = root.join(if pg {
-            "migrations/postgres"
-        } else {
-            "migrations/sqlite"
-        });
-        let before = tempfile::tempdir().unwrap();
-        for f in [
-            "0001_records.sql",
-            "0002_sections.sql",
-            "0003_member_names.sql",
-        ] {
-            std::fs::copy(tree.join(f), before.path().join(f)).unwrap();
-        }
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        sqlx::migrate::Migrator::new(before.path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
-        for sql in [
-            "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
-            "INSERT INTO competitions (id, title, pin, status, settings, seed, created_by, created_at) VALUES ('c', '春季比武', '123456', 'ended', '{}', 1, 'm', 0)",
-            "INSERT INTO awards (id, member_id, title, competition_id, standing_rank, standing_points, confirmed_by, confirmed_at) VALUES ('a', 'm', '业务标兵', 'c', 1, 900, 'm', 0)",
-        ] {
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
+        release_before(
+            &url,
+            &["0001_records.sql", "0002_sections.sql", "0003_member_names.sql"],
+            &[
+                "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
+                "INSERT INTO competitions (id, title, pin, status, settings, seed, created_by, created_at) VALUES ('c', '春季比武', '123456', 'ended', '{}', 1, 'm', 0)",
+                "INSERT INTO awards (id, member_id, title, competition_id, standing_rank, standing_points, confirmed_by, confirmed_at) VALUES ('a', 'm', '业务标兵', 'c', 1, 900, 'm', 0)",
+            ],
+        )
+        .await;
 
         let db = biwu::records::Db::connect(&url).await.expect("upgrades");
         let versions: Vec<i64> =
@@ -1696,42 +1704,22 @@ async fn a_database_before_the_exam_round_upgrades() {
 async fn a_database_of_the_exam_round_release_upgrades() {
     for (_dir, url) in first_release_databases().await {
         let pg = url.starts_with("postgres");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let tree = root.join(if pg {
-            "migrations/postgres"
-        } else {
-            "migrations/sqlite"
-        });
-        let before = tempfile::tempdir().unwrap();
-        for f in [
-            "0001_records.sql",
-            "0002_sections.sql",
-            "0003_member_names.sql",
-            "0004_exams_and_teams.sql",
-        ] {
-            std::fs::copy(tree.join(f), before.path().join(f)).unwrap();
-        }
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        sqlx::migrate::Migrator::new(before.path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
-        for sql in [
-            "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
-            "INSERT INTO exams (id, title, settings, seed, opens_at, closes_at, duration_ms, max_attempts, created_by, created_at) VALUES ('e', '初赛', '{}', 1, 0, 1, 1, 1, 'm', 0)",
-            "INSERT INTO exam_attempts (id, exam_id, member_id, number, seed, started_at, deadline_at, submitted_at, score) VALUES ('t', 'e', 'm', 1, 1, 0, 1, 1, 42)",
-            "INSERT INTO awards (id, member_id, title, exam_id, standing_rank, standing_points, confirmed_by, confirmed_at) VALUES ('a', 'm', '业务标兵', 'e', 1, 42, 'm', 0)",
-        ] {
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
+        release_before(
+            &url,
+            &[
+                "0001_records.sql",
+                "0002_sections.sql",
+                "0003_member_names.sql",
+                "0004_exams_and_teams.sql",
+            ],
+            &[
+                "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
+                "INSERT INTO exams (id, title, settings, seed, opens_at, closes_at, duration_ms, max_attempts, created_by, created_at) VALUES ('e', '初赛', '{}', 1, 0, 1, 1, 1, 'm', 0)",
+                "INSERT INTO exam_attempts (id, exam_id, member_id, number, seed, started_at, deadline_at, submitted_at, score) VALUES ('t', 'e', 'm', 1, 1, 0, 1, 1, 42)",
+                "INSERT INTO awards (id, member_id, title, exam_id, standing_rank, standing_points, confirmed_by, confirmed_at) VALUES ('a', 'm', '业务标兵', 'e', 1, 42, 'm', 0)",
+            ],
+        )
+        .await;
 
         let db = biwu::records::Db::connect(&url).await.expect("upgrades");
         let versions: Vec<i64> =

@@ -221,6 +221,16 @@ pub struct Change {
     pub why: Why,
 }
 
+impl Change {
+    /// The change in thousandths of a point: a panel's exact score, or whole points.
+    pub fn milli(&self) -> i64 {
+        match self.why {
+            Why::Judged { milli } => milli,
+            _ => self.delta * 1000,
+        }
+    }
+}
+
 fn answer_delta(rules: &RoundRules, ruling: Ruling) -> i64 {
     match ruling {
         Ruling::Right => rules.right,
@@ -338,10 +348,7 @@ pub fn standings(base: &[i64], changes: &[Change]) -> Vec<Standing> {
     let mut score: Vec<i64> = base.iter().map(|b| b * 1000).collect();
     let mut last: HashMap<usize, i64> = HashMap::new();
     for c in changes {
-        let milli = match c.why {
-            Why::Judged { milli } => milli,
-            _ => c.delta * 1000,
-        };
+        let milli = c.milli();
         if let Some(s) = score.get_mut(c.team) {
             *s += milli;
             last.insert(c.team, milli);

@@ -62,7 +62,18 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
 }
 
 /// Whether a browser's `Origin` is this site: the host the request came to, or the public URL.
-pub(super) fn same_origin(state: &AppState, req: &HttpRequest, origin: &str) -> bool {
+/// A browser page of another site may not open a socket with this site's cookie.
+pub(super) fn check_origin(state: &AppState, req: &HttpRequest) -> Result<()> {
+    if let Some(origin) = req.headers().get("origin") {
+        let origin = origin.to_str().unwrap_or("");
+        if !same_origin(state, req, origin) {
+            return Err(AppError::Forbidden(format!("不接受来自 {origin} 的连接")));
+        }
+    }
+    Ok(())
+}
+
+fn same_origin(state: &AppState, req: &HttpRequest, origin: &str) -> bool {
     let host_of = |url: &str| {
         url.split("://")
             .nth(1)
@@ -99,13 +110,7 @@ async fn ws(
     body: web::Payload,
     id: MaybeIdentity,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if let Some(origin) = req.headers().get("origin") {
-        // A browser page of another site may not open a socket with this site's cookie.
-        let origin = origin.to_str().unwrap_or("");
-        if !same_origin(&state, &req, origin) {
-            return Err(AppError::Forbidden(format!("不接受来自 {origin} 的连接")).into());
-        }
-    }
+    check_origin(&state, &req)?;
     let (res, session, stream) = actix_ws::handle(&req, body)?;
     let door = crate::live::session::Door {
         base_url: base_url(&state, &req),

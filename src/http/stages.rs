@@ -95,13 +95,7 @@ async fn ws(
     id: crate::auth::MaybeIdentity,
     path: web::Path<String>,
 ) -> std::result::Result<HttpResponse, actix_web::Error> {
-    if let Some(origin) = req.headers().get("origin") {
-        // A page of another site may not open a socket with this site's cookie.
-        let origin = origin.to_str().unwrap_or("");
-        if !super::live::same_origin(&state, &req, origin) {
-            return Err(AppError::Forbidden(format!("不接受来自 {origin} 的连接")).into());
-        }
-    }
+    super::live::check_origin(&state, &req)?;
     let (res, session, stream) = actix_ws::handle(&req, body)?;
     crate::stage::session::run(
         state.stages.clone(),
@@ -586,15 +580,8 @@ async fn detail(
     let judges = rec::judges(&state.db, &s.id).await?;
     let changes: Vec<stage::Change> = rec::changes(&state.db, &s.id)
         .await?
-        .into_iter()
-        .filter_map(|c| {
-            let why = serde_json::from_str(&c.why).ok()?;
-            Some(stage::Change {
-                team: c.team as usize,
-                delta: c.delta_milli / 1000,
-                why,
-            })
-        })
+        .iter()
+        .filter_map(|c| c.change().ok())
         .collect();
     let base: Vec<i64> = teams.iter().map(|t| t.base_score).collect();
     let ids: Vec<&str> = rounds

@@ -263,6 +263,17 @@ pub struct ChangeRow {
     pub at: i64,
 }
 
+impl ChangeRow {
+    /// The change as the rules count it.
+    pub fn change(&self) -> anyhow::Result<crate::domain::stage::Change> {
+        Ok(crate::domain::stage::Change {
+            team: self.team as usize,
+            delta: self.delta_milli / 1000,
+            why: serde_json::from_str(&self.why)?,
+        })
+    }
+}
+
 /// Adds score changes (their sequence numbers follow the last one recorded) in one
 /// transaction.
 pub async fn add_changes(db: &Db, stage_id: &str, rows: &[ChangeRow]) -> anyhow::Result<()> {

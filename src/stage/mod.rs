@@ -12,7 +12,7 @@ pub mod report;
 pub mod session;
 
 use crate::domain::Question;
-use crate::domain::stage::{self, Arbitration, Buzz, Change, RoundKind, RoundRules, Ruling, Why};
+use crate::domain::stage::{self, Arbitration, Buzz, Change, RoundKind, RoundRules, Ruling};
 use crate::live::room::{Frame, Outbox};
 use crate::records::{Db, now_ms, questions, stages as rec};
 use bytestring::ByteString;
@@ -118,11 +118,6 @@ impl Stages {
         self.runtime.spawn(conductor.run(rx));
         live.insert(id.to_string(), tx.clone());
         Ok(tx)
-    }
-
-    /// Stops every conductor (a test's simulated restart keeps the records only).
-    pub async fn forget(&self) {
-        self.live.lock().await.clear();
     }
 }
 
@@ -279,14 +274,8 @@ impl Conductor {
         let rows = rec::changes(&db, id).await?;
         let next_seq = rows.last().map_or(0, |r| r.seq + 1);
         let changes = rows
-            .into_iter()
-            .map(|r| {
-                Ok(Change {
-                    team: r.team as usize,
-                    delta: r.delta_milli / 1000,
-                    why: serde_json::from_str(&r.why)?,
-                })
-            })
+            .iter()
+            .map(rec::ChangeRow::change)
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cur: Cursor = match &s.state {
             Some(state) => serde_json::from_str(state)?,
@@ -476,10 +465,7 @@ impl Conductor {
                 round: self.cur.round as i64,
                 position: self.cur.item as i64,
                 team: c.team as i64,
-                delta_milli: match c.why {
-                    Why::Judged { milli } => milli,
-                    _ => c.delta * 1000,
-                },
+                delta_milli: c.milli(),
                 why: serde_json::to_string(&c.why).expect("a reason serialises"),
                 actor: actor.map(String::from),
                 at,

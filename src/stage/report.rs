@@ -55,13 +55,7 @@ impl Report {
         let changes: Vec<Change> = self
             .changes
             .iter()
-            .filter_map(|c| {
-                Some(Change {
-                    team: c.team as usize,
-                    delta: c.delta_milli / 1000,
-                    why: serde_json::from_str(&c.why).ok()?,
-                })
-            })
+            .filter_map(|c| c.change().ok())
             .collect();
         stage::standings(&base, &changes)
     }

@@ -88,6 +88,11 @@ pub struct RoundRules {
     /// (5 by default; 0 never trims).
     #[serde(default = "five")]
     pub trim_from: u32,
+    /// Judged: who speaks for each team, by team in stage order (member ids), when the round
+    /// judges one contestant per team (a mock reception, a case analysis) rather than the
+    /// team as a whole. The panel's score still goes to the team.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contestants: Vec<String>,
 }
 
 fn ten() -> i64 {

@@ -246,17 +246,9 @@ async fn create(
         }
     }
     let limit_ms = i64::from(settings.time_limit_s) * 1000;
-    let mut pin = String::new();
-    for _ in 0..50 {
-        let candidate = format!("{:06}", rand::rng().random_range(0..1_000_000));
-        if !rec::pin_in_use(&state.db, &candidate).await? {
-            pin = candidate;
-            break;
-        }
-    }
-    if pin.is_empty() {
+    let Some(pin) = rec::free_pin(&state.db).await? else {
         return Err(AppError::Conflict("暂时无法分配 PIN，请稍后再试".into()));
-    }
+    };
     let comp_id = rec::create(
         &state.db,
         rec::NewCompetition {
@@ -448,7 +440,12 @@ async fn qr(
     let c = rec::by_id(&state.db, &path)
         .await?
         .ok_or_else(|| AppError::NotFound("没有这场比武".into()))?;
-    let url = format!("{}/play?pin={}", base_url(&state, &req), c.pin);
+    pin_qr(&state, &req, &c.pin)
+}
+
+/// The QR code of the play page with a PIN (a live competition's, or a final's audience's).
+pub(super) fn pin_qr(state: &AppState, req: &HttpRequest, pin: &str) -> Result<HttpResponse> {
+    let url = format!("{}/play?pin={pin}", base_url(state, req));
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| anyhow::anyhow!("qr: {e}"))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/stages/{id}", web::get().to(detail))
         .route("/stages/{id}/teams/{n}/code", web::post().to(new_code))
         .route("/stages/{id}/awards", web::post().to(confirm_awards))
+        .route("/stages/{id}/qr.svg", web::get().to(qr))
         .route("/stages/{id}/report.xlsx", web::get().to(report));
 }
 
@@ -43,6 +44,8 @@ struct StagePage<'a> {
     stage_id: String,
     seat: &'static str,
     seat_name: &'static str,
+    /// A member is logged in (the audience joins under their name, without a nickname).
+    member: bool,
 }
 
 /// A seat's page: `screen` (projector) and `host` (console) for the final's host, `judge` for
@@ -60,9 +63,10 @@ async fn page(
         "host" => ("host", "主持台"),
         "judge" => ("judge", "评委"),
         "team" => ("team", "代表队"),
+        "audience" => ("audience", "观众互动"),
         _ => return Err(AppError::NotFound("没有这个页面".into())),
     };
-    if seat != "team" {
+    if seat != "team" && seat != "audience" {
         let Some(i) = &id.0 else {
             return Ok(crate::http::pages::login_redirect(&req));
         };
@@ -82,6 +86,7 @@ async fn page(
             stage_id,
             seat,
             seat_name,
+            member: id.0.is_some(),
         },
         &lang,
         remember,
@@ -375,6 +380,11 @@ async fn create(
                     return Err(unprocessable(format!("第 {n} 轮是评分题，不设题目")));
                 }
             }
+            _ if !r.rules.contestants.is_empty() => {
+                return Err(unprocessable(format!(
+                    "第 {n} 轮：只有评分题可以指定上场选手"
+                )));
+            }
             RoundKind::Risk => {
                 if !r.question_ids.is_empty() {
                     return Err(unprocessable(format!(
@@ -471,7 +481,28 @@ async fn create(
             }
             rows.push((qid.clone(), versions[&qid].clone(), stake));
         }
-        rounds.push((title, r.rules.clone(), round_seed as i64, rows));
+        // Judged one contestant per team: staff numbers in, member ids kept.
+        let mut rules = r.rules.clone();
+        if !rules.contestants.is_empty() {
+            if rules.contestants.len() != teams {
+                return Err(unprocessable(format!(
+                    "第 {n} 轮：上场选手应按代表队顺序每队一人（{teams} 人）"
+                )));
+            }
+            let ms = resolve(&state, &rules.contestants, &format!("第 {n} 轮上场选手")).await?;
+            for (t, m) in ms.iter().enumerate() {
+                if !team_members[t].contains(&m.id) {
+                    return Err(unprocessable(format!(
+                        "第 {n} 轮：{}（{}）不是代表队「{}」的队员",
+                        m.name,
+                        m.staff_no,
+                        b.teams[t].name.trim()
+                    )));
+                }
+            }
+            rules.contestants = ms.into_iter().map(|m| m.id).collect();
+        }
+        rounds.push((title, rules, round_seed as i64, rows));
     }
 
     // Device codes: shown once, kept as hashes.
@@ -511,10 +542,19 @@ async fn create(
         })
         .collect();
     let settings = serde_json::to_string(&b.settings).map_err(anyhow::Error::from)?;
+    let audience_pin = if b.settings.audience {
+        let Some(pin) = crate::records::competitions::free_pin(&state.db).await? else {
+            return Err(AppError::Conflict("暂时无法分配 PIN，请稍后再试".into()));
+        };
+        Some(pin)
+    } else {
+        None
+    };
     let stage_id = rec::create(
         &state.db,
         rec::NewStage {
             title,
+            audience_pin: audience_pin.as_deref(),
             settings: &settings,
             exam_id: b.exam_id.as_deref(),
             created_by: &id.member.id,
@@ -533,7 +573,7 @@ async fn create(
     )
     .await?;
     Ok(HttpResponse::Created().json(json!({
-        "id": stage_id, "seed": seed,
+        "id": stage_id, "seed": seed, "audience_pin": audience_pin,
         "teams": b.teams.iter().enumerate().map(|(i, t)| json!({
             "position": i, "name": t.name.trim(), "colour": colours[i], "device_code": codes[i],
         })).collect::<Vec<_>>(),
@@ -591,6 +631,7 @@ async fn detail(
     let current = questions::current_of(&state.db, &ids).await?;
     Ok(HttpResponse::Ok().json(json!({
         "id": s.id, "title": s.title, "status": s.status, "exam_id": s.exam_id,
+        "audience_pin": s.audience_pin,
         "settings": serde_json::from_str::<serde_json::Value>(&s.settings).unwrap_or_default(),
         "teams": teams.iter().map(|t| json!({
             "position": t.position, "name": t.name, "colour": t.colour, "base_score": t.base_score,
@@ -633,6 +674,20 @@ async fn new_code(
     )
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "position": n, "device_code": code })))
+}
+
+/// The QR code phones scan to join the final's audience.
+async fn qr(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    id: Identity,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let s = owned(&state, &id, &path).await?;
+    let Some(pin) = &s.audience_pin else {
+        return Err(AppError::NotFound("本场决赛没有开放观众互动".into()));
+    };
+    super::live::pin_qr(&state, &req, pin)
 }
 
 /// The final's report workbook, from its records alone.

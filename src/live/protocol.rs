@@ -90,6 +90,9 @@ pub enum ErrorCode {
     /// The competition admits only the finalists carried over from an exam, and this
     /// player is not one of them (or is a guest).
     NotEntrant,
+    /// The PIN belongs to the audience of a stage final, not to a live competition: the
+    /// message is the address of the audience's page, where the phone goes instead.
+    Moved,
     Internal,
 }
 

@@ -356,6 +356,13 @@ async fn admit(
                 .await
                 .map_err(internal)?;
             if found.is_none() {
+                // The audience of a final joins with a PIN typed on the same page.
+                let stage = crate::records::stages::by_audience_pin(rooms.db(), pin.trim())
+                    .await
+                    .map_err(internal)?;
+                if let Some(s) = stage {
+                    return Err((ErrorCode::Moved, format!("/stage/{}/audience", s.id)));
+                }
                 rooms.pins.missed(&door.client_address, now);
             }
             found.ok_or((ErrorCode::NotFound, "没有这个 PIN 的比武".to_string()))?

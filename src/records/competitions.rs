@@ -90,8 +90,21 @@ pub async fn by_pin(db: &Db, pin: &str) -> anyhow::Result<Option<Competition>> {
     .await?)
 }
 
-pub async fn pin_in_use(db: &Db, pin: &str) -> anyhow::Result<bool> {
-    Ok(by_pin(db, pin).await?.is_some())
+/// A free six-digit PIN: not held by an open competition nor by an open final's audience
+/// (phones type either on the same page). `None` after 50 tries.
+pub async fn free_pin(db: &Db) -> anyhow::Result<Option<String>> {
+    use rand::RngExt;
+    for _ in 0..50 {
+        let candidate = format!("{:06}", rand::rng().random_range(0..1_000_000));
+        if by_pin(db, &candidate).await?.is_none()
+            && super::stages::by_audience_pin(db, &candidate)
+                .await?
+                .is_none()
+        {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]

@@ -26,6 +26,8 @@ pub struct NewRound<'a> {
 
 pub struct NewStage<'a> {
     pub title: &'a str,
+    /// The audience's PIN, when the audience plays along.
+    pub audience_pin: Option<&'a str>,
     /// JSON of the final's settings.
     pub settings: &'a str,
     pub exam_id: Option<&'a str>,
@@ -41,8 +43,8 @@ pub async fn create(db: &Db, s: NewStage<'_>) -> anyhow::Result<String> {
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
     sqlx::query(
-        "INSERT INTO stages (id, title, settings, status, exam_id, created_by, created_at) \
-         VALUES ($1, $2, $3, 'setup', $4, $5, $6)",
+        "INSERT INTO stages (id, title, settings, status, exam_id, created_by, created_at, audience_pin) \
+         VALUES ($1, $2, $3, 'setup', $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(s.title)
@@ -50,6 +52,7 @@ pub async fn create(db: &Db, s: NewStage<'_>) -> anyhow::Result<String> {
     .bind(s.exam_id)
     .bind(s.created_by)
     .bind(now)
+    .bind(s.audience_pin)
     .execute(&mut *tx)
     .await?;
     for (position, t) in s.teams.iter().enumerate() {
@@ -128,10 +131,12 @@ pub struct Stage {
     pub started_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub awards_confirmed: i64,
+    /// The audience's PIN, when the audience plays along.
+    pub audience_pin: Option<String>,
 }
 
 const COLUMNS: &str = "id, title, settings, status, state, exam_id, created_by, created_at, \
-                       started_at, ended_at, awards_confirmed";
+                       started_at, ended_at, awards_confirmed, audience_pin";
 
 pub async fn by_id(db: &Db, id: &str) -> anyhow::Result<Option<Stage>> {
     Ok(sqlx::query_as::<_, Stage>(sqlx::AssertSqlSafe(format!(
@@ -503,4 +508,100 @@ pub async fn confirm_awards(
     }
     tx.commit().await?;
     Ok(Some((ids, team_ids)))
+}
+
+/// The open final whose audience joins with `pin`.
+pub async fn by_audience_pin(db: &Db, pin: &str) -> anyhow::Result<Option<Stage>> {
+    Ok(sqlx::query_as::<_, Stage>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM stages WHERE audience_pin = $1 AND status <> 'ended' \
+         ORDER BY created_at DESC LIMIT 1"
+    )))
+    .bind(pin)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// A player of a final's audience.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AudienceRow {
+    pub id: String,
+    pub name: String,
+    pub member_id: Option<String>,
+    pub token_hash: String,
+}
+
+pub async fn add_audience(db: &Db, stage_id: &str, p: &AudienceRow) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO stage_audience (stage_id, id, name, member_id, token_hash, joined_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(stage_id)
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(&p.member_id)
+    .bind(&p.token_hash)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The audience in the order they joined.
+pub async fn audience(db: &Db, stage_id: &str) -> anyhow::Result<Vec<AudienceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, member_id, token_hash FROM stage_audience WHERE stage_id = $1 \
+         ORDER BY joined_at, id",
+    )
+    .bind(stage_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// An audience player's answer to one question of the final.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AudienceAnswer {
+    pub player_id: String,
+    pub round: i64,
+    pub position: i64,
+    /// JSON of the response.
+    pub response: String,
+    pub elapsed_ms: i64,
+}
+
+/// Writes a batch of answers in one transaction: all of them or none.
+pub async fn add_audience_answers(
+    db: &Db,
+    stage_id: &str,
+    rows: &[AudienceAnswer],
+) -> anyhow::Result<()> {
+    let at = now_ms();
+    let mut tx = db.pool.begin().await?;
+    for r in rows {
+        sqlx::query(
+            "INSERT INTO stage_audience_answers \
+             (stage_id, player_id, round, position, response, elapsed_ms, answered_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(stage_id)
+        .bind(&r.player_id)
+        .bind(r.round)
+        .bind(r.position)
+        .bind(&r.response)
+        .bind(r.elapsed_ms)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn audience_answers(db: &Db, stage_id: &str) -> anyhow::Result<Vec<AudienceAnswer>> {
+    Ok(sqlx::query_as(
+        "SELECT player_id, round, position, response, elapsed_ms FROM stage_audience_answers \
+         WHERE stage_id = $1 ORDER BY round, position, answered_at, player_id",
+    )
+    .bind(stage_id)
+    .fetch_all(&db.pool)
+    .await?)
 }

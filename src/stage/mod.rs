@@ -8,6 +8,7 @@
 //! conductor rebuilds the final from its records: the set-up, the score changes, and the step
 //! it was at (kept in `stages.state`), so a 抢答 question that was open stays open.
 
+pub mod audience;
 pub mod report;
 pub mod session;
 
@@ -15,6 +16,7 @@ use crate::domain::Question;
 use crate::domain::stage::{self, Arbitration, Buzz, Change, RoundKind, RoundRules, Ruling};
 use crate::live::room::{Frame, Outbox};
 use crate::records::{Db, now_ms, questions, stages as rec};
+use audience::{Asked, AudCmd, Audience, News};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -79,18 +81,27 @@ pub enum Cmd {
         marks: Vec<u32>,
         reason: Option<String>,
     },
+    /// From the audience's task: its size and leaders, for the projector.
+    Audience(audience::Summary),
 }
 
 /// The finals running on this instance.
 pub struct Stages {
     db: Db,
-    live: Mutex<HashMap<String, mpsc::Sender<Cmd>>>,
+    live: Mutex<HashMap<String, Handles>>,
     /// Receive order of buzzes, across every socket of this instance.
     pub seq: std::sync::atomic::AtomicU64,
     /// The multi-threaded runtime the server was built on: conductors run there, not on the
     /// HTTP worker that received the first socket, so a final's work never delays the reading
     /// (and stamping) of the buzzes that arrive on that worker.
     runtime: tokio::runtime::Handle,
+}
+
+/// A running final: its conductor, and its audience's task when the audience plays along.
+#[derive(Clone)]
+struct Handles {
+    conductor: mpsc::Sender<Cmd>,
+    audience: Option<mpsc::Sender<AudCmd>>,
 }
 
 impl Stages {
@@ -109,15 +120,43 @@ impl Stages {
 
     /// The conductor of a final, started from its records on first use.
     pub async fn get(&self, id: &str) -> anyhow::Result<mpsc::Sender<Cmd>> {
+        Ok(self.handles(id).await?.conductor)
+    }
+
+    /// The audience's task of a final (`None`: its audience does not play along).
+    pub async fn audience(&self, id: &str) -> anyhow::Result<Option<mpsc::Sender<AudCmd>>> {
+        Ok(self.handles(id).await?.audience)
+    }
+
+    async fn handles(&self, id: &str) -> anyhow::Result<Handles> {
         let mut live = self.live.lock().await;
-        if let Some(tx) = live.get(id).filter(|tx| !tx.is_closed()) {
-            return Ok(tx.clone());
+        if let Some(h) = live.get(id).filter(|h| !h.conductor.is_closed()) {
+            return Ok(h.clone());
         }
-        let conductor = Conductor::load(self.db.clone(), id).await?;
+        let mut conductor = Conductor::load(self.db.clone(), id).await?;
         let (tx, rx) = mpsc::channel(1024);
+        let audience = if conductor.audience_pin.is_some() {
+            let questions = conductor
+                .rounds
+                .iter()
+                .map(|r| r.questions.iter().map(|q| q.0.clone()).collect())
+                .collect();
+            let a = Audience::load(self.db.clone(), id, questions, tx.downgrade()).await?;
+            let (atx, arx) = mpsc::channel(4096);
+            let (news_tx, news_rx) = mpsc::unbounded_channel();
+            conductor.news = Some(news_tx);
+            self.runtime.spawn(a.run(arx, news_rx));
+            Some(atx)
+        } else {
+            None
+        };
         self.runtime.spawn(conductor.run(rx));
-        live.insert(id.to_string(), tx.clone());
-        Ok(tx)
+        let h = Handles {
+            conductor: tx,
+            audience,
+        };
+        live.insert(id.to_string(), h.clone());
+        Ok(h)
     }
 }
 
@@ -200,8 +239,8 @@ struct Team {
     name: String,
     colour: String,
     base: i64,
-    /// Members' names (the podium proposes them as 业务标兵 when their team wins).
-    members: Vec<String>,
+    /// Members' ids and names (the podium proposes them as 业务标兵 when their team wins).
+    members: Vec<(String, String)>,
 }
 
 struct Client {
@@ -230,6 +269,21 @@ struct Conductor {
     buzzes: Vec<Buzz>,
     clients: HashMap<u64, Client>,
     next_client: u64,
+    /// The audience's PIN, when it plays along; what the conductor last told its task, and
+    /// the size and leaders the task last reported.
+    audience_pin: Option<String>,
+    news: Option<mpsc::UnboundedSender<News>>,
+    told: Option<Told>,
+    audience: Option<audience::Summary>,
+}
+
+/// What the audience's task was last told.
+#[derive(Debug, Clone, PartialEq)]
+enum Told {
+    Ask(usize, usize),
+    Reveal(usize, usize),
+    Idle,
+    Podium,
 }
 
 fn frame(v: &Value) -> Frame {
@@ -245,7 +299,11 @@ impl Conductor {
             .await?
             .into_iter()
             .map(|t| Team {
-                members: t.members.iter().map(|m| m.2.clone()).collect(),
+                members: t
+                    .members
+                    .iter()
+                    .map(|m| (m.0.clone(), m.2.clone()))
+                    .collect(),
                 name: t.name,
                 colour: t.colour,
                 base: t.base_score,
@@ -338,10 +396,15 @@ impl Conductor {
             buzzes,
             clients: HashMap::new(),
             next_client: 1,
+            audience_pin: s.audience_pin,
+            news: None,
+            told: None,
+            audience: None,
         })
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        self.tell_audience();
         while let Some(cmd) = rx.recv().await {
             if let Err(e) = self.handle(cmd).await {
                 tracing::error!(stage = %self.id, error = format!("{e:#}"), "stage conductor");
@@ -383,10 +446,16 @@ impl Conductor {
                 ));
                 self.clients.insert(id, Client { seat, outbox });
                 let _ = reply.send(id);
-                self.send_state_to(id);
+                self.send_state_to(id).await?;
             }
             Cmd::Leave(id) => {
                 self.clients.remove(&id);
+            }
+            Cmd::Audience(summary) => {
+                if self.audience.as_ref() != Some(&summary) {
+                    self.audience = Some(summary);
+                    self.broadcast_state_with_marks().await?;
+                }
             }
             Cmd::Host { client, cmd } => {
                 if let Err(msg) = self.host(cmd).await? {
@@ -442,12 +511,53 @@ impl Conductor {
             &serde_json::to_string(&self.cur)?,
         )
         .await?;
+        self.tell_audience();
         match self.cur.step {
             Step::Judging { .. } | Step::Judged { .. } => self.broadcast_state_with_marks().await,
             _ => {
                 self.broadcast_state();
                 Ok(())
             }
+        }
+    }
+
+    /// Tells the audience's task what is on stage now, once per change; never waits.
+    fn tell_audience(&mut self) {
+        let Some(news) = &self.news else { return };
+        let round = self.cur.round;
+        let now = match &self.cur.step {
+            Step::Answering { q, .. } | Step::Ready { q } | Step::Open { q, .. } => {
+                Told::Ask(round, *q)
+            }
+            Step::Ruled { q: Some(q), .. } => Told::Reveal(round, *q),
+            Step::Podium => Told::Podium,
+            _ => Told::Idle,
+        };
+        if self.told.as_ref() == Some(&now) {
+            return;
+        }
+        let msg = match &now {
+            Told::Ask(r, q) => {
+                let Some(round) = self.rounds.get(*r) else {
+                    return;
+                };
+                News::Ask(Box::new(Asked {
+                    round: *r,
+                    index: *q,
+                    round_title: round.title.clone(),
+                    question: round.questions[*q].0.clone(),
+                    since_ms: now_ms(),
+                }))
+            }
+            Told::Reveal(r, q) => News::Reveal {
+                round: *r,
+                index: *q,
+            },
+            Told::Idle => News::Idle,
+            Told::Podium => News::Podium,
+        };
+        if news.send(msg).is_ok() {
+            self.told = Some(now);
         }
     }
 
@@ -545,11 +655,11 @@ impl Conductor {
             (HostCmd::Next, Step::Judging { team }) => {
                 // The panel's score from the latest marks of each judge.
                 let rules = self.round().expect("a judged round").rules.clone();
-                let latest = self.latest_totals(team).await?;
+                let latest = self.latest_marks(team).await?;
                 if latest.is_empty() {
                     return Ok(Err("还没有评委评分".into()));
                 }
-                let totals: Vec<i64> = latest.values().copied().collect();
+                let totals: Vec<i64> = latest.iter().map(|m| m.total).collect();
                 let panel = stage::panel_score(&totals, rules.trim_from).expect("not empty");
                 self.add_changes(vec![stage::judged(team, panel)], actor.as_deref())
                     .await?;
@@ -761,12 +871,21 @@ impl Conductor {
         Ok(Ok(()))
     }
 
-    /// Each judge's latest total for `team` in the current round.
-    async fn latest_totals(&self, team: usize) -> anyhow::Result<HashMap<String, i64>> {
-        let mut out = HashMap::new();
+    /// Each judge's latest marks for `team` in the current round.
+    async fn latest_marks(&self, team: usize) -> anyhow::Result<Vec<Marked>> {
+        let mut out: Vec<Marked> = Vec::new();
         for m in rec::marks(&self.db, &self.id, self.cur.round as i64).await? {
-            if m.team == team as i64 {
-                out.insert(m.judge_id, m.total_milli);
+            if m.team != team as i64 {
+                continue;
+            }
+            let marked = Marked {
+                marks: serde_json::from_str(&m.marks).unwrap_or_default(),
+                judge: m.judge_id,
+                total: m.total_milli,
+            };
+            match out.iter_mut().find(|x| x.judge == marked.judge) {
+                Some(x) => *x = marked,
+                None => out.push(marked),
             }
         }
         Ok(out)
@@ -837,7 +956,7 @@ impl Conductor {
     }
 
     /// The state as one audience sees it: the host also gets the answer while it is asked.
-    fn state_frame(&self, host: bool, marked: &[(usize, String, Option<i64>)]) -> Value {
+    fn state_frame(&self, host: bool, marked: &[Marked]) -> Value {
         let round = self.round();
         let question = |q: usize, reveal: bool| -> Value {
             let Some((question, _, stake)) = round.and_then(|r| r.questions.get(q)) else {
@@ -876,14 +995,30 @@ impl Conductor {
             "question": step_q.map(|q| question(q, reveal)).unwrap_or(Value::Null),
             "buzzes": self.buzzes.iter().map(|b| json!({"team": b.team, "at_us": b.at_us, "seq": b.seq})).collect::<Vec<_>>(),
             "judges": self.judges.iter().map(|(id, name)| {
-                let m = marked.iter().find(|m| &m.1 == id);
-                json!({
+                let m = marked.iter().find(|m| &m.judge == id);
+                let mut j = json!({
                     "name": name, "marked": m.is_some(),
-                    "total": if hide { None } else { m.and_then(|m| m.2).map(|t| t as f64 / 1000.0) },
-                })
+                    "total": if hide { None } else { m.map(|m| m.total as f64 / 1000.0) },
+                });
+                // The console sees each judge's marks, criterion by criterion.
+                if host {
+                    j["marks"] = json!(m.map(|m| &m.marks));
+                }
+                j
             }).collect::<Vec<_>>(),
+            "contestant": self.contestant(),
             "standings": self.standings(),
             "proposed": if self.cur.step == Step::Podium { self.proposed() } else { Value::Null },
+            "audience": self.audience_pin.as_ref().map(|pin| {
+                let s = self.audience.as_ref();
+                json!({
+                    "pin": pin,
+                    "players": s.map_or(0, |s| s.players),
+                    "top": s.map(|s| s.top.iter().map(|(rank, name, points)| json!({
+                        "rank": rank, "name": name, "points": points,
+                    })).collect::<Vec<_>>()).unwrap_or_default(),
+                })
+            }),
             "now": now_ms(),
         })
     }
@@ -899,23 +1034,25 @@ impl Conductor {
             .collect();
         json!({
             "teams": winners.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-            "pacesetters": winners.iter().flat_map(|t| t.members.iter().map(String::as_str)).collect::<Vec<_>>(),
+            "pacesetters": winners.iter().flat_map(|t| t.members.iter().map(|m| m.1.as_str())).collect::<Vec<_>>(),
         })
     }
 
-    fn send_state_to(&mut self, id: u64) {
+    async fn send_state_to(&mut self, id: u64) -> anyhow::Result<()> {
         let host = self
             .clients
             .get(&id)
             .is_some_and(|c| matches!(c.seat, Seat::Host { .. }));
-        let f = frame(&self.state_frame(host, &[]));
+        let marked = self.marked_now().await?;
+        let f = frame(&self.state_frame(host, &marked));
         if let Some(c) = self.clients.get_mut(&id) {
             c.outbox.push(f);
         }
+        Ok(())
     }
 
     /// Serialised once per audience (host; everyone else), queued to every socket.
-    fn broadcast(&mut self, marked: &[(usize, String, Option<i64>)]) {
+    fn broadcast(&mut self, marked: &[Marked]) {
         let public = frame(&self.state_frame(false, marked));
         let host = frame(&self.state_frame(true, marked));
         let mut gone = Vec::new();
@@ -939,18 +1076,38 @@ impl Conductor {
         self.broadcast(&marked);
     }
 
+    /// The marks of the team being judged (none at other steps).
+    async fn marked_now(&self) -> anyhow::Result<Vec<Marked>> {
+        match self.cur.step {
+            Step::Judging { team } | Step::Judged { team, .. } => self.latest_marks(team).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+
     async fn broadcast_state_with_marks(&mut self) -> anyhow::Result<()> {
-        let team = match self.cur.step {
-            Step::Judging { team } | Step::Judged { team, .. } => team,
-            _ => return Ok(()),
-        };
-        let marked: Vec<(usize, String, Option<i64>)> = self
-            .latest_totals(team)
-            .await?
-            .into_iter()
-            .map(|(judge, total)| (team, judge, Some(total)))
-            .collect();
+        let marked = self.marked_now().await?;
         self.broadcast(&marked);
         Ok(())
     }
+
+    /// Judged: the contestant who speaks for the team being judged, when the round names one.
+    fn contestant(&self) -> Option<&str> {
+        let team = match self.cur.step {
+            Step::Judging { team } | Step::Judged { team, .. } => team,
+            _ => return None,
+        };
+        let id = self.round()?.rules.contestants.get(team)?;
+        self.teams[team]
+            .members
+            .iter()
+            .find(|m| &m.0 == id)
+            .map(|m| m.1.as_str())
+    }
+}
+
+/// A judge's latest marks for the team being judged.
+struct Marked {
+    judge: String,
+    total: i64,
+    marks: Vec<u32>,
 }

@@ -176,6 +176,7 @@ impl Report {
             &[
                 "轮次",
                 "代表队",
+                "上场选手",
                 "评委",
                 "各项分数",
                 "总分",
@@ -187,14 +188,28 @@ impl Report {
             let r = i as u32 + 1;
             text(ws, r, 0, &self.round(m.round))?;
             text(ws, r, 1, &self.team(m.team))?;
+            text(ws, r, 2, &self.contestant(m.round, m.team))?;
             let judge = self.judges.get(&m.judge_id).cloned().unwrap_or_default();
-            text(ws, r, 2, &judge)?;
-            text(ws, r, 3, &m.marks)?;
-            ws.write_number_with_format(r, 4, m.total_milli as f64 / 1000.0, &points)?;
-            text(ws, r, 5, m.reason.as_deref().unwrap_or(""))?;
-            text(ws, r, 6, &crate::domain::calendar::date_time_of(m.at))?;
+            text(ws, r, 3, &judge)?;
+            text(ws, r, 4, &m.marks)?;
+            ws.write_number_with_format(r, 5, m.total_milli as f64 / 1000.0, &points)?;
+            text(ws, r, 6, m.reason.as_deref().unwrap_or(""))?;
+            text(ws, r, 7, &crate::domain::calendar::date_time_of(m.at))?;
         }
         Ok(wb.save_to_buffer()?)
+    }
+}
+
+impl Report {
+    /// Who spoke for `team` in judged round `round`, when the round named contestants.
+    fn contestant(&self, round: i64, team: i64) -> String {
+        self.rounds
+            .iter()
+            .find(|r| r.position == round)
+            .and_then(|r| serde_json::from_str::<stage::RoundRules>(&r.rules).ok())
+            .and_then(|rules| rules.contestants.get(team as usize).cloned())
+            .and_then(|id| self.members.get(&id).cloned())
+            .unwrap_or_default()
     }
 }
 

@@ -3,6 +3,7 @@
 //! clock and receive order the moment they arrive, and forwards everything else to the
 //! conductor, which decides.
 
+use super::audience::{self, AudCmd};
 use super::{Cmd, HostCmd, Seat, Stages};
 use crate::auth::{Identity, hash_token};
 use crate::domain::Role;
@@ -28,7 +29,24 @@ enum Hello {
         /// A team device's sign-in code.
         #[serde(default)]
         code: Option<String>,
+        /// The audience: a guest's nickname, or the token a phone rejoins with.
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        token: Option<String>,
     },
+}
+
+/// What an audience phone may send.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum AudienceFrame {
+    Answer {
+        round: usize,
+        index: usize,
+        response: crate::domain::Response,
+    },
+    Ping,
 }
 
 /// What a team device or a judge may send (the host's commands are [`HostCmd`]).
@@ -73,9 +91,23 @@ pub fn run(
             Ok(Some(Ok(AggregatedMessage::Text(t)))) => t,
             _ => return refuse(session, "bad_frame", "第一帧必须是 hello").await,
         };
-        let Ok(Hello::Hello { role, code }) = serde_json::from_str::<Hello>(&first) else {
+        let Ok(Hello::Hello {
+            role,
+            code,
+            name,
+            token,
+        }) = serde_json::from_str::<Hello>(&first)
+        else {
             return refuse(session, "bad_frame", "第一帧必须是 hello").await;
         };
+        if role == "audience" {
+            let who = audience::Joining {
+                member: identity.map(|i| (i.member.id.clone(), i.member.name.clone())),
+                name,
+                token,
+            };
+            return join_audience(&stages, &stage_id, who, session, &mut stream).await;
+        }
         let seat = match admit(&stages, &stage_id, identity.as_ref(), &role, code).await {
             Ok(seat) => seat,
             Err((code, message)) => return refuse(session, code, &message).await,
@@ -104,6 +136,93 @@ pub fn run(
         serve(&stages, &tx, client, seat, session, outbox, &mut stream).await;
         let _ = tx.send(Cmd::Leave(client)).await;
     });
+}
+
+/// An audience phone: joins the final's audience task (when the audience plays along) and
+/// forwards its answers there; the conductor never hears of it.
+async fn join_audience(
+    stages: &Stages,
+    stage_id: &str,
+    who: audience::Joining,
+    mut session: Session,
+    stream: &mut actix_ws::AggregatedMessageStream,
+) {
+    let tx = match stages.audience(stage_id).await {
+        Ok(Some(tx)) => tx,
+        Ok(None) => {
+            return refuse(session, "not_allowed", "本场决赛没有开放观众互动").await;
+        }
+        Err(e) => {
+            let missing = rec::by_id(stages.db(), stage_id)
+                .await
+                .ok()
+                .flatten()
+                .is_none();
+            if missing {
+                return refuse(session, "not_found", "没有这场决赛").await;
+            }
+            tracing::error!(stage = %stage_id, error = format!("{e:#}"), "stage load");
+            return refuse(session, "internal", "服务器内部错误，请稍后重试").await;
+        }
+    };
+    let (reply, joined) = oneshot::channel();
+    let mut outbox = Outbox::new(session.clone());
+    if tx
+        .send(AudCmd::Join {
+            who,
+            outbox: outbox.clone(),
+            reply,
+        })
+        .await
+        .is_err()
+    {
+        return refuse(session, "internal", "服务器内部错误，请稍后重试").await;
+    }
+    let client = match joined.await {
+        Ok(Ok(client)) => client,
+        Ok(Err((code, message))) => return refuse(session, code, &message).await,
+        Err(_) => return refuse(session, "internal", "服务器内部错误，请稍后重试").await,
+    };
+    while let Some(msg) = stream.next().await {
+        let text = match msg {
+            Ok(AggregatedMessage::Text(t)) => t,
+            Ok(AggregatedMessage::Ping(p)) => {
+                let _ = session.pong(&p).await;
+                continue;
+            }
+            Ok(AggregatedMessage::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        if text.len() > MAX_FRAME {
+            outbox.push_error(crate::live::protocol::ErrorCode::BadFrame, "帧过长".into());
+            continue;
+        }
+        let cmd = match serde_json::from_str::<AudienceFrame>(&text) {
+            Ok(AudienceFrame::Answer {
+                round,
+                index,
+                response,
+            }) => AudCmd::Answer {
+                client,
+                round,
+                index,
+                response,
+            },
+            Ok(AudienceFrame::Ping) => continue,
+            Err(e) => {
+                outbox.push_error(
+                    crate::live::protocol::ErrorCode::BadFrame,
+                    format!("无法解析：{e}"),
+                );
+                continue;
+            }
+        };
+        if tx.send(cmd).await.is_err() {
+            break;
+        }
+    }
+    let _ = tx.send(AudCmd::Leave(client)).await;
+    let _ = session.close(None).await;
 }
 
 /// Who may take which seat: the final's host (or an admin) at the console and the projector,
@@ -275,6 +394,7 @@ mod tests {
             };
             let ok = serde_json::from_value::<Hello>(v.clone()).is_ok()
                 || serde_json::from_value::<HostCmd>(v.clone()).is_ok()
+                || serde_json::from_value::<AudienceFrame>(v.clone()).is_ok()
                 || serde_json::from_value::<Frame>(v.clone()).is_ok();
             assert!(ok, "{part} is no frame a seat takes");
             seen += 1;

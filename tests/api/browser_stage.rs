@@ -1,6 +1,7 @@
-//! A stage final in headless Chromium: the projector, the host console, a team device and a
-//! judge's phone through a 抢答 question and a judged round to the podium, with screenshots
-//! and an accessibility check of every seat.
+//! A stage final in headless Chromium: the projector, the host console, a team device, a
+//! judge's phone and an audience phone (joined by PIN on the play page) through a 抢答
+//! question and a judged round to the podium, with screenshots and an accessibility check of
+//! every seat.
 
 use crate::a11y::assert_accessible;
 use crate::browser::{Browser, click, fill, login, tap};
@@ -15,6 +16,7 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
     let console = Browser::start(1280, 800).await.unwrap();
     let team = Browser::start(360, 740).await.unwrap();
     let judge = Browser::start(360, 740).await.unwrap();
+    let phone = Browser::start(360, 740).await.unwrap();
     let app = spawn_app().await;
     let host = app.session(HOST).await;
     let made: Value = host
@@ -29,6 +31,7 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
                     {"kind": "buzzer", "count": 1, "right": 20},
                     {"kind": "judged", "criteria": [{"name": "处置规范", "max": 10, "weight": 100}]},
                 ],
+                "settings": {"audience": true},
             }),
         )
         .await
@@ -37,6 +40,7 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
         .unwrap();
     let id = made["id"].as_str().unwrap();
     let code = made["teams"][1]["device_code"].as_str().unwrap();
+    let pin = made["audience_pin"].as_str().unwrap();
 
     login(&screen, &app, HOST, "/").await;
     screen
@@ -61,11 +65,41 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
     team.wait_for_text("#me", "研究处代表队").await;
     assert_accessible(&team, "team device, waiting").await;
 
+    // The audience: a phone types the PIN on the ordinary play page and lands on the final's
+    // audience page; the projector shows how to join and how many did.
+    phone.client.goto(&app.url("/play")).await.unwrap();
+    fill(&phone, "#pin", pin).await;
+    fill(&phone, "#name", "观众小王").await;
+    click(&phone, "#join").await;
+    phone.wait_for_text("#aud-me", "观众小王").await;
+    screen
+        .wait_for_text("#audience-join", &format!("PIN {pin}"))
+        .await;
+    screen.wait_for_text("#audience-join", "已加入 1 人").await;
+
     // 抢答: the round's card, the question, the buzzers open, the team buzzes.
     click(&console, "#next").await;
     screen.wait_for_text("#step", "第 1 / 2 轮").await;
     click(&console, "#next").await;
     screen.wait_for_text("#step", "请准备抢答").await;
+    // The audience answers the question on stage, whatever its kind.
+    phone.wait_for_text("#aud-step", "请作答").await;
+    phone.screenshot("stage-audience-question").await;
+    assert_accessible(&phone, "audience phone, a question").await;
+    phone
+        .client
+        .execute(
+            r##"const vis = (id) => !document.getElementById(id).hidden;
+               if (vis("options")) { document.querySelector("#options button").click(); document.getElementById("submit").click(); }
+               else if (vis("tf-row")) { document.getElementById("tf-true").click(); }
+               else if (vis("text-row")) { document.getElementById("text-answer").value = "答"; document.getElementById("submit").click(); }
+               else if (vis("number-row")) { document.getElementById("number-answer").value = "1"; document.getElementById("submit").click(); }
+               else { document.getElementById("date-answer").value = "2022-05-01"; document.getElementById("submit").click(); }"##,
+            vec![],
+        )
+        .await
+        .unwrap();
+    phone.wait_for_text("#aud-step", "已提交").await;
     click(&console, "#open").await;
     screen.wait_for_text("#step", "抢答开始").await;
     tap(&team, "#buzz").await;
@@ -79,6 +113,9 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
     assert_accessible(&console, "stage console").await;
     click(&console, "#right").await;
     screen.wait_for_text("#step", "研究处代表队 答对").await;
+    phone.wait_for_text("#aud-step", "累计").await;
+    phone.wait_for_text("#aud-answer", "答案：").await;
+    assert_accessible(&phone, "audience phone, the answer").await;
     screen.wait_for_text("#board", "+20").await;
 
     // Judged: the judge marks each team on the phone; the panel's score goes on the board.
@@ -115,8 +152,12 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
         done.contains("文秘处代表队") && done.contains("研究处代表队"),
         "{done}"
     );
+    screen.wait_for_text("#audience-top", "观众小王").await;
     screen.screenshot("stage-podium").await;
-    for b in [screen, console, team, judge] {
+    phone.wait_for_text("#aud-step", "决赛结束").await;
+    phone.wait_for_text("#aud-top", "观众小王").await;
+    phone.screenshot("stage-audience-podium").await;
+    for b in [screen, console, team, judge, phone] {
         b.close().await;
     }
 }

@@ -30,6 +30,7 @@ mod records;
 mod report;
 mod roster;
 mod sections;
+mod stage_audience;
 mod stage_live;
 mod stages;
 mod ws;

@@ -9,7 +9,7 @@ use crate::ws::Ws;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-fn set_up(rounds: Value) -> Value {
+pub(crate) fn set_up(rounds: Value) -> Value {
     json!({
         "title": "信访业务知识决赛",
         "teams": [
@@ -31,11 +31,11 @@ fn all_rounds() -> Value {
         {"kind": "judged", "criteria": [
             {"name": "政策把握", "max": 10, "weight": 60},
             {"name": "沟通表达", "max": 10, "weight": 40},
-        ]},
+        ], "contestants": ["d102", "d202", "d302"]},
     ])
 }
 
-async fn create(app: &TestApp, host: &Session, body: Value) -> (String, Vec<String>) {
+pub(crate) async fn create(app: &TestApp, host: &Session, body: Value) -> (String, Vec<String>) {
     let res = host.post(app, "/api/stages", body).await;
     assert_eq!(res.status(), 201);
     let v: Value = res.json().await.unwrap();
@@ -48,7 +48,12 @@ async fn create(app: &TestApp, host: &Session, body: Value) -> (String, Vec<Stri
     (v["id"].as_str().unwrap().to_string(), codes)
 }
 
-async fn seat(app: &TestApp, id: &str, cookie: Option<&str>, hello: Value) -> (Ws, Value) {
+pub(crate) async fn seat(
+    app: &TestApp,
+    id: &str,
+    cookie: Option<&str>,
+    hello: Value,
+) -> (Ws, Value) {
     let path = format!("/ws/stage/{id}");
     let mut ws = match cookie {
         Some(c) => Ws::connect_path(app.port(), &path, &[("Cookie", c)]).await,
@@ -64,7 +69,7 @@ async fn seat(app: &TestApp, id: &str, cookie: Option<&str>, hello: Value) -> (W
 }
 
 /// Waits for a state frame whose step is `step` (and, when given, round `round`).
-async fn until_step(ws: &mut Ws, step: &str, round: Option<u64>) -> Value {
+pub(crate) async fn until_step(ws: &mut Ws, step: &str, round: Option<u64>) -> Value {
     for _ in 0..100 {
         let v = ws.next().await;
         if v["type"] == "state"
@@ -77,7 +82,7 @@ async fn until_step(ws: &mut Ws, step: &str, round: Option<u64>) -> Value {
     panic!("no state at step {step}: {:#?}", ws.log.last());
 }
 
-async fn host(ws: &mut Ws, cmd: Value) {
+pub(crate) async fn host(ws: &mut Ws, cmd: Value) {
     ws.send(cmd).await;
 }
 
@@ -335,6 +340,40 @@ async fn a_final_through_a_round_of_each_kind_to_the_podium() {
         // Three judges (fewer than five): the mean of all, to the nearest thousandth.
         let sum: i64 = totals.iter().sum();
         let panel = (2 * sum + 3) / 6;
+        // The console sees every judge's latest marks, criterion by criterion; the
+        // projector never does.
+        let mut want: Vec<Vec<u32>> = marks[team].iter().map(|m| m.to_vec()).collect();
+        if team == 1 {
+            want[0] = vec![9, 9];
+        }
+        let mut seen = Value::Null;
+        // (The console's socket has not been read since the rounds before.)
+        for _ in 0..300 {
+            let c = console.until("state").await;
+            let got: Vec<Value> = c["judges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| j["marks"].clone())
+                .collect();
+            if got == want.iter().map(|m| json!(m)).collect::<Vec<_>>() {
+                seen = c;
+                break;
+            }
+        }
+        assert!(
+            !seen.is_null(),
+            "the console never showed the marks {want:?}: {:#?}",
+            console.log.last()
+        );
+        assert!(shown["judges"][0].get("marks").is_none());
+        // The round judges one contestant per team, named on every seat.
+        let contestant: String = sqlx::query_scalar("SELECT name FROM members WHERE staff_no = $1")
+            .bind(["d102", "d202", "d302"][team])
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(shown["contestant"], contestant.as_str());
         host(&mut console, json!({"type": "next"})).await;
         let judged = until_step(&mut screen, "judged", Some(3)).await;
         assert_eq!(judged["step"]["panel_milli"], panel, "team {team}");
@@ -473,6 +512,16 @@ async fn a_final_through_a_round_of_each_kind_to_the_podium() {
         marks_sheet.height(),
         1 + 9 + 1,
         "nine marks and one correction"
+    );
+    let first_contestant: String =
+        sqlx::query_scalar("SELECT name FROM members WHERE staff_no = 'd102'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(marks_sheet.get((0, 2)).unwrap().to_string(), "上场选手");
+    assert_eq!(
+        marks_sheet.get((1, 2)).unwrap().to_string(),
+        first_contestant
     );
 }
 

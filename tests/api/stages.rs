@@ -236,6 +236,18 @@ async fn every_broken_rule_of_a_set_up_is_named_and_nothing_is_written() {
             Box::new(|b| b["rounds"][3]["criteria"][0]["max"] = json!(0)),
             "满分应为 1–1000",
         ),
+        (
+            Box::new(|b| b["rounds"][3]["contestants"] = json!(["d102", "d202"])),
+            "每队一人（3 人）",
+        ),
+        (
+            Box::new(|b| b["rounds"][3]["contestants"] = json!(["d102", "d302", "d202"])),
+            "不是代表队「研究处代表队」的队员",
+        ),
+        (
+            Box::new(|b| b["rounds"][1]["contestants"] = json!(["d102", "d202", "d302"])),
+            "只有评分题可以指定上场选手",
+        ),
     ];
     for (edit, needle) in cases {
         let mut b = body(1);

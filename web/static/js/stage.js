@@ -53,6 +53,8 @@ function fail(m) {
 }
 
 const teamName = (s, i) => (s.teams[i] ? s.teams[i].name : `第 ${i + 1} 队`);
+// The team being judged, with its contestant when the round judges one per team.
+const judgedName = (s, i) => (s.contestant ? `${teamName(s, i)} · ${s.contestant}` : teamName(s, i));
 const fmt = (n) => (Math.round(n * 1000) / 1000).toLocaleString("zh-CN");
 
 function drawBoard(s) {
@@ -88,8 +90,8 @@ function stepText(s) {
     case "choosing": return `${teamName(s, st.team)} 选择分值`;
     case "answering": return `${teamName(s, st.team)} 作答${st.stake ? `（${st.stake} 分）` : ""}`;
     case "ruled": return st.ruling === "right" ? `${teamName(s, st.team)} 答对` : st.team === null || st.team === undefined ? "本题无人作答" : `${teamName(s, st.team)} ${st.ruling === "timeout" ? "超时" : "答错"}`;
-    case "judging": return `评委评分：${teamName(s, st.team)}`;
-    case "judged": return `${teamName(s, st.team)} 得分 ${fmt(st.panel_milli / 1000)}`;
+    case "judging": return `评委评分：${judgedName(s, st.team)}`;
+    case "judged": return `${judgedName(s, st.team)} 得分 ${fmt(st.panel_milli / 1000)}`;
     case "podium": {
       const top = s.standings.filter((r) => r.rank === 1).map((r) => r.name);
       const p = s.proposed || { teams: [], pacesetters: [] };
@@ -132,9 +134,36 @@ function drawJudges(s) {
   show(ul, judging);
   if (!judging) return;
   for (const j of s.judges) {
-    const text = j.marked ? `${j.name} ✓${j.total !== null && j.total !== undefined ? ` ${fmt(j.total)}` : ""}` : `${j.name} 未评`;
+    let text = j.marked ? `${j.name} ✓${j.total !== null && j.total !== undefined ? ` ${fmt(j.total)}` : ""}` : `${j.name} 未评`;
+    // The console sees every judge's marks, criterion by criterion.
+    if (j.marks && s.round.rules.criteria) {
+      text += `（${j.marks.map((m, i) => `${s.round.rules.criteria[i] ? s.round.rules.criteria[i].name : ""} ${m}`).join("，")}）`;
+    }
     ul.appendChild(el("li", { class: j.marked ? "done" : "" }, text));
   }
+}
+
+// The audience's corner (host console and projector): how to join, how many joined, and at
+// the podium the audience's own board.
+function drawAudience(s) {
+  const a = s.audience;
+  const box = $("audience");
+  if (!box) return;
+  show(box, Boolean(a) && (seat === "screen" || seat === "host"));
+  if (!a) return;
+  const qr = $("audience-qr");
+  if (qr && !qr.getAttribute("src")) qr.setAttribute("src", `/api/stages/${encodeURIComponent(stageId)}/qr.svg`);
+  const podium = s.step.step === "podium";
+  // At the podium the projector gives the corner to the audience's board.
+  if (qr) show(qr, !podium);
+  $("audience-join").textContent = podium && seat === "screen"
+    ? `观众互动　${a.players} 人参加`
+    : `观众互动：手机打开 ${location.host}/play 输入 PIN ${a.pin}　已加入 ${a.players} 人`;
+  const ol = clear($("audience-top"));
+  const board = podium || seat === "host";
+  show(ol, board && a.top.length > 0);
+  if (seat === "screen" && board) ol.appendChild(el("li", { class: "head" }, "观众榜"));
+  for (const row of a.top) ol.appendChild(el("li", {}, `第${row.rank}名　${row.name}　${row.points} 分`));
 }
 
 let ticker = null;
@@ -199,7 +228,7 @@ function drawJudge(s) {
   if (!on) return;
   if (form.dataset.for !== `${s.round.index}:${st.team}`) {
     form.dataset.for = `${s.round.index}:${st.team}`;
-    $("marks-for").textContent = `为 ${teamName(s, st.team)} 评分`;
+    $("marks-for").textContent = `为 ${judgedName(s, st.team)} 评分`;
     const box = clear($("criteria"));
     s.round.rules.criteria.forEach((c, i) => {
       const id = `crit-${i}`;
@@ -221,6 +250,7 @@ function draw(s) {
   drawBuzzes(s);
   drawJudges(s);
   drawClock(s);
+  drawAudience(s);
   if (seat === "host") drawHost(s);
   if (seat === "team") drawTeam(s);
   if (seat === "judge") drawJudge(s);

@@ -515,6 +515,13 @@ function onError(m) {
       joinError("原参赛记录已失效，请重新加入。");
       return;
     }
+    if (m.code === "moved" && /^\/stage\/[\w-]+\/audience$/.test(m.message || "")) {
+      // the PIN of a stage final's audience: its own page, with the nickname typed here
+      live.stop();
+      if (state.name) sessionStorage.setItem("biwu.stage.nickname", state.name);
+      location.href = m.message;
+      return;
+    }
     live.stop();
     welcomed = false;
     show($("conn"), false);

@@ -1751,6 +1751,47 @@ async fn a_database_of_the_exam_round_release_upgrades() {
     }
 }
 
+/// A database of the stage-final release (0001–0005, with a final under way) upgrades: 0006
+/// adds the audience, the final keeps its state and has no audience PIN.
+#[tokio::test]
+async fn a_database_of_the_stage_final_release_upgrades() {
+    for (_dir, url) in first_release_databases().await {
+        let pg = url.starts_with("postgres");
+        release_before(
+            &url,
+            &[
+                "0001_records.sql",
+                "0002_sections.sql",
+                "0003_member_names.sql",
+                "0004_exams_and_teams.sql",
+                "0005_stage_final.sql",
+            ],
+            &[
+                "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
+                "INSERT INTO stages (id, title, settings, status, state, created_by, created_at) VALUES ('s', '决赛', '{}', 'running', '{\"round\":0,\"item\":0,\"step\":{\"step\":\"intro\"}}', 'm', 0)",
+                "INSERT INTO stage_teams (stage_id, position, name, colour, base_score, device_hash) VALUES ('s', 0, '一队', '#1565c0', 100, 'h')",
+            ],
+        )
+        .await;
+
+        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(versions, shipped_versions(pg));
+        let s = biwu::records::stages::by_id(&db, "s")
+            .await
+            .unwrap()
+            .expect("the final is kept");
+        assert_eq!((s.status.as_str(), s.audience_pin), ("running", None));
+        assert!(s.state.unwrap().contains("intro"));
+        assert!(biwu::records::stages::audience(&db, "s").await.unwrap().is_empty());
+        assert_eq!(biwu::records::stages::teams(&db, "s").await.unwrap().len(), 1);
+    }
+}
+
 /// Migration 0002 shipped in two forms; the one with the `members_name` index (now 0003)
 /// upgrades as well as the other.
 #[tokio::test]

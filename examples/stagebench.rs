@@ -1,20 +1,22 @@
 //! The stage final's buzzer under load: starts a biwu server in this process (fresh SQLite,
 //! demo organisation, the bank), sets up a final of `--teams` teams (10) and one 抢答 round of
-//! `--questions` questions, connects `--watchers` sockets (2,000) that receive every frame of
-//! the final as the projector does, the host console and one socket per team device. Then, per
-//! question: the host shows it and opens the buzzers; once every watcher has seen the opening,
-//! the team devices buzz in a shuffled order, `--spread-us` apart (1 ms), all within a few
-//! milliseconds; the time from the first buzz sent to each watcher's receipt of the winner is
-//! measured; the host rules and moves on.
+//! `--questions` questions with the audience playing along, connects `--audience` phones
+//! (2,000) to the audience, `--watchers` screens (4) that receive every frame of the final as
+//! the projector does, the host console and one socket per team device. Then, per question:
+//! the host shows it and opens the buzzers; every phone answers at a random moment within
+//! `--answer-ms` (600) of the question being shown, so the answers fall around the buzzes; once
+//! every screen has seen the opening, the team devices buzz in a shuffled order, `--spread-us`
+//! apart (1 ms), all within a few milliseconds; the time from the first buzz sent to each
+//! screen's receipt of the winner is measured; the host rules and moves on.
 //!
-//! Reported: buzz → winner on every watcher (p50 / p99 / max over all watchers and questions),
-//! and whether the order the server recorded (`stage_buzzes`, by receive sequence) equals the
-//! order the generator sent the buzzes in, question by question. The watchers stand in for
-//! the audience's phones: the final's audience play-along is not built yet, and every socket
-//! of a final gets each state frame, so the fan-out is the same.
+//! Reported: buzz → winner on every screen (p50 / p99 / max over all screens and questions);
+//! whether the order the server recorded (`stage_buzzes`, by receive sequence) equals the
+//! order the generator sent the buzzes in, question by question; the phones' answer → ack
+//! (p50 / p99) and the answers in the records. `--audience 0 --watchers 2000` is the stress
+//! case of 2,000 sockets that each get every state frame of the final.
 //!
 //!     cargo run --release --example stagebench
-//!     cargo run --release --example stagebench -- --watchers 2000 --questions 20
+//!     cargo run --release --example stagebench -- --audience 0 --watchers 2000
 
 use biwu::config::Settings;
 use biwu::startup::Application;
@@ -32,8 +34,15 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 struct Args {
     #[arg(long, default_value_t = 10)]
     teams: usize,
-    #[arg(long, default_value_t = 2000)]
+    /// Screens: sockets that get every state frame of the final.
+    #[arg(long, default_value_t = 4)]
     watchers: usize,
+    /// Audience phones playing along.
+    #[arg(long, default_value_t = 2000)]
+    audience: usize,
+    /// The phones answer at a random moment within this many milliseconds of the question.
+    #[arg(long, default_value_t = 600)]
+    answer_ms: u64,
     #[arg(long, default_value_t = 20)]
     questions: usize,
     /// Microseconds between one team's buzz and the next.
@@ -43,6 +52,9 @@ struct Args {
     /// timer (millisecond ticks; the sends stay in order, one task sends them all).
     #[arg(long)]
     spin: bool,
+    /// Serve the team devices on a listener of their own (`--buzzer-bind`).
+    #[arg(long)]
+    buzzer: bool,
 }
 
 type Ws =
@@ -79,10 +91,12 @@ async fn main() -> anyhow::Result<()> {
         redis_prefix: "biwu-bench:".into(),
         bank_dir: Some("question-bank".into()),
         demo: true,
+        buzzer_bind: args.buzzer.then(|| "127.0.0.1:0".to_string()),
         ..Settings::defaults()
     };
     let app = Application::build(settings).await?;
     let port = app.port();
+    let buzzer_port = app.buzzer_port().unwrap_or(port);
     let db = app.state.db.clone();
     tokio::spawn(app.run_until_stopped());
     let base = format!("http://127.0.0.1:{port}");
@@ -112,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
         .json(&json!({
             "title": "抢答压力测试", "teams": teams,
             "rounds": [{"kind": "buzzer", "count": args.questions, "right": 10}],
+            "settings": {"audience": args.audience > 0},
         }))
         .send()
         .await?;
@@ -152,12 +167,70 @@ async fn main() -> anyhow::Result<()> {
         args.watchers,
         t.elapsed().as_secs_f64()
     );
+    // The audience: each phone answers every question at a random moment and times its ack.
+    let acks: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::new()));
+    let t = Instant::now();
+    for i in 0..args.audience {
+        let mut ws = connect(
+            port,
+            &stage,
+            None,
+            json!({"type": "hello", "role": "audience", "name": format!("观众{i}")}),
+        )
+        .await?;
+        let acks = acks.clone();
+        let answer_ms = args.answer_ms.max(1);
+        tokio::spawn(async move {
+            let mut sent: Option<Instant> = None;
+            while let Some(Ok(m)) = ws.next().await {
+                let Message::Text(t) = m else { continue };
+                let Ok(v) = serde_json::from_str::<Value>(&t) else {
+                    continue;
+                };
+                match v["type"].as_str() {
+                    Some("ask") if v["answered"] == false => {
+                        let wait = rand::random_range(0..answer_ms);
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                        let response = match v["kind"].as_str() {
+                            Some("truefalse") => json!({"type": "truefalse", "value": true}),
+                            Some("fill") => json!({"type": "text", "value": "答"}),
+                            Some("numeric") => json!({"type": "number", "value": 1}),
+                            Some("date") => json!({"type": "date", "value": "2022-05-01"}),
+                            _ => json!({"type": "choice", "value": "A"}),
+                        };
+                        let frame = json!({"type": "answer", "round": v["round"], "index": v["index"], "response": response});
+                        sent = Some(Instant::now());
+                        if ws
+                            .send(Message::Text(frame.to_string().into()))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Some("ack") => {
+                        if let Some(at) = sent.take() {
+                            acks.lock().await.push(at.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    if args.audience > 0 {
+        println!(
+            "{} audience phones connected in {:.1} s",
+            args.audience,
+            t.elapsed().as_secs_f64()
+        );
+    }
     // The team devices: one task sends every buzz, in order, spread_us apart (timers of
     // separate tasks could fire in one tick and swap neighbours).
     let mut sinks = Vec::new();
     for code in &codes {
         let ws = connect(
-            port,
+            buzzer_port,
             &stage,
             None,
             json!({"type": "hello", "role": "team", "code": code}),
@@ -257,6 +330,13 @@ async fn main() -> anyhow::Result<()> {
         } else {
             println!("question {}: sent {sent:?}, recorded {recorded:?}", q + 1);
         }
+        // The host rules once the audience has answered (or after 10 s).
+        let wait = Instant::now();
+        while acks.lock().await.len() < args.audience * (q + 1)
+            && wait.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         host_tx
             .send(send(json!({"type": "rule", "ruling": "right"})))
             .await?;
@@ -264,7 +344,7 @@ async fn main() -> anyhow::Result<()> {
     }
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "buzz -> winner on every watcher ({} watchers x {} questions = {} receipts): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "buzz -> winner on every screen ({} screens x {} questions = {} receipts): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         args.watchers,
         args.questions,
         latencies.len(),
@@ -276,5 +356,23 @@ async fn main() -> anyhow::Result<()> {
         "recorded order = sending order ({} teams, {} µs apart): {orders_equal} of {} questions; the first sent won {winners_equal} of {}",
         args.teams, args.spread_us, args.questions, args.questions
     );
+    if args.audience > 0 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut acks = acks.lock().await.clone();
+        acks.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let stored: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM stage_audience_answers WHERE stage_id = $1")
+                .bind(&stage)
+                .fetch_one(&db.pool)
+                .await?;
+        println!(
+            "audience answer -> ack ({} acks): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; answers in the records: {stored} of {} expected",
+            acks.len(),
+            percentile(&acks, 0.5),
+            percentile(&acks, 0.99),
+            acks.last().copied().unwrap_or(f64::NAN),
+            args.audience * args.questions,
+        );
+    }
     Ok(())
 }

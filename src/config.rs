@@ -55,6 +55,13 @@ pub struct Settings {
     /// (it is loaded again from the records when someone connects).
     #[arg(long, env = "BIWU_ROOM_IDLE_SECS", default_value_t = 300)]
     pub room_idle_secs: u64,
+
+    /// A listener of its own for the team devices of stage finals (e.g. 0.0.0.0:8081): one
+    /// worker that does nothing but read buzzes, so a buzz is stamped the moment it arrives
+    /// even while the audience's phones keep the main workers busy. Without it, team devices
+    /// use the main address.
+    #[arg(long, env = "BIWU_BUZZER_BIND")]
+    pub buzzer_bind: Option<String>,
 }
 
 /// `http(s)://host[:port][/path]`, without a trailing slash.
@@ -100,6 +107,7 @@ impl Settings {
             metrics_allow: None,
             trusted_proxy: Vec::new(),
             room_idle_secs: 300,
+            buzzer_bind: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub bank: crate::bank::embedded::Source,
     /// Department and agency averages shown on section pages, kept a minute.
     pub averages: crate::section::Averages,
+    /// The port of the team devices' own listener (`--buzzer-bind`), if there is one.
+    pub buzzer_port: Option<u16>,
 }
 
 /// Why the server would not start on this bank: every problem, named.
@@ -47,6 +49,8 @@ pub struct InvalidBank(pub Vec<Problem>);
 pub struct Application {
     port: u16,
     server: Server,
+    /// The team devices' listener, when `--buzzer-bind` asks for one.
+    buzzer: Option<Server>,
     pub state: web::Data<AppState>,
     /// Set on the first start with no admin: the new admin's staff number and one-time password.
     pub bootstrap_admin: Option<(String, String)>,
@@ -99,7 +103,19 @@ impl Application {
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
         let exams = crate::exam::Exams::new(db.clone());
         let stages = crate::stage::Stages::new(db.clone());
+        let buzzer_listener = match &settings.buzzer_bind {
+            Some(addr) => Some(
+                std::net::TcpListener::bind(addr)
+                    .map_err(|e| anyhow::anyhow!("无法监听 {addr}（抢答器）：{e}"))?,
+            ),
+            None => None,
+        };
+        let buzzer_port = match &buzzer_listener {
+            Some(l) => Some(l.local_addr()?.port()),
+            None => None,
+        };
         let state = web::Data::new(AppState {
+            buzzer_port,
             stages,
             rooms,
             drills,
@@ -141,9 +157,27 @@ impl Application {
             .map(|a| a.port())
             .ok_or_else(|| anyhow::anyhow!("无法监听 {}：没有地址", settings.bind))?;
         let server = server.shutdown_timeout(10).run();
+        // The team devices' listener: one worker, only the stage socket's team seat.
+        let buzzer = match buzzer_listener {
+            Some(listener) => {
+                let data = state.clone();
+                Some(
+                    HttpServer::new(move || {
+                        App::new().configure(|cfg| http::configure_buzzer(cfg, data.clone()))
+                    })
+                    .workers(1)
+                    .tcp_nodelay(true)
+                    .listen(listener)?
+                    .shutdown_timeout(10)
+                    .run(),
+                )
+            }
+            None => None,
+        };
         Ok(Application {
             port,
             server,
+            buzzer,
             state,
             bootstrap_admin,
             sync,
@@ -160,9 +194,23 @@ impl Application {
         self.port
     }
 
-    /// Runs until SIGINT/SIGTERM (actix handles both, finishing requests in flight).
+    /// Runs until SIGINT/SIGTERM (actix handles both, finishing requests in flight). The
+    /// team devices' listener stops with the main one.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some(buzzer) = self.buzzer else {
+            return self.server.await;
+        };
+        let handle = buzzer.handle();
+        let buzzer = tokio::spawn(buzzer);
+        let result = self.server.await;
+        handle.stop(true).await;
+        let _ = buzzer.await;
+        result
+    }
+
+    /// The port of the team devices' listener, when there is one.
+    pub fn buzzer_port(&self) -> Option<u16> {
+        self.state.buzzer_port
     }
 }
 

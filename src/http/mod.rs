@@ -47,6 +47,12 @@ pub(crate) fn spreadsheet(bytes: Vec<u8>, xlsx: bool, fallback: &str, stem: &str
         .body(bytes)
 }
 
+/// The team devices' own listener (`--buzzer-bind`): the stage socket's team seat only.
+pub fn configure_buzzer(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
+    cfg.app_data(state);
+    stages::configure_buzzer(cfg);
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     let gate = web::Data::new(crate::auth::Gate {
         db: state.db.clone(),

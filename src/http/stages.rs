@@ -34,6 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/stage/{id}/{seat}", web::get().to(page));
 }
 
+/// The team devices' own listener (`--buzzer-bind`): the stage socket, for team seats only.
+pub fn configure_buzzer(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws/stage/{id}", web::get().to(buzzer_ws));
+}
+
 crate::http::pages::member_page!(StagesPage, "stages.html", stages_page, Role::Host);
 
 #[derive(askama::Template)]
@@ -46,6 +51,8 @@ struct StagePage<'a> {
     seat_name: &'static str,
     /// A member is logged in (the audience joins under their name, without a nickname).
     member: bool,
+    /// A team device's socket goes to this port (the buzzer listener), when there is one.
+    buzzer_port: Option<u16>,
 }
 
 /// A seat's page: `screen` (projector) and `host` (console) for the final's host, `judge` for
@@ -87,6 +94,7 @@ async fn page(
             seat,
             seat_name,
             member: id.0.is_some(),
+            buzzer_port: state.buzzer_port.filter(|_| seat == "team"),
         },
         &lang,
         remember,
@@ -108,6 +116,27 @@ async fn ws(
         id.0,
         session,
         stream,
+        false,
+    );
+    Ok(res)
+}
+
+/// A team device's socket on the buzzer listener. No cookie is read and no origin checked:
+/// the seat is the team's, taken with its code, and nothing else is served here.
+async fn buzzer_ws(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    body: web::Payload,
+    path: web::Path<String>,
+) -> std::result::Result<HttpResponse, actix_web::Error> {
+    let (res, session, stream) = actix_ws::handle(&req, body)?;
+    crate::stage::session::run(
+        state.stages.clone(),
+        path.into_inner(),
+        None,
+        session,
+        stream,
+        true,
     );
     Ok(res)
 }

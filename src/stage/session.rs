@@ -77,13 +77,15 @@ async fn refuse(mut session: Session, code: &str, message: &str) {
         .await;
 }
 
-/// Runs a socket of final `stage_id` until it closes.
+/// Runs a socket of final `stage_id` until it closes (`team_only`: on the buzzer listener,
+/// where only team devices are seated).
 pub fn run(
     stages: Arc<Stages>,
     stage_id: String,
     identity: Option<Identity>,
     session: Session,
     stream: MessageStream,
+    team_only: bool,
 ) {
     let mut stream = stream.max_frame_size(64 * 1024).aggregate_continuations();
     actix_web::rt::spawn(async move {
@@ -100,6 +102,9 @@ pub fn run(
         else {
             return refuse(session, "bad_frame", "第一帧必须是 hello").await;
         };
+        if team_only && role != "team" {
+            return refuse(session, "not_allowed", "此端口只接入代表队抢答器").await;
+        }
         if role == "audience" {
             let who = audience::Joining {
                 member: identity.map(|i| (i.member.id.clone(), i.member.name.clone())),

@@ -178,9 +178,17 @@ async fn a_host_sets_up_a_final_on_the_page_and_gets_the_team_codes_once() {
     )
     .await;
     fill(&b, "#s-judges", "d104 d204 d304").await;
+    click(&b, "#s-audience").await;
     assert_accessible(&b, "final set-up").await;
     click(&b, "#setup button[type=submit]").await;
     b.wait_for_text("#codes-body", "研究处代表队").await;
+    // The audience plays along: its PIN is shown with the codes and kept with the final.
+    let shown = b.wait_for_text("#audience-pin", "观众互动 PIN").await;
+    let pin: String = sqlx::query_scalar("SELECT audience_pin FROM stages")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(shown.contains(&pin), "{shown}");
     b.wait_for_text("#list", "年度业务知识决赛").await;
     b.screenshot("stage-setup").await;
     // The codes on the page are the ones the records hold, as hashes.

@@ -1787,8 +1787,16 @@ async fn a_database_of_the_stage_final_release_upgrades() {
             .expect("the final is kept");
         assert_eq!((s.status.as_str(), s.audience_pin), ("running", None));
         assert!(s.state.unwrap().contains("intro"));
-        assert!(biwu::records::stages::audience(&db, "s").await.unwrap().is_empty());
-        assert_eq!(biwu::records::stages::teams(&db, "s").await.unwrap().len(), 1);
+        assert!(
+            biwu::records::stages::audience(&db, "s")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            biwu::records::stages::teams(&db, "s").await.unwrap().len(),
+            1
+        );
     }
 }
 

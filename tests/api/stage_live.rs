@@ -579,3 +579,80 @@ async fn a_restart_in_the_middle_of_a_buzzer_question_resumes_it() {
     let r = until_step(&mut console, "ruled", Some(0)).await;
     assert_eq!(scores(&r)[&2], 120_000);
 }
+
+/// With `--buzzer-bind`, team devices buzz through a listener of their own: the team page
+/// points its socket there, a buzz on it wins the question, and nothing but a team seat is
+/// served on it.
+#[tokio::test]
+async fn team_devices_buzz_through_a_listener_of_their_own() {
+    let app = spawn_app_edited(
+        Options {
+            demo: true,
+            ..Options::default()
+        },
+        |s| s.buzzer_bind = Some("127.0.0.1:0".into()),
+    )
+    .await;
+    let buzzer = app.state.buzzer_port.expect("a buzzer listener");
+    assert_ne!(buzzer, app.port());
+    let h = app.session(HOST).await;
+    let (id, codes) = create(
+        &app,
+        &h,
+        set_up(json!([{"kind": "buzzer", "count": 1, "right": 20}])),
+    )
+    .await;
+    let page = reqwest::get(format!("{}/stage/{id}/team", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("data-buzzer=\"{buzzer}\"")),
+        "{page}"
+    );
+    let screen_page = h
+        .get(&app, &format!("/stage/{id}/screen"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !screen_page.contains("data-buzzer"),
+        "only team devices go there"
+    );
+
+    let cookie = app.cookie(HOST).await;
+    let path = format!("/ws/stage/{id}");
+    // The console on the buzzer listener is refused, cookie or not.
+    let mut wrong = Ws::connect_path(buzzer, &path, &[("Cookie", &cookie)]).await;
+    wrong.send(json!({"type": "hello", "role": "host"})).await;
+    assert_eq!(wrong.next().await["code"], "not_allowed");
+
+    let (mut console, _) = seat(
+        &app,
+        &id,
+        Some(&cookie),
+        json!({"type": "hello", "role": "host"}),
+    )
+    .await;
+    let mut team = Ws::connect_path(buzzer, &path, &[]).await;
+    team.send(json!({"type": "hello", "role": "team", "code": codes[1]}))
+        .await;
+    assert_eq!(team.next().await["type"], "seat");
+    host(&mut console, json!({"type": "next"})).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "ready", Some(0)).await;
+    host(&mut console, json!({"type": "open"})).await;
+    until_step(&mut console, "open", Some(0)).await;
+    team.send(json!({"type": "buzz"})).await;
+    let s = until_step(&mut console, "answering", Some(0)).await;
+    assert_eq!(s["step"]["team"], 1);
+    let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage_buzzes WHERE stage_id = $1")
+        .bind(&id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, 1);
+}

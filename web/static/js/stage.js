@@ -19,7 +19,10 @@ function connect() {
     return;
   }
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws/stage/${encodeURIComponent(stageId)}`);
+  // A team device buzzes through the buzzer listener when the server has one.
+  const buzzer = seat === "team" ? document.body.dataset.buzzer : null;
+  const where = buzzer ? `${location.hostname}:${buzzer}` : location.host;
+  const ws = new WebSocket(`${proto}://${where}/ws/stage/${encodeURIComponent(stageId)}`);
   state.socket = ws;
   ws.addEventListener("open", () => {
     state.retry = 0;

@@ -81,6 +81,7 @@ function addRound(kind = "compulsory") {
     pass: field(n, "答错后转给下一队", el("input", { type: "checkbox", dataset: { key: "pass_on_wrong" } })),
     stakes: field(n, "分值档（逗号分隔）", el("input", { value: "10,20,30", dataset: { key: "stakes" } })),
     criteria: field(n, "评分标准（每行：名称 满分 权重）", el("textarea", { rows: "3", dataset: { key: "criteria" } })),
+    contestants: field(n, "上场选手工号（按代表队顺序每队一人，可空：评整队）", el("input", { dataset: { key: "contestants" } })),
   };
   parts.criteria.querySelector("textarea").value = "政策把握 10 40\n沟通表达 10 30\n处置规范 10 30";
   for (const p of Object.values(parts)) li.appendChild(p);
@@ -97,6 +98,7 @@ function addRound(kind = "compulsory") {
     show(parts.pass, k === "buzzer");
     show(parts.stakes, k === "risk");
     show(parts.criteria, k === "judged");
+    show(parts.contestants, k === "judged");
   };
   select.addEventListener("change", sync);
   sync();
@@ -144,6 +146,8 @@ function body() {
         const [name, max, weight] = l.split(/\s+/);
         return { name, max: Number(max), weight: Number(weight) };
       });
+      const who = value(li, "contestants").split(/[\s,，、]+/).filter(Boolean);
+      if (who.length) r.contestants = who;
     }
     return r;
   });
@@ -152,7 +156,11 @@ function body() {
     teams,
     judges: $("s-judges").value.split(/[\s,，、]+/).filter(Boolean),
     rounds,
-    settings: { team_winners: Number($("s-winners").value) || 1, hide_judge_totals: $("s-hide").checked },
+    settings: {
+      team_winners: Number($("s-winners").value) || 1,
+      hide_judge_totals: $("s-hide").checked,
+      audience: $("s-audience").checked,
+    },
   };
 }
 
@@ -170,6 +178,9 @@ $("setup").addEventListener("submit", async (e) => {
       tr.appendChild(el("td", {}, `${location.origin}/stage/${made.id}/team`));
       tbody.appendChild(tr);
     }
+    const pin = $("audience-pin");
+    show(pin, Boolean(made.audience_pin));
+    pin.textContent = made.audience_pin ? `观众互动 PIN：${made.audience_pin}（观众手机打开 ${location.origin}/play 输入；投影屏也会显示）` : "";
     show($("codes"), true);
     $("codes").scrollIntoView();
     await load();

@@ -88,6 +88,10 @@ pub struct RoundRules {
     /// (5 by default; 0 never trims).
     #[serde(default = "five")]
     pub trim_from: u32,
+    /// 必答, 抢答, 风险: the team answers on its device (graded by the key) instead of aloud
+    /// (ruled by the host); the host may still rule, for a device that fails.
+    #[serde(default)]
+    pub on_device: bool,
     /// Judged: who speaks for each team, by team in stage order (member ids), when the round
     /// judges one contestant per team (a mock reception, a case analysis) rather than the
     /// team as a whole. The panel's score still goes to the team.
@@ -128,6 +132,9 @@ impl RoundRules {
                 return Err("风险题至少设一档分值，每档 1–10000 分".into());
             }
             RoundKind::Judged => {
+                if self.on_device {
+                    return Err("评分题没有设备作答".into());
+                }
                 if self.criteria.is_empty() {
                     return Err("评分标准至少设一项".into());
                 }
@@ -211,10 +218,22 @@ pub enum Ruling {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum Why {
-    Answer { ruling: Ruling },
+    Answer {
+        ruling: Ruling,
+        /// What the team entered on its device, when it answered there (graded by the key).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        given: Option<String>,
+    },
     FalseStart,
-    Stake { stake: i64, ruling: Ruling },
-    Judged { milli: i64 },
+    Stake {
+        stake: i64,
+        ruling: Ruling,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        given: Option<String>,
+    },
+    Judged {
+        milli: i64,
+    },
 }
 
 /// One score change of one team.
@@ -248,7 +267,10 @@ pub fn answer(rules: &RoundRules, team: usize, ruling: Ruling) -> Change {
     Change {
         team,
         delta: answer_delta(rules, ruling),
-        why: Why::Answer { ruling },
+        why: Why::Answer {
+            ruling,
+            given: None,
+        },
     }
 }
 
@@ -290,7 +312,11 @@ pub fn risk(rules: &RoundRules, team: usize, stake: i64, ruling: Ruling) -> Resu
     Ok(Change {
         team,
         delta,
-        why: Why::Stake { stake, ruling },
+        why: Why::Stake {
+            stake,
+            ruling,
+            given: None,
+        },
     })
 }
 

@@ -13,7 +13,7 @@ pub mod report;
 pub mod session;
 
 use crate::domain::Question;
-use crate::domain::stage::{self, Arbitration, Buzz, Change, RoundKind, RoundRules, Ruling};
+use crate::domain::stage::{self, Arbitration, Buzz, Change, RoundKind, RoundRules, Ruling, Why};
 use crate::live::room::{Frame, Outbox};
 use crate::records::{Db, now_ms, questions, stages as rec};
 use audience::{Asked, AudCmd, Audience, News};
@@ -80,6 +80,12 @@ pub enum Cmd {
         team: usize,
         marks: Vec<u32>,
         reason: Option<String>,
+    },
+    /// A team's answer entered on its device (rounds that answer there).
+    Answer {
+        client: u64,
+        team: usize,
+        response: crate::domain::Response,
     },
     /// From the audience's task: its size and leaders, for the projector.
     Audience(audience::Summary),
@@ -451,6 +457,15 @@ impl Conductor {
             Cmd::Leave(id) => {
                 self.clients.remove(&id);
             }
+            Cmd::Answer {
+                client,
+                team,
+                response,
+            } => {
+                if let Err(msg) = self.device_answer(team, response).await? {
+                    self.error_to(client, "wrong_step", &msg);
+                }
+            }
             Cmd::Audience(summary) => {
                 if self.audience.as_ref() != Some(&summary) {
                     self.audience = Some(summary);
@@ -692,50 +707,8 @@ impl Conductor {
                     opened_ms: now_ms(),
                 };
             }
-            (
-                HostCmd::Rule { ruling },
-                Step::Answering {
-                    q,
-                    team,
-                    stake,
-                    race,
-                    opened_ms,
-                    mut answered,
-                    ..
-                },
-            ) => {
-                let rules = self.round().expect("a round").rules.clone();
-                let change = match stake {
-                    Some(s) => stage::risk(&rules, team, s, ruling).map_err(anyhow::Error::msg)?,
-                    None => stage::answer(&rules, team, ruling),
-                };
-                self.add_changes(vec![change], actor.as_deref()).await?;
-                answered.push(team);
-                let next = match (&race, ruling) {
-                    (Some(race), Ruling::Wrong | Ruling::Timeout) => {
-                        stage::next_in_race(&rules, race, &answered)
-                    }
-                    _ => None,
-                };
-                self.cur.step = match next {
-                    Some(t) => Step::Answering {
-                        q,
-                        team: t,
-                        since_ms: now_ms(),
-                        stake: None,
-                        race,
-                        opened_ms,
-                        answered,
-                    },
-                    None => {
-                        self.opened = None;
-                        Step::Ruled {
-                            q: Some(q),
-                            team: Some(team),
-                            ruling: Some(ruling),
-                        }
-                    }
-                };
+            (HostCmd::Rule { ruling }, Step::Answering { .. }) => {
+                self.rule_answer(ruling, actor.as_deref(), None).await?;
             }
             // Nobody buzzed: the host closes the question.
             (
@@ -757,6 +730,92 @@ impl Conductor {
             (HostCmd::Next, Step::Podium) => return Ok(Err("决赛已经结束".into())),
             _ => return Ok(Err("当前步骤不能这样操作".into())),
         }
+        self.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Rules the answer being given: the host's tap (`actor`), or the key grading what the
+    /// team entered on its device (`given`). The score changes; after a wrong 抢答 answer the
+    /// question may pass to the next team that buzzed. The caller commits.
+    async fn rule_answer(
+        &mut self,
+        ruling: Ruling,
+        actor: Option<&str>,
+        given: Option<String>,
+    ) -> anyhow::Result<()> {
+        let Step::Answering {
+            q,
+            team,
+            stake,
+            race,
+            opened_ms,
+            mut answered,
+            ..
+        } = self.cur.step.clone()
+        else {
+            anyhow::bail!("rule_answer outside an answer");
+        };
+        let rules = self.round().expect("a round").rules.clone();
+        let mut change = match stake {
+            Some(s) => stage::risk(&rules, team, s, ruling).map_err(anyhow::Error::msg)?,
+            None => stage::answer(&rules, team, ruling),
+        };
+        if let Why::Answer { given: g, .. } | Why::Stake { given: g, .. } = &mut change.why {
+            *g = given;
+        }
+        self.add_changes(vec![change], actor).await?;
+        answered.push(team);
+        let next = match (&race, ruling) {
+            (Some(race), Ruling::Wrong | Ruling::Timeout) => {
+                stage::next_in_race(&rules, race, &answered)
+            }
+            _ => None,
+        };
+        self.cur.step = match next {
+            Some(t) => Step::Answering {
+                q,
+                team: t,
+                since_ms: now_ms(),
+                stake: None,
+                race,
+                opened_ms,
+                answered,
+            },
+            None => {
+                self.opened = None;
+                Step::Ruled {
+                    q: Some(q),
+                    team: Some(team),
+                    ruling: Some(ruling),
+                }
+            }
+        };
+        Ok(())
+    }
+
+    /// A team's answer entered on its device, in a round that answers there.
+    async fn device_answer(
+        &mut self,
+        team: usize,
+        response: crate::domain::Response,
+    ) -> anyhow::Result<Result<(), String>> {
+        let Step::Answering { q, team: turn, .. } = self.cur.step else {
+            return Ok(Err("现在不是作答时间".into()));
+        };
+        if turn != team {
+            return Ok(Err("还没有轮到你们作答".into()));
+        }
+        let round = self.round().expect("a round");
+        if !round.rules.on_device {
+            return Ok(Err("本轮口头作答，由主持人判定".into()));
+        }
+        let ruling = match round.questions[q].0.grade(&response) {
+            Ok(true) => Ruling::Right,
+            Ok(false) => Ruling::Wrong,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.rule_answer(ruling, None, Some(response.display()))
+            .await?;
         self.commit().await?;
         Ok(Ok(()))
     }

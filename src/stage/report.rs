@@ -130,11 +130,19 @@ impl Report {
             text(ws, r, 3, &self.team(c.team))?;
             ws.write_number_with_format(r, 4, c.delta_milli as f64 / 1000.0, &points)?;
             let why = match serde_json::from_str::<Why>(&c.why) {
-                Ok(Why::Answer { ruling }) => format!("作答：{}", ruling_zh(ruling)),
-                Ok(Why::FalseStart) => "抢跑".into(),
-                Ok(Why::Stake { stake, ruling }) => {
-                    format!("风险题 {stake} 分：{}", ruling_zh(ruling))
+                Ok(Why::Answer { ruling, given }) => {
+                    format!("作答：{}{}", ruling_zh(ruling), on_device(given.as_deref()))
                 }
+                Ok(Why::FalseStart) => "抢跑".into(),
+                Ok(Why::Stake {
+                    stake,
+                    ruling,
+                    given,
+                }) => format!(
+                    "风险题 {stake} 分：{}{}",
+                    ruling_zh(ruling),
+                    on_device(given.as_deref())
+                ),
                 Ok(Why::Judged { .. }) => "评委评分".into(),
                 Err(_) => c.why.clone(),
             };
@@ -211,6 +219,11 @@ impl Report {
             .and_then(|id| self.members.get(&id).cloned())
             .unwrap_or_default()
     }
+}
+
+/// "（设备作答：B）" for an answer given on the team's device.
+fn on_device(given: Option<&str>) -> String {
+    given.map_or(String::new(), |g| format!("（设备作答：{g}）"))
 }
 
 fn ruling_zh(r: stage::Ruling) -> &'static str {

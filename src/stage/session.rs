@@ -54,6 +54,10 @@ enum AudienceFrame {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum Frame {
     Buzz,
+    /// A team's answer on its device (rounds that answer there).
+    Answer {
+        response: crate::domain::Response,
+    },
     Stake {
         stake: i64,
     },
@@ -335,6 +339,11 @@ async fn serve(
                     client,
                     team: *team,
                     stake,
+                },
+                Ok(Frame::Answer { response }) => Cmd::Answer {
+                    client,
+                    team: *team,
+                    response,
                 },
                 Ok(Frame::Ping) => continue,
                 Ok(Frame::Marks { .. }) => {

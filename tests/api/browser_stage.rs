@@ -8,28 +8,92 @@ use crate::browser::{Browser, click, fill, login, tap};
 use crate::helpers::*;
 use serde_json::{Value, json};
 
+/// Answers question `q` on a team device's pad, rightly.
+async fn answer_on_device(b: &Browser, q: &biwu::domain::Question) {
+    use biwu::domain::AnswerKey;
+    match &q.answer {
+        AnswerKey::Choice(ix) => {
+            for &i in ix {
+                click(
+                    b,
+                    &format!(
+                        "#dev-options button[data-letter=\"{}\"]",
+                        (b'A' + i as u8) as char
+                    ),
+                )
+                .await;
+            }
+        }
+        AnswerKey::TrueFalse(v) => {
+            click(
+                b,
+                if *v {
+                    "#dev-options button[data-letter=\"T\"]"
+                } else {
+                    "#dev-options button[data-letter=\"F\"]"
+                },
+            )
+            .await
+        }
+        AnswerKey::Fill(v) => fill(b, "#dev-input", &v[0]).await,
+        AnswerKey::Numeric { value, .. } => {
+            fill(
+                b,
+                "#dev-input",
+                &biwu::domain::question::format_number(*value),
+            )
+            .await
+        }
+        AnswerKey::Date(d) => {
+            b.client
+                .execute(
+                    "document.getElementById('dev-input').value = arguments[0];",
+                    vec![json!(d)],
+                )
+                .await
+                .unwrap();
+        }
+    }
+    click(b, "#dev-submit").await;
+}
+
+/// The run: projector, console, three team devices, three judges and an audience
+/// phone through a round of each kind (必答 answered on the devices, 抢答, 风险, judged) to the
+/// podium.
 #[tokio::test]
-async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
+async fn a_final_on_the_projector_console_team_devices_judges_and_an_audience_phone() {
     let Some(screen) = Browser::start(1920, 1080).await else {
         return;
     };
     let console = Browser::start(1280, 800).await.unwrap();
-    let team = Browser::start(360, 740).await.unwrap();
-    let judge = Browser::start(360, 740).await.unwrap();
+    let mut teams = Vec::new();
+    let mut judges = Vec::new();
+    for _ in 0..3 {
+        teams.push(Browser::start(360, 740).await.unwrap());
+        judges.push(Browser::start(360, 740).await.unwrap());
+    }
     let phone = Browser::start(360, 740).await.unwrap();
     let app = spawn_app().await;
     let host = app.session(HOST).await;
+    let names = ["文秘处代表队", "研究处代表队", "督查处代表队"];
     let made: Value = host
         .post(
             &app,
             "/api/stages",
             json!({
                 "title": "信访业务知识决赛（演示）",
-                "teams": [{"name": "文秘处代表队", "members": ["d102"]}, {"name": "研究处代表队", "members": ["d202"]}],
-                "judges": ["d104"],
+                "teams": [
+                    {"name": names[0], "members": ["d102"]},
+                    {"name": names[1], "members": ["d202"]},
+                    {"name": names[2], "members": ["d302"]},
+                ],
+                "judges": ["d104", "d204", "d304"],
                 "rounds": [
+                    {"kind": "compulsory", "count": 3, "right": 10, "on_device": true},
                     {"kind": "buzzer", "count": 1, "right": 20},
-                    {"kind": "judged", "criteria": [{"name": "处置规范", "max": 10, "weight": 100}]},
+                    {"kind": "risk", "count": 1, "stakes": [10, 20, 30]},
+                    {"kind": "judged", "criteria": [{"name": "处置规范", "max": 10, "weight": 100}],
+                     "contestants": ["d102", "d202", "d302"]},
                 ],
                 "settings": {"audience": true},
             }),
@@ -39,8 +103,23 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
         .await
         .unwrap();
     let id = made["id"].as_str().unwrap();
-    let code = made["teams"][1]["device_code"].as_str().unwrap();
     let pin = made["audience_pin"].as_str().unwrap();
+    let versions: Vec<String> = sqlx::query_scalar(
+        "SELECT question_version FROM stage_questions WHERE stage_id = $1 AND round = 0 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let mut compulsory = Vec::new();
+    for v in &versions {
+        compulsory.push(
+            biwu::records::questions::at_version(&app.db, v)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
 
     login(&screen, &app, HOST, "/").await;
     screen
@@ -56,14 +135,29 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
         .await
         .unwrap();
     console.wait_for_text("#step", "决赛即将开始").await;
-    team.client
-        .goto(&app.url(&format!("/stage/{id}/team")))
-        .await
-        .unwrap();
-    fill(&team, "#code", code).await;
-    click(&team, "#code-form button[type=submit]").await;
-    team.wait_for_text("#me", "研究处代表队").await;
-    assert_accessible(&team, "team device, waiting").await;
+    for (i, team) in teams.iter().enumerate() {
+        team.client
+            .goto(&app.url(&format!("/stage/{id}/team")))
+            .await
+            .unwrap();
+        fill(
+            team,
+            "#code",
+            made["teams"][i]["device_code"].as_str().unwrap(),
+        )
+        .await;
+        click(team, "#code-form button[type=submit]").await;
+        team.wait_for_text("#me", names[i]).await;
+    }
+    assert_accessible(&teams[1], "team device, waiting").await;
+    for (judge, staff) in judges.iter().zip(["d104", "d204", "d304"]) {
+        login(judge, &app, staff, "/").await;
+        judge
+            .client
+            .goto(&app.url(&format!("/stage/{id}/judge")))
+            .await
+            .unwrap();
+    }
 
     // The audience: a phone types the PIN on the ordinary play page and lands on the final's
     // audience page; the projector shows how to join and how many did.
@@ -77,9 +171,28 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
         .await;
     screen.wait_for_text("#audience-join", "已加入 1 人").await;
 
+    // 必答 on the devices: question i is team i's; its tablet shows the pad and the key grades.
+    click(&console, "#next").await;
+    screen.wait_for_text("#step", "第 1 / 4 轮").await;
+    for (i, q) in compulsory.iter().enumerate() {
+        click(&console, "#next").await;
+        screen
+            .wait_for_text("#step", &format!("{} 作答", names[i]))
+            .await;
+        teams[i].wait_for_text("#dev-answer", "请在本机作答").await;
+        if i == 0 {
+            teams[0].screenshot("stage-team-answer").await;
+            assert_accessible(&teams[0], "team device, the answer pad").await;
+        }
+        answer_on_device(&teams[i], q).await;
+        screen
+            .wait_for_text("#step", &format!("{} 答对", names[i]))
+            .await;
+    }
+
     // 抢答: the round's card, the question, the buzzers open, the team buzzes.
     click(&console, "#next").await;
-    screen.wait_for_text("#step", "第 1 / 2 轮").await;
+    screen.wait_for_text("#step", "第 2 / 4 轮").await;
     click(&console, "#next").await;
     screen.wait_for_text("#step", "请准备抢答").await;
     // The audience answers the question on stage, whatever its kind.
@@ -102,62 +215,98 @@ async fn a_final_on_the_projector_console_team_device_and_judges_phone() {
     phone.wait_for_text("#aud-step", "已提交").await;
     click(&console, "#open").await;
     screen.wait_for_text("#step", "抢答开始").await;
-    tap(&team, "#buzz").await;
+    tap(&teams[1], "#buzz").await;
     screen.wait_for_text("#step", "研究处代表队 作答").await;
     screen.wait_for_text("#buzzes", "研究处代表队").await;
     console.wait_for_text("#answer", "答案").await;
     screen.screenshot("stage-buzz").await;
-    team.screenshot("stage-team").await;
+    teams[1].screenshot("stage-team").await;
     console.screenshot("stage-console").await;
     assert_accessible(&screen, "stage projector, a buzz won").await;
     assert_accessible(&console, "stage console").await;
     click(&console, "#right").await;
     screen.wait_for_text("#step", "研究处代表队 答对").await;
+    screen.wait_for_text("#board", "+20").await;
     phone.wait_for_text("#aud-step", "累计").await;
     phone.wait_for_text("#aud-answer", "答案：").await;
     assert_accessible(&phone, "audience phone, the answer").await;
-    screen.wait_for_text("#board", "+20").await;
 
-    // Judged: the judge marks each team on the phone; the panel's score goes on the board.
-    login(&judge, &app, "d104", "/").await;
-    judge
-        .client
-        .goto(&app.url(&format!("/stage/{id}/judge")))
-        .await
-        .unwrap();
+    // 风险: each team picks its stake on its tablet; the host rules (right, wrong, right).
     click(&console, "#next").await;
-    screen.wait_for_text("#step", "第 2 / 2 轮").await;
-    for (team_name, mark) in [("文秘处代表队", "8"), ("研究处代表队", "6")] {
+    screen.wait_for_text("#step", "第 3 / 4 轮").await;
+    for (i, (stake, ruling)) in [(10, "#right"), (20, "#wrong"), (30, "#right")]
+        .into_iter()
+        .enumerate()
+    {
         click(&console, "#next").await;
         screen
-            .wait_for_text("#step", &format!("评委评分：{team_name}"))
+            .wait_for_text("#step", &format!("{} 选择分值", names[i]))
             .await;
-        judge.wait_for_text("#marks-for", team_name).await;
-        fill(&judge, "#crit-0", mark).await;
-        if team_name == "文秘处代表队" {
-            judge.screenshot("stage-judge").await;
-            assert_accessible(&judge, "judge's phone").await;
+        teams[i]
+            .wait_for_text("#stakes", &format!("{stake} 分"))
+            .await;
+        let buttons = teams[i]
+            .client
+            .find_all(fantoccini::Locator::Css("#stakes button"))
+            .await
+            .unwrap();
+        for b in buttons {
+            if b.text().await.unwrap() == format!("{stake} 分") {
+                b.click().await.unwrap();
+                break;
+            }
         }
-        click(&judge, "#marks-form button[type=submit]").await;
-        screen.wait_for_text("#judges", "✓").await;
+        screen
+            .wait_for_text("#step", &format!("（{stake} 分）"))
+            .await;
+        click(&console, ruling).await;
+        screen.wait_for_any("#step", &["答对", "答错"]).await;
+    }
+
+    // Judged: one contestant per team, marked by the three judges on their phones.
+    click(&console, "#next").await;
+    screen.wait_for_text("#step", "第 4 / 4 轮").await;
+    let marks = ["8", "6", "9"];
+    for (i, mark) in marks.iter().enumerate() {
         click(&console, "#next").await;
         screen
-            .wait_for_text("#step", &format!("{team_name} 得分"))
+            .wait_for_text("#step", &format!("评委评分：{}", names[i]))
             .await;
+        for (j, judge) in judges.iter().enumerate() {
+            judge.wait_for_text("#marks-for", names[i]).await;
+            fill(judge, "#crit-0", mark).await;
+            if i == 0 && j == 0 {
+                judge.screenshot("stage-judge").await;
+                assert_accessible(judge, "judge's phone").await;
+            }
+            click(judge, "#marks-form button[type=submit]").await;
+        }
+        // The console sees every judge's marks; the projector each total once all are in.
+        console
+            .wait_for_text("#judges", &format!("处置规范 {mark}"))
+            .await;
+        screen
+            .wait_for_text("#judges", &format!("✓ {}0", mark))
+            .await;
+        click(&console, "#next").await;
+        // "文秘处代表队 · 李晓雯 得分 80": the team, its contestant, the panel's score.
+        let judged = screen.wait_for_text("#step", " 得分 ").await;
+        assert!(judged.starts_with(&format!("{} · ", names[i])), "{judged}");
     }
     click(&console, "#next").await;
+    // 文秘 100+10+10+80 = 200, 研究 100+10+20−20+60 = 170, 督查 100+10+30+90 = 230.
     let done = screen.wait_for_text("#step", "决赛结束").await;
-    // 研究处: 100 + 20 + 60 = 180; 文秘处: 100 + 80 = 180: both first.
-    assert!(
-        done.contains("文秘处代表队") && done.contains("研究处代表队"),
-        "{done}"
-    );
+    assert!(done.contains("冠军：督查处代表队"), "{done}");
+    screen.wait_for_text("#board", "230").await;
     screen.wait_for_text("#audience-top", "观众小王").await;
     screen.screenshot("stage-podium").await;
     phone.wait_for_text("#aud-step", "决赛结束").await;
     phone.wait_for_text("#aud-top", "观众小王").await;
     phone.screenshot("stage-audience-podium").await;
-    for b in [screen, console, team, judge, phone] {
+    for b in [screen, console, phone] {
+        b.close().await;
+    }
+    for b in teams.into_iter().chain(judges) {
         b.close().await;
     }
 }

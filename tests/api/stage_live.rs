@@ -656,3 +656,151 @@ async fn team_devices_buzz_through_a_listener_of_their_own() {
         .unwrap();
     assert_eq!(recorded, 1);
 }
+
+/// In a round that answers on the device, the team whose turn it is answers on its tablet and
+/// the key grades it (the answer given is in the records); another team, a wrong shape and a
+/// spoken round are refused; the host may still rule.
+#[tokio::test]
+async fn a_team_answers_on_its_device_where_the_round_says_so() {
+    let app = spawn_app().await;
+    let h = app.session(HOST).await;
+    let (id, codes) = create(
+        &app,
+        &h,
+        set_up(json!([
+            {"kind": "compulsory", "count": 3, "right": 10, "wrong": 5, "on_device": true},
+            {"kind": "risk", "count": 1, "stakes": [10, 20, 30], "on_device": true},
+            {"kind": "buzzer", "count": 1, "right": 20},
+        ])),
+    )
+    .await;
+    let versions: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT round, position, question_version FROM stage_questions WHERE stage_id = $1 ORDER BY round, position",
+    )
+    .bind(&id)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let mut questions: HashMap<(i64, i64), biwu::domain::Question> = HashMap::new();
+    for (r, p, v) in versions {
+        let q = biwu::records::questions::at_version(&app.db, &v)
+            .await
+            .unwrap()
+            .unwrap();
+        questions.insert((r, p), q);
+    }
+    let cookie = app.cookie(HOST).await;
+    let (mut console, _) = seat(
+        &app,
+        &id,
+        Some(&cookie),
+        json!({"type": "hello", "role": "host"}),
+    )
+    .await;
+    let mut teams = Vec::new();
+    for code in &codes {
+        let (ws, _) = seat(
+            &app,
+            &id,
+            None,
+            json!({"type": "hello", "role": "team", "code": code}),
+        )
+        .await;
+        teams.push(ws);
+    }
+    host(&mut console, json!({"type": "next"})).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "answering", Some(0)).await;
+    // Not this team's turn.
+    teams[1]
+        .send(json!({"type": "answer", "response": right_answer(&questions[&(0, 0)])}))
+        .await;
+    assert_eq!(teams[1].until("error").await["code"], "wrong_step");
+    teams[0]
+        .send(json!({"type": "answer", "response": right_answer(&questions[&(0, 0)])}))
+        .await;
+    let r = until_step(&mut console, "ruled", Some(0)).await;
+    assert_eq!(r["step"]["ruling"], "right");
+    assert_eq!(scores(&r)[&0], 110_000);
+
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "answering", Some(0)).await;
+    teams[1]
+        .send(json!({"type": "answer", "response": wrong_answer(&questions[&(0, 1)])}))
+        .await;
+    let r = until_step(&mut console, "ruled", Some(0)).await;
+    assert_eq!(r["step"]["ruling"], "wrong");
+    assert_eq!(scores(&r)[&1], 95_000);
+
+    // A response of the wrong shape is refused; the host rules instead (a device that fails).
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "answering", Some(0)).await;
+    let shape = match &questions[&(0, 2)].answer {
+        biwu::domain::AnswerKey::Date(_) => json!({"type": "truefalse", "value": true}),
+        _ => json!({"type": "date", "value": "2022-05-01"}),
+    };
+    teams[2]
+        .send(json!({"type": "answer", "response": shape}))
+        .await;
+    assert_eq!(teams[2].until("error").await["code"], "wrong_step");
+    host(&mut console, json!({"type": "rule", "ruling": "timeout"})).await;
+    let r = until_step(&mut console, "ruled", Some(0)).await;
+    assert_eq!(scores(&r)[&2], 95_000);
+
+    // 风险 on the device: the stake, then the answer.
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "intro", Some(1)).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "choosing", Some(1)).await;
+    teams[0].send(json!({"type": "stake", "stake": 20})).await;
+    let s = until_step(&mut console, "answering", Some(1)).await;
+    let q = s["step"]["q"].as_i64().unwrap();
+    teams[0]
+        .send(json!({"type": "answer", "response": right_answer(&questions[&(1, q)])}))
+        .await;
+    let r = until_step(&mut console, "ruled", Some(1)).await;
+    assert_eq!(scores(&r)[&0], 130_000);
+
+    // What the device sent is in the records with the change it made; the host's ruling has
+    // its actor and no answer.
+    let whys: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT why, actor FROM stage_changes WHERE stage_id = $1 ORDER BY seq")
+            .bind(&id)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    let first: Value = serde_json::from_str(&whys[0].0).unwrap();
+    let sent: biwu::domain::Response =
+        serde_json::from_value(right_answer(&questions[&(0, 0)])).unwrap();
+    assert_eq!(first["given"], sent.display().as_str(), "{first}");
+    assert!(whys[0].1.is_none(), "graded by the key, not by a member");
+    let third: Value = serde_json::from_str(&whys[2].0).unwrap();
+    assert!(
+        third.get("given").is_none() && whys[2].1.is_some(),
+        "{third}"
+    );
+
+    // The other teams' turns: the host sets the stake and rules for them.
+    for _ in 1..3 {
+        host(&mut console, json!({"type": "next"})).await;
+        until_step(&mut console, "choosing", Some(1)).await;
+        host(&mut console, json!({"type": "stake", "stake": 10})).await;
+        until_step(&mut console, "answering", Some(1)).await;
+        host(&mut console, json!({"type": "rule", "ruling": "wrong"})).await;
+        until_step(&mut console, "ruled", Some(1)).await;
+    }
+    // A spoken round: the device may not answer.
+    host(&mut console, json!({"type": "next"})).await;
+    let s = until_step(&mut console, "intro", Some(2)).await;
+    assert_eq!(s["round"]["kind"], "buzzer");
+    host(&mut console, json!({"type": "next"})).await;
+    host(&mut console, json!({"type": "open"})).await;
+    until_step(&mut console, "open", Some(2)).await;
+    teams[1].send(json!({"type": "buzz"})).await;
+    until_step(&mut console, "answering", Some(2)).await;
+    teams[1]
+        .send(json!({"type": "answer", "response": right_answer(&questions[&(2, 0)])}))
+        .await;
+    let e = teams[1].until("error").await;
+    assert!(e["message"].as_str().unwrap().contains("口头作答"), "{e}");
+}

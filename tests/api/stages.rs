@@ -61,7 +61,7 @@ async fn set_up(app: TestApp) {
 
     let d: Value = host.get_json(&app, &format!("/api/stages/{id}")).await;
     assert!(!d.to_string().contains(codes[0]), "codes are shown once");
-    assert!(d.to_string().find("device").is_none());
+    assert!(!d.to_string().contains("device_code") && !d.to_string().contains("device_hash"));
     let teams = d["teams"].as_array().unwrap();
     assert_eq!(teams[0]["members"].as_array().unwrap().len(), 2);
     assert_eq!(teams[2]["base_score"], 120);
@@ -247,6 +247,10 @@ async fn every_broken_rule_of_a_set_up_is_named_and_nothing_is_written() {
         (
             Box::new(|b| b["rounds"][1]["contestants"] = json!(["d102", "d202", "d302"])),
             "只有评分题可以指定上场选手",
+        ),
+        (
+            Box::new(|b| b["rounds"][3]["on_device"] = json!(true)),
+            "评分题没有设备作答",
         ),
     ];
     for (edit, needle) in cases {

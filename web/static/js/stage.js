@@ -220,7 +220,62 @@ function drawTeam(s) {
       box.appendChild(b);
     }
   }
+  drawDeviceAnswer(s, me);
   $("team-error").textContent = "";
+}
+
+// The answer pad of a round that answers on the device: shown to the team whose turn it is.
+const pad = { key: null, picked: new Set() };
+function drawDeviceAnswer(s, me) {
+  const st = s.step;
+  const form = $("dev-answer");
+  const q = s.question;
+  const on = st.step === "answering" && st.team === me && s.round && s.round.rules.on_device && q;
+  show(form, Boolean(on));
+  if (!on) {
+    pad.key = null;
+    return;
+  }
+  const key = `${s.round.index}:${q.index}:${st.team}`;
+  if (pad.key === key) return;
+  pad.key = key;
+  pad.picked = new Set();
+  $("dev-stem").textContent = q.stem;
+  const box = clear($("dev-options"));
+  const choices = q.kind === "truefalse" ? ["正确", "错误"] : q.kind === "single" || q.kind === "multiple" ? q.options : [];
+  choices.forEach((text, i) => {
+    const letter = q.kind === "truefalse" ? (i === 0 ? "T" : "F") : LETTERS[i];
+    const b = el("button", { type: "button", "aria-pressed": "false", dataset: { letter } });
+    b.textContent = q.kind === "truefalse" ? text : `${letter}．${text}`;
+    b.addEventListener("click", () => {
+      if (q.kind !== "multiple") pad.picked.clear();
+      if (pad.picked.has(letter)) pad.picked.delete(letter);
+      else pad.picked.add(letter);
+      for (const o of box.children) o.setAttribute("aria-pressed", String(pad.picked.has(o.dataset.letter)));
+    });
+    box.appendChild(b);
+  });
+  const typed = ["fill", "numeric", "date"].includes(q.kind);
+  show($("dev-input-row"), typed);
+  const input = $("dev-input");
+  input.value = "";
+  input.type = q.kind === "numeric" ? "number" : q.kind === "date" ? "date" : "text";
+  $("dev-unit").textContent = q.unit || "";
+}
+
+function deviceResponse(q) {
+  const v = $("dev-input").value.trim();
+  switch (q.kind) {
+    case "single":
+    case "multiple":
+      return pad.picked.size ? { type: "choice", value: [...pad.picked].sort().join("") } : null;
+    case "truefalse":
+      return pad.picked.size ? { type: "truefalse", value: pad.picked.has("T") } : null;
+    case "fill": return v ? { type: "text", value: v } : null;
+    case "numeric": return v !== "" && Number.isFinite(Number(v)) ? { type: "number", value: Number(v) } : null;
+    case "date": return /^\d{4}-\d{2}-\d{2}$/.test(v) ? { type: "date", value: v } : null;
+    default: return null;
+  }
 }
 
 function drawJudge(s) {
@@ -275,6 +330,16 @@ if (seat === "team") {
   });
   $("buzz").addEventListener("click", () => {
     if (Date.now() - pressedAt > 1000) send({ type: "buzz" });
+  });
+  $("dev-answer").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = state.last && state.last.question;
+    const response = q && deviceResponse(q);
+    if (!response) {
+      $("team-error").textContent = "请先作答";
+      return;
+    }
+    send({ type: "answer", response });
   });
   $("code-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -79,6 +79,7 @@ function addRound(kind = "compulsory") {
     answer_s: field(n, "答题时间（秒）", num("answer_s", 30, 5, 600)),
     false_start: field(n, "抢跑扣分", num("false_start", 5, 0, 10000)),
     pass: field(n, "答错后转给下一队", el("input", { type: "checkbox", dataset: { key: "pass_on_wrong" } })),
+    device: field(n, "代表队在平板上作答（自动判分）", el("input", { type: "checkbox", dataset: { key: "on_device" } })),
     stakes: field(n, "分值档（逗号分隔）", el("input", { value: "10,20,30", dataset: { key: "stakes" } })),
     criteria: field(n, "评分标准（每行：名称 满分 权重）", el("textarea", { rows: "3", dataset: { key: "criteria" } })),
     contestants: field(n, "上场选手工号（按代表队顺序每队一人，可空：评整队）", el("input", { dataset: { key: "contestants" } })),
@@ -99,6 +100,7 @@ function addRound(kind = "compulsory") {
     show(parts.stakes, k === "risk");
     show(parts.criteria, k === "judged");
     show(parts.contestants, k === "judged");
+    show(parts.device, k !== "judged");
   };
   select.addEventListener("change", sync);
   sync();
@@ -132,6 +134,7 @@ function body() {
       const t = value(li, "topic");
       if (t) r.topics = [t];
     }
+    if (kind !== "judged" && value(li, "on_device")) r.on_device = true;
     if (kind === "compulsory" || kind === "buzzer") {
       r.right = Number(value(li, "right"));
       r.wrong = Number(value(li, "wrong"));

@@ -95,17 +95,36 @@ impl Report {
             Ok(())
         };
 
+        // The scoreboard, with what each round gave each team.
         let ws = wb.add_worksheet().set_name("比分")?;
-        header(ws, &["名次", "代表队", "基础分", "得分", "队员"])?;
+        let round_titles: Vec<String> = self
+            .rounds
+            .iter()
+            .map(|r| format!("第{}轮 {}", r.position + 1, r.title))
+            .collect();
+        let mut cols = vec!["名次", "代表队", "基础分"];
+        cols.extend(round_titles.iter().map(String::as_str));
+        cols.extend(["得分", "队员"]);
+        header(ws, &cols)?;
+        let n = self.rounds.len() as u16;
         for (i, s) in self.standings().iter().enumerate() {
             let r = i as u32 + 1;
             let t = &self.teams[s.team];
             ws.write_number(r, 0, s.rank)?;
             text(ws, r, 1, &t.name)?;
             ws.write_number(r, 2, t.base_score as f64)?;
-            ws.write_number_with_format(r, 3, s.score_milli as f64 / 1000.0, &points)?;
+            for (k, round) in self.rounds.iter().enumerate() {
+                let milli: i64 = self
+                    .changes
+                    .iter()
+                    .filter(|c| c.round == round.position && c.team == t.position)
+                    .map(|c| c.delta_milli)
+                    .sum();
+                ws.write_number_with_format(r, 3 + k as u16, milli as f64 / 1000.0, &points)?;
+            }
+            ws.write_number_with_format(r, 3 + n, s.score_milli as f64 / 1000.0, &points)?;
             let names: Vec<&str> = t.members.iter().map(|m| m.2.as_str()).collect();
-            text(ws, r, 4, &names.join("、"))?;
+            text(ws, r, 4 + n, &names.join("、"))?;
         }
 
         let ws = wb.add_worksheet().set_name("计分过程")?;

@@ -500,13 +500,31 @@ async fn a_final_through_a_round_of_each_kind_to_the_podium() {
     assert_eq!(process.height() as i64, changes + 1);
     let buzz_sheet = book.worksheet_range("抢答记录").unwrap();
     assert_eq!(buzz_sheet.height(), 5);
+    // 比分: base, one column per round, the score; the rounds add up to the score.
     let board = book.worksheet_range("比分").unwrap();
-    let first_score = board.get((1, 3)).unwrap().to_string();
+    assert_eq!(board.get((0, 3)).unwrap().to_string(), "第1轮 必答题");
+    assert_eq!(board.get((0, 7)).unwrap().to_string(), "得分");
+    let number = |r: usize, c: usize| {
+        board
+            .get((r, c))
+            .unwrap()
+            .to_string()
+            .parse::<f64>()
+            .unwrap()
+    };
     let expected_top = expected[top as usize] as f64 / 1000.0;
     assert!(
-        (first_score.parse::<f64>().unwrap() - expected_top).abs() < 1e-6,
-        "{first_score}"
+        (number(1, 7) - expected_top).abs() < 1e-6,
+        "{}",
+        number(1, 7)
     );
+    for row in 1..=3 {
+        let rounds: f64 = (3..7).map(|c| number(row, c)).sum();
+        assert!(
+            (number(row, 2) + rounds - number(row, 7)).abs() < 1e-6,
+            "row {row}"
+        );
+    }
     let marks_sheet = book.worksheet_range("评委评分").unwrap();
     assert_eq!(
         marks_sheet.height(),

@@ -15,7 +15,7 @@ pub mod session;
 use crate::domain::Question;
 use crate::domain::stage::{self, Arbitration, Buzz, Change, RoundKind, RoundRules, Ruling, Why};
 use crate::live::room::{Frame, Outbox};
-use crate::records::{Db, now_ms, questions, stages as rec};
+use crate::records::{Db, audit, now_ms, questions, stages as rec};
 use audience::{Asked, AudCmd, Audience, News};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
@@ -717,6 +717,14 @@ impl Conductor {
                 },
                 Step::Open { q, .. },
             ) => {
+                audit::record(
+                    &self.db,
+                    actor.as_deref(),
+                    "stage.ruling",
+                    &self.id,
+                    json!({"round": self.cur.round, "position": q, "team": null, "ruling": "none"}),
+                )
+                .await?;
                 self.opened = None;
                 self.cur.step = Step::Ruled {
                     q: Some(q),
@@ -724,8 +732,19 @@ impl Conductor {
                     ruling: None,
                 };
             }
-            (HostCmd::Stake { stake }, Step::Choosing { .. }) => {
-                return self.stake(None, stake).await;
+            (HostCmd::Stake { stake }, Step::Choosing { team }) => {
+                let done = self.stake(None, stake).await?;
+                if done.is_ok() {
+                    audit::record(
+                        &self.db,
+                        actor.as_deref(),
+                        "stage.stake",
+                        &self.id,
+                        json!({"round": self.cur.round, "team": team, "stake": stake}),
+                    )
+                    .await?;
+                }
+                return Ok(done);
             }
             (HostCmd::Next, Step::Podium) => return Ok(Err("决赛已经结束".into())),
             _ => return Ok(Err("当前步骤不能这样操作".into())),
@@ -764,6 +783,21 @@ impl Conductor {
             *g = given;
         }
         self.add_changes(vec![change], actor).await?;
+        // The host's rulings are audited like the live room's.
+        if actor.is_some() {
+            let question = &self.round().expect("a round").questions[q].0.id;
+            audit::record(
+                &self.db,
+                actor,
+                "stage.ruling",
+                &self.id,
+                json!({
+                    "round": self.cur.round, "position": q, "question": question,
+                    "team": team, "ruling": ruling, "stake": stake,
+                }),
+            )
+            .await?;
+        }
         answered.push(team);
         let next = match (&race, ruling) {
             (Some(race), Ruling::Wrong | Ruling::Timeout) => {

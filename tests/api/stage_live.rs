@@ -807,6 +807,25 @@ async fn a_team_answers_on_its_device_where_the_round_says_so() {
         host(&mut console, json!({"type": "rule", "ruling": "wrong"})).await;
         until_step(&mut console, "ruled", Some(1)).await;
     }
+    // The host's rulings and stakes are in the audit log, the key's gradings are not.
+    let rulings: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'stage.ruling' AND subject = $1",
+    )
+    .bind(&id)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rulings.len(), 3, "{rulings:?}");
+    assert!(rulings.iter().all(|d| d.contains("\"ruling\"")));
+    let stakes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'stage.stake' AND subject = $1",
+    )
+    .bind(&id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stakes, 2);
+
     // A spoken round: the device may not answer.
     host(&mut console, json!({"type": "next"})).await;
     let s = until_step(&mut console, "intro", Some(2)).await;

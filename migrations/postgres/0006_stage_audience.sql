@@ -32,3 +32,7 @@ CREATE TABLE stage_audience_answers (
     answered_at  BIGINT NOT NULL,
     PRIMARY KEY (stage_id, player_id, round, position)
 );
+
+-- drills(started_at) served no query: every read of drills by time goes by member
+-- (drills_member) and the section figures read the drill_days rollup.
+DROP INDEX IF EXISTS drills_started;

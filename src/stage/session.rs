@@ -192,16 +192,7 @@ async fn join_audience(
         Ok(Err((code, message))) => return refuse(session, code, &message).await,
         Err(_) => return refuse(session, "internal", "服务器内部错误，请稍后重试").await,
     };
-    while let Some(msg) = stream.next().await {
-        let text = match msg {
-            Ok(AggregatedMessage::Text(t)) => t,
-            Ok(AggregatedMessage::Ping(p)) => {
-                let _ = session.pong(&p).await;
-                continue;
-            }
-            Ok(AggregatedMessage::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        };
+    while let Some(text) = next_text(stream, &mut session).await {
         if text.len() > MAX_FRAME {
             outbox.push_error(crate::live::protocol::ErrorCode::BadFrame, "帧过长".into());
             continue;
@@ -232,6 +223,24 @@ async fn join_audience(
     }
     let _ = tx.send(AudCmd::Leave(client)).await;
     let _ = session.close(None).await;
+}
+
+/// The socket's next text frame (pings answered on the way); `None` once it closes.
+async fn next_text(
+    stream: &mut actix_ws::AggregatedMessageStream,
+    session: &mut Session,
+) -> Option<bytestring::ByteString> {
+    while let Some(msg) = stream.next().await {
+        match msg {
+            Ok(AggregatedMessage::Text(t)) => return Some(t),
+            Ok(AggregatedMessage::Ping(p)) => {
+                let _ = session.pong(&p).await;
+            }
+            Ok(AggregatedMessage::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+    None
 }
 
 /// Who may take which seat: the final's host (or an admin) at the console and the projector,
@@ -302,16 +311,7 @@ async fn serve(
     let bad = |outbox: &mut Outbox, message: String| {
         outbox.push_error(crate::live::protocol::ErrorCode::BadFrame, message);
     };
-    while let Some(msg) = stream.next().await {
-        let text = match msg {
-            Ok(AggregatedMessage::Text(t)) => t,
-            Ok(AggregatedMessage::Ping(p)) => {
-                let _ = session.pong(&p).await;
-                continue;
-            }
-            Ok(AggregatedMessage::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
-        };
+    while let Some(text) = next_text(stream, &mut session).await {
         // Stamped first: the receive time and order decide a buzz race.
         let at = Instant::now();
         let seq = stages.seq.fetch_add(1, Ordering::SeqCst);

@@ -27,6 +27,7 @@ pub mod error;
 pub mod exam;
 pub mod http;
 pub mod i18n;
+pub mod lease;
 pub mod live;
 pub mod metrics;
 pub mod records;

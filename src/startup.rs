@@ -39,6 +39,9 @@ pub struct AppState {
     pub averages: crate::section::Averages,
     /// The port of the team devices' own listener (`--buzzer-bind`), if there is one.
     pub buzzer_port: Option<u16>,
+    /// This process's id among the instances sharing the records and Redis (new at every
+    /// start): shown on /healthz, part of every lease it holds.
+    pub instance: String,
 }
 
 /// Why the server would not start on this bank: every problem, named.
@@ -114,7 +117,10 @@ impl Application {
             Some(l) => Some(l.local_addr()?.port()),
             None => None,
         };
+        let instance = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        tracing::info!(%instance, "instance id");
         let state = web::Data::new(AppState {
+            instance,
             buzzer_port,
             stages,
             rooms,

@@ -53,6 +53,8 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(json!({
         "status": if problems.is_empty() { "ok" } else { "degraded" },
         "problems": problems,
+        "instance": state.instance,
+        "rooms": state.rooms.loaded().await,
         "database": state.db.backend.name(),
         "board": state.board.name(),
         "questions": n,

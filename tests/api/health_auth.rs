@@ -15,6 +15,21 @@ async fn healthz_reports_backends_and_question_count() {
     let shipped = biwu::bank::load(&bank_dir()).questions.len() as i64;
     assert!(shipped > 0);
     assert_eq!(body["questions"].as_i64(), Some(shipped));
+    // Which instance answered, and the live rooms it holds in memory (none yet).
+    assert_eq!(body["instance"].as_str().map(str::len), Some(12));
+    assert_eq!(body["rooms"], 0);
+    // Another process is another instance.
+    let other = spawn_app().await;
+    let theirs: Value = other
+        .client
+        .get(other.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(theirs["instance"], body["instance"]);
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod hardening;
 mod health_auth;
 mod helpers;
 mod items;
+mod lease;
 mod live;
 mod live_teams;
 mod protocol;

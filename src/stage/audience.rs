@@ -282,6 +282,13 @@ impl Audience {
                     };
                     self.send(id, f);
                 }
+                // A question on stage is not ruled yet, though answers to it may be in the
+                // records (a restart while it was asked): it does not count until revealed.
+                if self.revealed.contains(&key) {
+                    self.revealed.retain(|k| *k != key);
+                    self.tally();
+                    self.dirty = true;
+                }
                 self.current = Some(*asked);
             }
             News::Reveal { round, index } => {

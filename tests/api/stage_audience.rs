@@ -428,14 +428,21 @@ async fn a_restart_keeps_the_audiences_answers() {
     );
     let again = answer(&mut jia, 0, 0, right_answer(&questions[0])).await;
     assert_eq!(again["code"], "bad_answer");
+    // Not counted before the host rules: the console's audience board still says 0.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let cookie = app.cookie(HOST).await;
-    let (mut console, _) = seat(
+    let (mut console, first) = seat(
         &app,
         &id,
         Some(&cookie),
         json!({"type": "hello", "role": "host"}),
     )
     .await;
+    assert_eq!(
+        first["audience"]["top"][0]["points"], 0,
+        "{}",
+        first["audience"]
+    );
     host(&mut console, json!({"type": "rule", "ruling": "right"})).await;
     let r = until(&mut jia, "result").await;
     assert_eq!(

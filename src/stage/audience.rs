@@ -97,6 +97,8 @@ struct Player {
 
 pub struct Audience {
     stage_id: String,
+    /// The final's title, for the phones' heading.
+    title: String,
     db: Db,
     /// Every question of the final, by round and position (to grade after a restart).
     questions: Vec<Vec<Question>>,
@@ -131,11 +133,13 @@ impl Audience {
     pub async fn load(
         db: Db,
         stage_id: &str,
+        title: &str,
         questions: Vec<Vec<Question>>,
         conductor: mpsc::WeakSender<Cmd>,
     ) -> anyhow::Result<Audience> {
         let mut a = Audience {
             stage_id: stage_id.to_string(),
+            title: title.to_string(),
             db: db.clone(),
             questions,
             players: Vec::new(),
@@ -386,6 +390,7 @@ impl Audience {
     fn greet(&mut self, client: u64, p: usize, token: Option<String>) {
         let seat = frame(&json!({
             "type": "seat", "role": "audience", "name": self.players[p].name, "token": token,
+            "title": self.title,
         }));
         self.send(client, seat);
         let f = if self.podium {

@@ -147,7 +147,14 @@ impl Stages {
                 .iter()
                 .map(|r| r.questions.iter().map(|q| q.0.clone()).collect())
                 .collect();
-            let a = Audience::load(self.db.clone(), id, questions, tx.downgrade()).await?;
+            let a = Audience::load(
+                self.db.clone(),
+                id,
+                &conductor.title,
+                questions,
+                tx.downgrade(),
+            )
+            .await?;
             let (atx, arx) = mpsc::channel(4096);
             let (news_tx, news_rx) = mpsc::unbounded_channel();
             conductor.news = Some(news_tx);

@@ -166,6 +166,9 @@ async fn a_final_on_the_projector_console_team_devices_judges_and_an_audience_ph
     fill(&phone, "#name", "观众小王").await;
     click(&phone, "#join").await;
     phone.wait_for_text("#aud-me", "观众小王").await;
+    phone
+        .wait_for_text("#title", "信访业务知识决赛（演示） · 观众互动")
+        .await;
     screen
         .wait_for_text("#audience-join", &format!("PIN {pin}"))
         .await;

@@ -110,6 +110,7 @@ async fn plays_along(app: TestApp) {
     .await;
     assert_eq!(seat_jia["type"], "seat", "{seat_jia}");
     let token_jia = seat_jia["token"].as_str().unwrap().to_string();
+    assert_eq!(seat_jia["title"], "信访业务知识决赛");
     let (yi, _) = phone(
         &app,
         &id,

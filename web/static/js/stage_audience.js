@@ -59,6 +59,7 @@ function onFrame(m) {
       show($("join-form"), false);
       show($("aud"), true);
       $("aud-me").textContent = `观众：${m.name}`;
+      if (m.title) $("title").textContent = `${m.title} · 观众互动`;
       break;
     case "ask": return drawAsk(m);
     case "ack":

@@ -369,3 +369,115 @@ async fn a_host_sets_up_a_final_on_the_page_and_gets_the_team_codes_once() {
     assert_eq!(rounds, 4);
     b.close().await;
 }
+
+/// A final of an exam's finalists, set up on the page: the closed exam is offered, its
+/// finalists are listed in their ranking and dealt into the teams in a snake; a member who
+/// did not qualify is refused by name.
+#[tokio::test]
+async fn a_host_carries_an_exams_finalists_into_the_teams() {
+    let Some(b) = Browser::start(1280, 900).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let host = app.session(HOST).await;
+    let exam = crate::exams::create(
+        &app,
+        &host,
+        json!({
+            "title": "年度初赛",
+            "scope": {"members": ["d102", "d202", "d302", "d103", "d203"]},
+            "qualify": {"min_score": 1},
+            "paper": {"mix": [{"topic": "petition-work", "count": 3}]},
+        }),
+    )
+    .await;
+    let exam_id = exam["id"].as_str().unwrap().to_string();
+    let bank = crate::exams::paper(&app, &exam_id).await;
+    // Four qualify with 3, 2, 2 and 1 right; d203 answers nothing right.
+    for (staff, right) in [
+        ("d102", 3),
+        ("d202", 2),
+        ("d302", 2),
+        ("d103", 1),
+        ("d203", 0),
+    ] {
+        let s = app.session(staff).await;
+        let state: Value = s
+            .post(&app, &format!("/api/exams/{exam_id}/attempts"), json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        crate::exams::answer(&app, &s, &exam_id, &state, &bank, |n| Some(n < right)).await;
+        s.post(
+            &app,
+            &format!("/api/exams/{exam_id}/attempt/submit"),
+            json!({}),
+        )
+        .await;
+    }
+    crate::exams::close_window(&app, &exam_id).await;
+    let results: Value = host
+        .get_json(&app, &format!("/api/exams/{exam_id}/results"))
+        .await;
+    let finalists: Vec<String> = results["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["finalist"] == true)
+        .map(|r| r["staff_no"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(finalists.len(), 4);
+
+    login(&b, &app, HOST, "/stages").await;
+    b.wait_for_text("#s-exam", "年度初赛").await;
+    b.client
+        .execute(
+            "const s = document.getElementById('s-exam'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+            vec![json!(exam_id)],
+        )
+        .await
+        .unwrap();
+    b.wait_for_text("#s-finalists", "晋级选手 4 人").await;
+    fill(&b, "#s-teams", "一队：\n二队：").await;
+    click(&b, "#s-split").await;
+    // Snake order: 1st and 4th to 一队, 2nd and 3rd to 二队.
+    let teams = b
+        .client
+        .execute("return document.getElementById('s-teams').value;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        teams.as_str().unwrap(),
+        format!(
+            "一队：{} {}\n二队：{} {}",
+            finalists[0], finalists[3], finalists[1], finalists[2]
+        )
+    );
+    fill(&b, "#s-title", "年度决赛").await;
+    fill(&b, "#s-judges", "d104 d204 d304").await;
+    assert_accessible(&b, "final set-up from an exam").await;
+    click(&b, "#setup button[type=submit]").await;
+    b.wait_for_text("#codes-body", "二队").await;
+    let carried: Option<String> = sqlx::query_scalar("SELECT exam_id FROM stages")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(carried.as_deref(), Some(exam_id.as_str()));
+
+    // d203 did not qualify: the API names them.
+    let res = host
+        .post(
+            &app,
+            "/api/stages",
+            json!({
+                "title": "另一场", "exam_id": exam_id,
+                "teams": [{"name": "甲", "members": ["d203"]}, {"name": "乙", "members": [finalists[0]]}],
+                "rounds": [{"kind": "buzzer", "count": 1}],
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("不是这场初赛的晋级选手"));
+    b.close().await;
+}

@@ -90,7 +90,7 @@ pub(crate) fn response_to(shown: &Value, bank: &[(Question, i64)], right: bool) 
 }
 
 /// Saves answers to the questions at these indices of the taker's order.
-async fn answer(
+pub(crate) async fn answer(
     app: &TestApp,
     s: &Session,
     exam_id: &str,
@@ -153,7 +153,7 @@ fn assert_no_key(v: &Value) {
 
 /// Ends the window now (as if time had passed) and waits for the closer to submit what is
 /// left and mark the exam closed.
-async fn close_window(app: &TestApp, exam_id: &str) {
+pub(crate) async fn close_window(app: &TestApp, exam_id: &str) {
     let now = now_ms();
     sqlx::query("UPDATE exams SET closes_at = $2, opens_at = $2 - 10000 WHERE id = $1")
         .bind(exam_id)

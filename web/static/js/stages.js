@@ -154,7 +154,9 @@ function body() {
     }
     return r;
   });
+  const exam = $("s-exam").value;
   return {
+    ...(exam ? { exam_id: exam } : {}),
     title: $("s-title").value.trim(),
     teams,
     judges: $("s-judges").value.split(/[\s,，、]+/).filter(Boolean),
@@ -192,5 +194,46 @@ $("setup").addEventListener("submit", async (e) => {
   }
 });
 
+// Finalists carried over from a closed exam: listed in their ranking, and dealt into the
+// teams in a snake (1st, 2nd, 3rd to teams 1, 2, 3, then 4th to team 3 …) on request.
+const carried = { finalists: [] };
+async function loadExams() {
+  try {
+    const exams = await api("/api/exams");
+    for (const e of exams.filter((x) => x.status === "closed")) $("s-exam").appendChild(el("option", { value: e.id }, e.title));
+  } catch (e) {
+    pageError(e.message);
+  }
+}
+$("s-exam").addEventListener("change", async () => {
+  const id = $("s-exam").value;
+  carried.finalists = [];
+  $("s-finalists").textContent = "";
+  show($("s-split"), false);
+  if (!id) return;
+  try {
+    const r = await api(`/api/exams/${encodeURIComponent(id)}/results`);
+    carried.finalists = r.ranking.filter((row) => row.finalist);
+    $("s-finalists").textContent = carried.finalists.length
+      ? `晋级选手 ${carried.finalists.length} 人：${carried.finalists.map((f) => `${f.name}（${f.staff_no}）`).join("、")}`
+      : "这场初赛没有晋级选手";
+    show($("s-split"), carried.finalists.length > 0);
+  } catch (e) {
+    pageError(e.message);
+  }
+});
+$("s-split").addEventListener("click", () => {
+  const lines = $("s-teams").value.split("\n").map((l) => l.split(/[:：]/)[0].trim()).filter(Boolean);
+  const names = lines.length >= 2 ? lines : ["第一代表队", "第二代表队", "第三代表队"];
+  const teams = names.map(() => []);
+  carried.finalists.forEach((f, i) => {
+    const round = Math.floor(i / names.length);
+    const k = i % names.length;
+    teams[round % 2 === 0 ? k : names.length - 1 - k].push(f.staff_no);
+  });
+  $("s-teams").value = names.map((n, i) => `${n}：${teams[i].join(" ")}`).join("\n");
+});
+
 for (const k of ["compulsory", "buzzer", "risk", "judged"]) addRound(k);
+loadExams();
 load();

@@ -62,6 +62,17 @@ pub struct Settings {
     /// use the main address.
     #[arg(long, env = "BIWU_BUZZER_BIND")]
     pub buzzer_bind: Option<String>,
+
+    /// Several instances share the records and Redis (needs --redis-url): each live room is
+    /// conducted by the instance holding its lease in Redis, and taken over by another once
+    /// that instance died. Redis is then needed to conduct rooms, not only a cache.
+    #[arg(long, env = "BIWU_CLUSTER", default_value_t = false)]
+    pub cluster: bool,
+
+    /// With --cluster: how long (ms) a room's lease lasts without renewal (renewed at a third
+    /// of this); a dead instance's rooms are taken over after it.
+    #[arg(long, env = "BIWU_LEASE_MS", default_value_t = 2000)]
+    pub lease_ms: u64,
 }
 
 /// `http(s)://host[:port][/path]`, without a trailing slash.
@@ -108,6 +119,8 @@ impl Settings {
             trusted_proxy: Vec::new(),
             room_idle_secs: 300,
             buzzer_bind: None,
+            cluster: false,
+            lease_ms: 2000,
         }
     }
 }

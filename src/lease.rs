@@ -215,4 +215,9 @@ impl Held {
     pub fn fence(&self) -> u64 {
         self.lease.fence
     }
+
+    /// A receiver that turns `true` once the lease is lost (for a `select!` beside other work).
+    pub fn watch(&self) -> watch::Receiver<bool> {
+        self.lost_rx.clone()
+    }
 }

@@ -80,17 +80,26 @@ impl Application {
         }
         let bootstrap_admin = crate::accounts::ensure_admin(&db).await?;
 
-        let (board, bus) = match &settings.redis_url {
+        let instance = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        tracing::info!(%instance, "instance id");
+        if settings.cluster && settings.redis_url.is_none() {
+            anyhow::bail!("--cluster 需要 --redis-url：各实例通过 Redis 协调比赛房间");
+        }
+        let (board, bus, leases) = match &settings.redis_url {
             Some(url) => {
                 let redis = Redis::connect(url, &settings.redis_prefix).await?;
                 (
                     Board::Redis(RedisBoard::new(redis.clone())),
-                    Bus::Redis(RedisBus::new(redis)),
+                    Bus::Redis(RedisBus::new(redis.clone())),
+                    settings
+                        .cluster
+                        .then(|| crate::lease::Leases::new(redis, &instance)),
                 )
             }
             None => (
                 Board::Memory(MemoryBoard::new()),
                 Bus::Memory(MemoryBus::new()),
+                None,
             ),
         };
 
@@ -98,11 +107,15 @@ impl Application {
         metrics
             .questions_active
             .set(questions::count_active(&db).await?);
-        let rooms = std::sync::Arc::new(crate::live::Rooms::new(
+        let mut rooms = crate::live::Rooms::new(
             db.clone(),
             board.clone(),
             std::time::Duration::from_secs(settings.room_idle_secs),
-        ));
+        );
+        if let Some(leases) = leases {
+            rooms = rooms.with_leases(leases, std::time::Duration::from_millis(settings.lease_ms));
+        }
+        let rooms = std::sync::Arc::new(rooms);
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
         let exams = crate::exam::Exams::new(db.clone());
         let stages = crate::stage::Stages::new(db.clone());
@@ -117,8 +130,6 @@ impl Application {
             Some(l) => Some(l.local_addr()?.port()),
             None => None,
         };
-        let instance = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        tracing::info!(%instance, "instance id");
         let state = web::Data::new(AppState {
             instance,
             buzzer_port,

@@ -32,6 +32,15 @@ pub struct Rooms {
     idle: std::time::Duration,
     /// Wrong PINs per client address.
     pub pins: guard::PinGuard,
+    /// With Redis: each room is conducted by the instance holding its lease, for `lease_ttl`.
+    leases: Option<(crate::lease::Leases, std::time::Duration)>,
+}
+
+/// The room is conducted by another instance (it holds the room's lease).
+#[derive(Debug, thiserror::Error)]
+#[error("the room is conducted by instance {instance}")]
+pub struct Elsewhere {
+    pub instance: String,
 }
 
 impl Rooms {
@@ -45,7 +54,14 @@ impl Rooms {
             rooms: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
             pins: guard::PinGuard::default(),
+            leases: None,
         }
+    }
+
+    /// Rooms are conducted under leases (several instances on one Redis).
+    pub fn with_leases(mut self, leases: crate::lease::Leases, ttl: std::time::Duration) -> Rooms {
+        self.leases = Some((leases, ttl));
+        self
     }
 
     pub fn db(&self) -> &Db {
@@ -57,6 +73,21 @@ impl Rooms {
         if let Some(h) = rooms.get(competition_id).filter(|h| !h.is_closed()) {
             return Ok(h.clone());
         }
+        // Under leases the room is conducted here only while this instance holds its lease;
+        // a room whose owner died is taken over once the lease expired.
+        let lease = match &self.leases {
+            Some((leases, ttl)) => {
+                let name = format!("room:{competition_id}");
+                match leases.hold(&name, *ttl).await? {
+                    Some(held) => Some(held),
+                    None => {
+                        let instance = leases.holder(&name).await?.map(|h| h.0).unwrap_or_default();
+                        return Err(Elsewhere { instance }.into());
+                    }
+                }
+            }
+            None => None,
+        };
         let h = Room::spawn(
             self.db.clone(),
             self.board.clone(),
@@ -64,6 +95,7 @@ impl Rooms {
             &self.runtime,
             competition_id,
             self.idle,
+            lease,
         )
         .await?;
         // Rooms that left memory leave the map too.

@@ -93,6 +93,9 @@ pub enum ErrorCode {
     /// The PIN belongs to the audience of a stage final, not to a live competition: the
     /// message is the address of the audience's page, where the phone goes instead.
     Moved,
+    /// The room is conducted by another instance (several instances on one Redis, without
+    /// routing by room yet): connect again; the message names the instance.
+    Elsewhere,
     Internal,
 }
 

@@ -283,6 +283,9 @@ pub struct Room {
     last_reveal: Option<Frame>,
     last_leaderboard: Option<Frame>,
     last_podium: Option<Frame>,
+    /// With several instances: this instance conducts the room while it holds the lease;
+    /// once it is lost the room stops at once (another instance may be taking it over).
+    lease: Option<crate::lease::Held>,
 }
 
 /// The teams of a competition under its rule, from the roster or the host's named teams.
@@ -316,6 +319,7 @@ impl Room {
         runtime: &tokio::runtime::Handle,
         competition_id: &str,
         idle: Duration,
+        lease: Option<crate::lease::Held>,
     ) -> anyhow::Result<RoomHandle> {
         let c = rec::by_id(&db, competition_id)
             .await?
@@ -439,6 +443,7 @@ impl Room {
             last_reveal: None,
             last_leaderboard: None,
             last_podium: None,
+            lease,
         };
         room.active = room.players.iter().filter(|p| !p.removed).count() as u32;
         // Rebuild the board and every player's frames from the records.
@@ -459,11 +464,34 @@ impl Room {
     /// then it leaves memory (its state is in the records; the next socket loads it again).
     async fn run(mut self, mut rx: mpsc::Receiver<Command>, idle: Duration) {
         let mut last_activity = Instant::now();
+        let mut lost = self.lease.as_ref().map(|h| h.watch());
         loop {
             let wake = self.next_wake();
             let unload_at = (self.clients.is_empty() && wake.is_none() && self.unsettled == 0)
                 .then_some(last_activity + idle);
             tokio::select! {
+                _ = async {
+                    match lost.as_mut() {
+                        Some(rx) => {
+                            let _ = rx.wait_for(|lost| *lost).await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {
+                    // Another instance may be taking the room over: stop writing, send every
+                    // socket away to reconnect (and find the room's new conductor).
+                    tracing::warn!(room = %self.id, "room lease lost: stopping");
+                    let ids: Vec<u64> = self.clients.keys().copied().collect();
+                    for id in ids {
+                        self.kick(id, CloseReason {
+                            code: CloseCode::Restart,
+                            description: Some("主持服务器已变更，请重新连接".into()),
+                        });
+                    }
+                    rx.close();
+                    while rx.recv().await.is_some() {}
+                    break;
+                }
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => {
                         last_activity = Instant::now();

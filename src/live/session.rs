@@ -155,7 +155,7 @@ async fn open(
             _ if attempt < 2 => match rooms.get(&room.competition_id).await {
                 Ok(h) => room = h,
                 Err(e) => {
-                    let (code, msg) = internal(e);
+                    let (code, msg) = unavailable(e);
                     return refuse(session, code, &msg).await;
                 }
             },
@@ -436,8 +436,22 @@ async fn admit(
     if let Some(auth) = &player {
         entrant(&record, auth)?;
     }
-    let handle = rooms.get(&record.id).await.map_err(internal)?;
+    let handle = rooms.get(&record.id).await.map_err(unavailable)?;
     Ok(((handle, record.pin), player))
+}
+
+/// Why a room could not be had: conducted by another instance, or an internal failure.
+fn unavailable(e: anyhow::Error) -> (ErrorCode, String) {
+    match e.downcast_ref::<super::Elsewhere>() {
+        Some(elsewhere) => (
+            ErrorCode::Elsewhere,
+            format!(
+                "本场比武正由另一台服务器（{}）主持，请稍后重新连接",
+                elsewhere.instance
+            ),
+        ),
+        None => internal(e),
+    }
 }
 
 /// Refuses a new player the competition's entrant list leaves out. Read from the record

@@ -13,23 +13,31 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The binary serving the demo organisation on `database_url`, on a free port.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
-    async fn start(database_url: &str, port: u16) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_biwu"))
+    pub(crate) async fn start(database_url: &str, port: u16) -> Server {
+        Server::start_with(database_url, port, &[]).await
+    }
+
+    /// With more environment (Redis, several instances).
+    pub(crate) async fn start_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_biwu"));
+        command
             .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
             .env("DATABASE_URL", database_url)
             .env("BIWU_BANK_DIR", bank_dir())
             .env_remove("REDIS_URL")
             .env_remove("BIWU_PUBLIC_URL")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start biwu");
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("start biwu");
         let server = Server { child, port };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -50,7 +58,7 @@ impl Server {
         at(self.port, path)
     }
 
-    fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -67,13 +75,13 @@ fn at(port: u16, path: &str) -> String {
 }
 
 /// A logged-in client of a server process: its cookie jar, CSRF token and session cookie.
-struct Login {
+pub(crate) struct Login {
     client: reqwest::Client,
     csrf: String,
-    cookie: String,
+    pub(crate) cookie: String,
 }
 
-async fn login(port: u16, staff_no: &str) -> Login {
+pub(crate) async fn login(port: u16, staff_no: &str) -> Login {
     let client = client();
     let res = client
         .post(at(port, "/api/login"))
@@ -99,7 +107,12 @@ async fn login(port: u16, staff_no: &str) -> Login {
 }
 
 impl Login {
-    async fn post(&self, port: u16, path: &str, body: Value) -> reqwest::Result<reqwest::Response> {
+    pub(crate) async fn post(
+        &self,
+        port: u16,
+        path: &str,
+        body: Value,
+    ) -> reqwest::Result<reqwest::Response> {
         self.client
             .post(at(port, path))
             .header("X-CSRF-Token", &self.csrf)

@@ -14,6 +14,7 @@ mod browser_exams;
 mod browser_sections;
 mod browser_stage;
 mod cases;
+mod cluster;
 mod crash;
 mod drills;
 mod exams;

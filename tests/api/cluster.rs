@@ -1,0 +1,225 @@
+//! Several instances on one PostgreSQL and one Redis (`--cluster`): a live room is conducted
+//! by the instance holding its lease; another instance refuses its sockets (`elsewhere`) while
+//! that holds; an instance that loses the lease stops the room at once; and after kill -9 of
+//! the owner another instance takes the room over from the records — every answer
+//! acknowledged before the kill counted once, the players back with their tokens.
+
+use crate::crash::{Server, login};
+use crate::helpers::*;
+use crate::live::picks;
+use crate::ws::Ws;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Two instances (in this process) on one fresh PostgreSQL database and one Redis prefix.
+async fn two_instances() -> Option<(TestApp, TestApp, String)> {
+    let pg = postgres_url()?;
+    let redis = redis_url()?;
+    let db = fresh_postgres(&pg).await;
+    let prefix = format!("biwu-test:{}:", uuid::Uuid::new_v4().simple());
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let (db, redis, prefix) = (db.clone(), redis.clone(), prefix.clone());
+        apps.push(
+            spawn_app_edited(
+                Options {
+                    database_url: Some(db),
+                    redis_url: Some(redis),
+                    demo: true,
+                },
+                move |s| {
+                    s.redis_prefix = prefix;
+                    s.cluster = true;
+                    s.lease_ms = 1000;
+                },
+            )
+            .await,
+        );
+    }
+    let b = apps.pop().unwrap();
+    let a = apps.pop().unwrap();
+    Some((a, b, prefix))
+}
+
+#[tokio::test]
+async fn a_room_is_conducted_by_the_lease_holder_and_stops_when_the_lease_is_lost() {
+    let Some((a, b, prefix)) = two_instances().await else {
+        return;
+    };
+    let host = a.session(HOST).await;
+    let c: Value = host
+        .post(&a, "/api/competitions", json!({"title": "两台服务器", "count": 3, "time_limit_s": 30, "guests_allowed": true, "award_rule": {"top_n": 1}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cid = c["id"].as_str().unwrap();
+    let cookie_a = a.cookie(HOST).await;
+    let (mut console, welcome) = Ws::hello_staff(&a, &cookie_a, "host", cid).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    let health: Value = a
+        .client
+        .get(a.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["rooms"], 1);
+
+    // The other instance refuses the room's sockets while a holds the lease.
+    let cookie_b = b.cookie(HOST).await;
+    let (_, refused) = Ws::hello_staff(&b, &cookie_b, "host", cid).await;
+    assert_eq!(refused["code"], "elsewhere", "{refused}");
+    let a_id = health["instance"].as_str().unwrap();
+    assert!(refused["message"].as_str().unwrap().contains(a_id));
+
+    // The lease taken from a (as when it expired while a was cut off and another instance
+    // took it): a stops the room and sends its sockets away at once.
+    let redis = redis::Client::open(redis_url().unwrap()).unwrap();
+    let mut con = redis.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{prefix}lease:room:{cid}");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("someone-else:999999")
+        .arg("PX")
+        .arg(300)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !console.closed {
+        assert!(Instant::now() < deadline, "the room did not stop");
+        let _ = console.next_within(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        console.close.as_ref().map(|c| c.0),
+        Some(1012),
+        "{:?}",
+        console.close
+    );
+
+    // Once that lease expired, b takes the room over from the records.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, welcome) = Ws::hello_staff(&b, &cookie_b, "host", cid).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    let health: Value = b
+        .client
+        .get(b.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["rooms"], 1);
+}
+
+#[tokio::test]
+async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
+    let (Some(pg), Some(redis)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let url = fresh_postgres(&pg).await;
+    let prefix = format!("biwu-test:{}:", uuid::Uuid::new_v4().simple());
+    let env = [
+        ("REDIS_URL", redis.as_str()),
+        ("BIWU_REDIS_PREFIX", prefix.as_str()),
+        ("BIWU_CLUSTER", "true"),
+        ("BIWU_LEASE_MS", "1000"),
+    ];
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = Server::start_with(&url, pa, &env).await;
+    let _b = Server::start_with(&url, pb, &env).await;
+    let host = login(pa, HOST).await;
+    let qs = picks();
+    let res = host
+        .post(
+            pa,
+            "/api/competitions",
+            json!({
+                "title": "接管演练", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+                "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 3},
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let c: Value = res.json().await.unwrap();
+    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let mut console = Ws::connect_to(pa, &[("Cookie", host.cookie.as_str())]).await;
+    console
+        .send(json!({"type":"hello","protocol":1,"role":"host","competition":cid}))
+        .await;
+    assert_eq!(console.next().await["type"], "welcome");
+    let mut phones = Vec::new();
+    for i in 0..6 {
+        let mut ws = Ws::connect_to(pa, &[]).await;
+        ws.send(json!({"type":"hello","protocol":1,"role":"player","pin":pin,"name":format!("选手{i}")}))
+            .await;
+        let w = ws.next().await;
+        phones.push((
+            ws,
+            w["you"]["token"].as_str().unwrap().to_string(),
+            w["you"]["participant"].as_str().unwrap().to_string(),
+        ));
+    }
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    for (ws, _, _) in phones.iter_mut() {
+        ws.until("question").await;
+        ws.send(json!({"type":"answer","position":0,"answer":right_answer(&qs[0])}))
+            .await;
+        assert_eq!(ws.until("ack").await["position"], 0);
+    }
+    a.kill9();
+
+    // The lease expires; the host and the players come back on the other instance.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut console = Ws::connect_to(pb, &[("Cookie", host.cookie.as_str())]).await;
+    console
+        .send(json!({"type":"hello","protocol":1,"role":"host","competition":cid}))
+        .await;
+    let w = console.next().await;
+    assert_eq!(w["type"], "welcome", "{w}");
+    for (ws, token, _) in phones.iter_mut() {
+        *ws = Ws::connect_to(pb, &[]).await;
+        ws.send(json!({"type":"hello","protocol":1,"role":"player","pin":pin,"token":token}))
+            .await;
+        assert_eq!(ws.next().await["type"], "welcome");
+        let f = loop {
+            let f = ws.next().await;
+            if f["type"] == "question" || f["type"] == "result" {
+                break f;
+            }
+        };
+        assert_eq!(
+            f["answered"], true,
+            "the answer before the kill counts: {f}"
+        );
+        // Once per question, across the takeover.
+        if f["type"] == "question" {
+            ws.send(json!({"type":"answer","position":0,"answer":right_answer(&qs[0])}))
+                .await;
+            assert_eq!(ws.until("error").await["code"], "duplicate_answer");
+        }
+    }
+    // The game goes on on the new owner: the reveal counts each answer once.
+    assert_eq!(console.command(json!({"type":"skip"})).await, None);
+    for (ws, _, _) in phones.iter_mut() {
+        let r = ws.until("result").await;
+        assert_eq!(r["correct"], true, "{r}");
+    }
+    let db = biwu::records::Db::connect(&url).await.unwrap();
+    for (_, _, participant) in &phones {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM answers WHERE competition_id = $1 AND participant_id = $2 AND position = 0",
+        )
+        .bind(cid)
+        .bind(participant)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(n, 1, "{participant}");
+    }
+}

@@ -33,6 +33,11 @@ CREATE TABLE stage_audience_answers (
     PRIMARY KEY (stage_id, player_id, round, position)
 );
 
+-- Several instances: the fence of the lease under which a live room was last conducted. An
+-- instance taking a room over raises it; the phase and answer writes of an older conductor
+-- (one that lost its lease without knowing it yet) are then refused.
+ALTER TABLE competitions ADD COLUMN owner_fence BIGINT NOT NULL DEFAULT 0;
+
 -- drills(started_at) served no query: every read of drills by time goes by member
 -- (drills_member) and the section figures read the drill_days rollup.
 DROP INDEX IF EXISTS drills_started;

@@ -286,6 +286,8 @@ pub struct Room {
     /// With several instances: this instance conducts the room while it holds the lease;
     /// once it is lost the room stops at once (another instance may be taking it over).
     lease: Option<crate::lease::Held>,
+    /// A write was refused: a newer conductor claimed the competition (see `persist`).
+    fenced: std::sync::atomic::AtomicBool,
 }
 
 /// The teams of a competition under its rule, from the roster or the host's named teams.
@@ -321,6 +323,16 @@ impl Room {
         idle: Duration,
         lease: Option<crate::lease::Held>,
     ) -> anyhow::Result<RoomHandle> {
+        // Under a lease: claim the competition with its fence before reading it, so that
+        // everything an older conductor wrote is read, and nothing it writes later is taken.
+        if let Some(held) = &lease
+            && !rec::claim(&db, competition_id, held.fence() as i64).await?
+        {
+            return Err(super::Elsewhere {
+                instance: "（更新的主持实例）".into(),
+            }
+            .into());
+        }
         let c = rec::by_id(&db, competition_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no competition {competition_id}"))?;
@@ -444,6 +456,7 @@ impl Room {
             last_leaderboard: None,
             last_podium: None,
             lease,
+            fenced: std::sync::atomic::AtomicBool::new(false),
         };
         room.active = room.players.iter().filter(|p| !p.removed).count() as u32;
         // Rebuild the board and every player's frames from the records.
@@ -466,6 +479,14 @@ impl Room {
         let mut last_activity = Instant::now();
         let mut lost = self.lease.as_ref().map(|h| h.watch());
         loop {
+            if self.fenced.load(Ordering::Relaxed) {
+                // The lease is lost, or a newer conductor claimed the competition: stop
+                // writing, send every socket away to reconnect (and find the new conductor).
+                self.stand_down();
+                rx.close();
+                while rx.recv().await.is_some() {}
+                break;
+            }
             let wake = self.next_wake();
             let unload_at = (self.clients.is_empty() && wake.is_none() && self.unsettled == 0)
                 .then_some(last_activity + idle);
@@ -478,19 +499,8 @@ impl Room {
                         None => std::future::pending::<()>().await,
                     }
                 } => {
-                    // Another instance may be taking the room over: stop writing, send every
-                    // socket away to reconnect (and find the room's new conductor).
                     tracing::warn!(room = %self.id, "room lease lost: stopping");
-                    let ids: Vec<u64> = self.clients.keys().copied().collect();
-                    for id in ids {
-                        self.kick(id, CloseReason {
-                            code: CloseCode::Restart,
-                            description: Some("主持服务器已变更，请重新连接".into()),
-                        });
-                    }
-                    rx.close();
-                    while rx.recv().await.is_some() {}
-                    break;
+                    self.fenced.store(true, Ordering::Relaxed);
                 }
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => {
@@ -517,6 +527,26 @@ impl Room {
                 }
             }
         }
+    }
+
+    /// Closes every socket with 1012 (restart): they reconnect and find the room's conductor.
+    fn stand_down(&mut self) {
+        tracing::warn!(room = %self.id, "room stands down: another instance conducts it");
+        let ids: Vec<u64> = self.clients.keys().copied().collect();
+        for id in ids {
+            self.kick(
+                id,
+                CloseReason {
+                    code: CloseCode::Restart,
+                    description: Some("主持服务器已变更，请重新连接".into()),
+                },
+            );
+        }
+    }
+
+    /// The lease fence the room is conducted under (0: a single instance).
+    fn fence(&self) -> i64 {
+        self.lease.as_ref().map_or(0, |h| h.fence() as i64)
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -1096,6 +1126,7 @@ impl Room {
             row,
             client: tx,
             room: me,
+            fence: self.fence(),
         };
         if self.writer.submit(job).is_err() {
             self.unanswer(&pid, position);
@@ -1278,9 +1309,15 @@ impl Room {
                 phase_started_at: started,
                 paused_remaining_ms: paused,
                 extra_ms: extra,
+                fence: self.fence(),
             },
         )
         .await
+        .inspect_err(|e| {
+            if e.downcast_ref::<rec::Fenced>().is_some() {
+                self.fenced.store(true, Ordering::Relaxed);
+            }
+        })
     }
 
     async fn show_question(&mut self, position: u32) -> anyhow::Result<()> {

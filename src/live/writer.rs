@@ -26,6 +26,9 @@ pub struct Job {
     pub client: Outbox,
     /// The room, told when the answer is settled.
     pub room: mpsc::Sender<Command>,
+    /// The room's lease fence (0: a single instance): the answer is stored only while the
+    /// competition is still claimed under it.
+    pub fence: i64,
 }
 
 #[derive(Clone)]
@@ -67,30 +70,48 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let rows: Vec<AnswerRow> = batch.iter().map(|j| j.row.clone()).collect();
+        let mut fences: Vec<(String, i64)> = Vec::new();
+        for j in batch.iter().filter(|j| j.fence > 0) {
+            if !fences.iter().any(|f| f.0 == j.row.competition_id) {
+                fences.push((j.row.competition_id.clone(), j.fence));
+            }
+        }
         let result = match &mut conn {
-            Some(c) => competitions::insert_answers(c, &rows).await,
+            Some(c) => competitions::insert_answers(c, &rows, &fences).await,
             None => match db.pool.acquire().await {
-                Ok(c) => competitions::insert_answers(conn.insert(c), &rows).await,
+                Ok(c) => competitions::insert_answers(conn.insert(c), &rows, &fences).await,
                 Err(e) => Err(e.into()),
             },
         };
-        if let Err(e) = &result {
-            tracing::error!(error = ?e, n = rows.len(), "answer batch failed");
-            conn = None;
-        }
-        settle(batch, result.is_ok()).await;
+        let refused = match result {
+            Ok(refused) => Some(refused),
+            Err(e) => {
+                tracing::error!(error = ?e, n = rows.len(), "answer batch failed");
+                conn = None;
+                None
+            }
+        };
+        settle(batch, refused.as_deref()).await;
     }
 }
 
-/// Tells each player and each room how the batch went.
-async fn settle(batch: Vec<Job>, stored: bool) {
+/// Tells each player and each room how the batch went: `refused` names the competitions whose
+/// answers a newer conductor's fence kept out (`None`: the batch failed).
+async fn settle(batch: Vec<Job>, refused: Option<&[String]>) {
     let mut acks: HashMap<i64, Frame> = HashMap::new();
     // Per room (by competition): the room's sender, answers settled, answers lost.
     type Settled = (mpsc::Sender<Command>, u32, Vec<(String, u32)>);
     let mut rooms: HashMap<String, Settled> = HashMap::new();
     for mut job in batch {
+        let fenced = refused.is_some_and(|r| r.contains(&job.row.competition_id));
+        let stored = refused.is_some() && !fenced;
         // A stalled socket is dropped by its room at the next frame it misses.
-        if stored {
+        if fenced {
+            job.client.push_error(
+                ErrorCode::Elsewhere,
+                "本场比武已由另一台服务器接管，请重新连接后再提交".into(),
+            );
+        } else if stored {
             let ack = acks.entry(job.row.position).or_insert_with(|| {
                 frame(&ServerMsg::Ack {
                     position: job.row.position as u32,

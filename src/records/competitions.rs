@@ -274,16 +274,37 @@ pub struct PhaseRecord<'a> {
     pub phase_started_at: Option<i64>,
     pub paused_remaining_ms: Option<i64>,
     pub extra_ms: i64,
+    /// The conductor's lease fence (0: a single instance, no fence).
+    pub fence: i64,
 }
 
+/// The room's conductor is no longer the competition's owner: a newer one raised the fence.
+#[derive(Debug, thiserror::Error)]
+#[error("fenced: the competition has a newer conductor")]
+pub struct Fenced;
+
+/// An instance taking a competition over under lease fence `fence` (fences only grow): `false`
+/// when a conductor with the same or a newer fence has claimed it already.
+pub async fn claim(db: &Db, id: &str, fence: i64) -> anyhow::Result<bool> {
+    let done =
+        sqlx::query("UPDATE competitions SET owner_fence = $2 WHERE id = $1 AND owner_fence < $2")
+            .bind(id)
+            .bind(fence)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes the room's phase; with a fence (`p.fence > 0`) only while the competition is still
+/// claimed under it, else [`Fenced`].
 pub async fn save_phase(db: &Db, id: &str, p: PhaseRecord<'_>) -> anyhow::Result<()> {
     let now = now_ms();
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE competitions SET status = $1, phase = $2, position = $3, phase_started_at = $4, \
          paused_remaining_ms = $5, extra_ms = $6, \
          started_at = CASE WHEN started_at IS NULL AND $1 <> 'lobby' THEN $7 ELSE started_at END, \
          ended_at = CASE WHEN $1 = 'ended' AND ended_at IS NULL THEN $7 ELSE ended_at END \
-         WHERE id = $8",
+         WHERE id = $8 AND ($9 = 0 OR owner_fence = $9)",
     )
     .bind(p.status)
     .bind(p.phase)
@@ -293,8 +314,12 @@ pub async fn save_phase(db: &Db, id: &str, p: PhaseRecord<'_>) -> anyhow::Result
     .bind(p.extra_ms)
     .bind(now)
     .bind(id)
+    .bind(p.fence)
     .execute(&db.pool)
     .await?;
+    if done.rows_affected() == 0 && p.fence > 0 {
+        return Err(Fenced.into());
+    }
     Ok(())
 }
 
@@ -398,9 +423,41 @@ pub struct AnswerRow {
 
 /// Stores a batch of live answers in one transaction. The caller gives the connection: the
 /// live writer keeps one, so its statements stay prepared.
-pub async fn insert_answers(conn: &mut AnyConnection, rows: &[AnswerRow]) -> anyhow::Result<()> {
+/// Writes a batch of answers in one transaction. `fences`: competitions conducted under a
+/// lease, with the fence; one no longer claimed under it is refused (its rows are left out,
+/// its id returned), checked in the same transaction, which holds the competition's row
+/// until the commit so a takeover's claim comes before or after the whole batch.
+pub async fn insert_answers(
+    conn: &mut AnyConnection,
+    rows: &[AnswerRow],
+    fences: &[(String, i64)],
+) -> anyhow::Result<Vec<String>> {
     let backend = super::Backend::of(conn);
     let mut tx = sqlx::Connection::begin(conn).await?;
+    let mut refused = Vec::new();
+    for (competition, fence) in fences {
+        let held = sqlx::query(
+            "UPDATE competitions SET owner_fence = owner_fence WHERE id = $1 AND owner_fence = $2",
+        )
+        .bind(competition)
+        .bind(fence)
+        .execute(&mut *tx)
+        .await?;
+        if held.rows_affected() == 0 {
+            refused.push(competition.clone());
+        }
+    }
+    let kept: Vec<AnswerRow>;
+    let rows = if refused.is_empty() {
+        rows
+    } else {
+        kept = rows
+            .iter()
+            .filter(|r| !refused.contains(&r.competition_id))
+            .cloned()
+            .collect();
+        &kept[..]
+    };
     for chunk in super::pow2_chunks(rows, 64) {
         let sql = format!(
             "INSERT INTO answers (id, competition_id, position, participant_id, question_version, response, correct, elapsed_ms, points, answered_at) VALUES {}",
@@ -423,7 +480,7 @@ pub async fn insert_answers(conn: &mut AnyConnection, rows: &[AnswerRow]) -> any
         q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(refused)
 }
 
 pub async fn answers(db: &Db, competition_id: &str) -> anyhow::Result<Vec<AnswerRow>> {

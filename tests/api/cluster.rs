@@ -223,3 +223,72 @@ async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
         assert_eq!(n, 1, "{participant}");
     }
 }
+
+/// A conductor that still believes it holds the lease (a process paused past its expiry) is
+/// fenced out by the records once a newer one claimed the competition: its answers and its
+/// phase writes are refused, and it stands down.
+#[tokio::test]
+async fn a_conductor_fenced_out_by_a_newer_claim_writes_nothing_and_stands_down() {
+    let Some((a, _b, _)) = two_instances().await else {
+        return;
+    };
+    let host = a.session(HOST).await;
+    let qs = picks();
+    let c: Value = host
+        .post(&a, "/api/competitions", json!({
+            "title": "围栏", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+            "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 1},
+        }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let cookie = a.cookie(HOST).await;
+    let (mut console, _) = Ws::hello_staff(&a, &cookie, "host", cid).await;
+    let (mut phone, w) = Ws::hello_player(&a, None, pin, Some("甲"), None).await;
+    assert_eq!(w["type"], "welcome");
+    let (mut other, _) = Ws::hello_player(&a, None, pin, Some("乙"), None).await;
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    phone.until("question").await;
+    other.until("question").await;
+    assert_eq!(phone.answer(0, right_answer(&qs[0])).await["type"], "ack");
+
+    // A newer conductor claims the competition (its fence is greater).
+    sqlx::query("UPDATE competitions SET owner_fence = owner_fence + 1000 WHERE id = $1")
+        .bind(cid)
+        .execute(&a.db.pool)
+        .await
+        .unwrap();
+    let refused = other.answer(0, right_answer(&qs[0])).await;
+    assert_eq!(refused["code"], "elsewhere", "{refused}");
+    let (phase, answers): (String, i64) = sqlx::query_as(
+        "SELECT phase, (SELECT COUNT(*) FROM answers WHERE competition_id = $1) FROM competitions WHERE id = $1",
+    )
+    .bind(cid)
+    .fetch_one(&a.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (phase.as_str(), answers),
+        ("question", 1),
+        "only the answer before the claim"
+    );
+    // The reveal's phase write is refused too: the room stands down, the records unchanged.
+    console.send(json!({"type":"skip"})).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !console.closed {
+        assert!(
+            Instant::now() < deadline,
+            "the fenced room did not stand down"
+        );
+        let _ = console.next_within(Duration::from_millis(200)).await;
+    }
+    assert_eq!(console.close.as_ref().map(|c| c.0), Some(1012));
+    let phase: String = sqlx::query_scalar("SELECT phase FROM competitions WHERE id = $1")
+        .bind(cid)
+        .fetch_one(&a.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(phase, "question");
+}

@@ -113,7 +113,11 @@ impl Application {
             std::time::Duration::from_secs(settings.room_idle_secs),
         );
         if let Some(leases) = leases {
-            rooms = rooms.with_leases(leases, std::time::Duration::from_millis(settings.lease_ms));
+            rooms = rooms.with_leases(
+                leases,
+                std::time::Duration::from_millis(settings.lease_ms),
+                bus.clone(),
+            );
         }
         let rooms = std::sync::Arc::new(rooms);
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());

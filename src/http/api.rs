@@ -55,6 +55,7 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse> {
         "problems": problems,
         "instance": state.instance,
         "rooms": state.rooms.loaded().await,
+        "relayed_rooms": state.rooms.relayed().await,
         "database": state.db.backend.name(),
         "board": state.board.name(),
         "questions": n,

@@ -1,6 +1,7 @@
 //! Live competitions (业务比武): the conductor per room, WebSocket sessions, the group
 //! commit of answers, and the protocol. See `docs/protocol.md`.
 
+pub mod cluster;
 pub mod guard;
 pub mod protocol;
 pub mod relay;
@@ -32,8 +33,9 @@ pub struct Rooms {
     idle: std::time::Duration,
     /// Wrong PINs per client address.
     pub pins: guard::PinGuard,
-    /// With Redis: each room is conducted by the instance holding its lease, for `lease_ttl`.
-    leases: Option<(crate::lease::Leases, std::time::Duration)>,
+    /// With Redis: each room is conducted by the instance holding its lease, for `lease_ttl`;
+    /// other instances relay its sockets over the bus.
+    leases: Option<(crate::lease::Leases, std::time::Duration, crate::bus::Bus)>,
 }
 
 /// The room is conducted by another instance (it holds the room's lease).
@@ -59,8 +61,13 @@ impl Rooms {
     }
 
     /// Rooms are conducted under leases (several instances on one Redis).
-    pub fn with_leases(mut self, leases: crate::lease::Leases, ttl: std::time::Duration) -> Rooms {
-        self.leases = Some((leases, ttl));
+    pub fn with_leases(
+        mut self,
+        leases: crate::lease::Leases,
+        ttl: std::time::Duration,
+        bus: crate::bus::Bus,
+    ) -> Rooms {
+        self.leases = Some((leases, ttl, bus));
         self
     }
 
@@ -76,13 +83,43 @@ impl Rooms {
         // Under leases the room is conducted here only while this instance holds its lease;
         // a room whose owner died is taken over once the lease expired.
         let lease = match &self.leases {
-            Some((leases, ttl)) => {
+            Some((leases, ttl, bus)) => {
                 let name = format!("room:{competition_id}");
-                match leases.hold(&name, *ttl).await? {
-                    Some(held) => Some(held),
-                    None => {
-                        let instance = leases.holder(&name).await?.map(|h| h.0).unwrap_or_default();
-                        return Err(Elsewhere { instance }.into());
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    if let Some(held) = leases.hold(&name, *ttl).await? {
+                        break Some(held);
+                    }
+                    // Conducted elsewhere: this instance relays the room's sockets there.
+                    match leases.holder(&name).await? {
+                        Some((owner, _)) if owner != leases.instance() => {
+                            let c = crate::records::competitions::by_id(&self.db, competition_id)
+                                .await?
+                                .ok_or_else(|| {
+                                    anyhow::anyhow!("no competition {competition_id}")
+                                })?;
+                            let h = cluster::spawn_proxy(
+                                bus.clone(),
+                                leases.clone(),
+                                name,
+                                owner,
+                                competition_id,
+                                c.created_by,
+                            )
+                            .await?;
+                            rooms.retain(|_, h| !h.is_closed());
+                            rooms.insert(competition_id.to_string(), h.clone());
+                            return Ok(h);
+                        }
+                        // Released in between: try to take it again.
+                        holder if tries < 3 => {
+                            let _ = holder;
+                        }
+                        holder => {
+                            let instance = holder.map(|h| h.0).unwrap_or_default();
+                            return Err(Elsewhere { instance }.into());
+                        }
                     }
                 }
             }
@@ -98,6 +135,9 @@ impl Rooms {
             lease,
         )
         .await?;
+        if let Some((_, _, bus)) = &self.leases {
+            cluster::spawn_bridge(bus.clone(), h.clone()).await?;
+        }
         // Rooms that left memory leave the map too.
         rooms.retain(|_, h| !h.is_closed());
         rooms.insert(competition_id.to_string(), h.clone());
@@ -112,10 +152,17 @@ impl Rooms {
         }
     }
 
-    /// Rooms loaded in memory now.
+    /// Rooms conducted here now (not counting those relayed to another instance).
     pub async fn loaded(&self) -> usize {
         let mut rooms = self.rooms.lock().await;
         rooms.retain(|_, h| !h.is_closed());
-        rooms.len()
+        rooms.values().filter(|h| !h.relayed).count()
+    }
+
+    /// Rooms of other instances with sockets here.
+    pub async fn relayed(&self) -> usize {
+        let mut rooms = self.rooms.lock().await;
+        rooms.retain(|_, h| !h.is_closed());
+        rooms.values().filter(|h| h.relayed).count()
     }
 }

@@ -10,6 +10,7 @@
 //! is woken once per worker and broadcast; the pushes it makes wake the sockets on their own
 //! worker, in turn with the answers instead of behind them.
 
+use super::cluster::Link;
 use super::room::{Command, Frame, Outbox};
 use std::cell::OnceCell;
 use std::thread::ThreadId;
@@ -24,11 +25,27 @@ struct Delivery {
     room: mpsc::WeakSender<Command>,
 }
 
-/// A handle to one worker's relay.
+/// A handle to one worker's relay, or (for a socket on another instance) the owner's link
+/// to that instance.
 #[derive(Clone)]
 pub struct Relay {
-    tx: mpsc::UnboundedSender<Delivery>,
-    worker: ThreadId,
+    route: Route,
+}
+
+#[derive(Clone)]
+enum Route {
+    Worker {
+        tx: mpsc::UnboundedSender<Delivery>,
+        worker: ThreadId,
+    },
+    Remote(Link),
+}
+
+/// What frames for many are grouped by: one batch per worker, one per other instance.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RelayKey {
+    Worker(ThreadId),
+    Remote(usize),
 }
 
 thread_local! {
@@ -44,24 +61,40 @@ impl Relay {
                 let (tx, rx) = mpsc::unbounded_channel();
                 actix_web::rt::spawn(run(rx));
                 Relay {
-                    tx,
-                    worker: std::thread::current().id(),
+                    route: Route::Worker {
+                        tx,
+                        worker: std::thread::current().id(),
+                    },
                 }
             })
             .clone()
         })
     }
 
-    /// Which worker this relay pushes from.
-    pub fn worker(&self) -> ThreadId {
-        self.worker
+    /// Frames for sockets on another instance go there in one message per batch.
+    pub fn remote(link: Link) -> Relay {
+        Relay {
+            route: Route::Remote(link),
+        }
+    }
+
+    /// Which worker (or instance) this relay pushes to.
+    pub fn key(&self) -> RelayKey {
+        match &self.route {
+            Route::Worker { worker, .. } => RelayKey::Worker(*worker),
+            Route::Remote(link) => link.key(),
+        }
     }
 
     /// Hands a batch to the worker; gives it back if the worker is gone (shutting down).
     pub fn send(&self, items: Batch, room: mpsc::WeakSender<Command>) -> Result<(), Batch> {
-        self.tx
-            .send(Delivery { items, room })
-            .map_err(|e| e.0.items)
+        match &self.route {
+            Route::Worker { tx, .. } => tx.send(Delivery { items, room }).map_err(|e| e.0.items),
+            Route::Remote(link) => {
+                link.batch(items);
+                Ok(())
+            }
+        }
     }
 }
 

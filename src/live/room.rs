@@ -57,29 +57,60 @@ pub type Refusal = (ErrorCode, String);
 /// Where the room, the writer and the workers' relays put a socket's frames: straight into
 /// the socket's actix-ws session, whose bounded channel the HTTP worker drains onto the wire.
 /// A full channel (32 frames) means a client that stopped reading: it is dropped, not waited
-/// for.
+/// for. A socket on another instance is reached through the owner's link to it.
 #[derive(Clone)]
 pub struct Outbox {
-    session: Session,
+    sink: Sink,
     /// Error frames sent to this socket, by the room, the writer or the socket's own task;
     /// the socket's task closes it when there are too many.
     errors: Arc<AtomicU32>,
 }
 
+#[derive(Clone)]
+enum Sink {
+    Local(Session),
+    /// A socket of another instance (its proxy's id for it).
+    Remote {
+        link: super::cluster::Link,
+        to: u64,
+    },
+}
+
 impl Outbox {
     pub fn new(session: Session) -> Outbox {
         Outbox {
-            session,
+            sink: Sink::Local(session),
             errors: Arc::default(),
+        }
+    }
+
+    /// The outbox of a socket on another instance.
+    pub fn remote(link: super::cluster::Link, to: u64) -> Outbox {
+        Outbox {
+            sink: Sink::Remote { link, to },
+            errors: Arc::default(),
+        }
+    }
+
+    /// The proxy's id of a socket on another instance.
+    pub fn remote_to(&self) -> Option<u64> {
+        match &self.sink {
+            Sink::Local(_) => None,
+            Sink::Remote { to, .. } => Some(*to),
         }
     }
 
     /// Queues a frame without waiting; `false` when the socket is closed or stalled.
     pub fn push(&mut self, f: Frame) -> bool {
-        // Unconstrained: a broadcast queues thousands of frames in one go, and tokio's
-        // cooperative budget would otherwise report a channel with room as not ready.
-        let send = tokio::task::unconstrained(self.session.text(f));
-        matches!(send.now_or_never(), Some(Ok(())))
+        match &mut self.sink {
+            Sink::Local(session) => {
+                // Unconstrained: a broadcast queues thousands of frames in one go, and tokio's
+                // cooperative budget would otherwise report a channel with room as not ready.
+                let send = tokio::task::unconstrained(session.text(f));
+                matches!(send.now_or_never(), Some(Ok(())))
+            }
+            Sink::Remote { link, to } => link.frame(*to, f),
+        }
     }
 
     /// Queues an error frame and counts it against the socket.
@@ -97,7 +128,7 @@ impl Outbox {
 pub type Kick = oneshot::Sender<CloseReason>;
 
 /// Who a joining player is, as the session established it.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub enum PlayerAuth {
     Token(String),
     Member { id: String, name: String },
@@ -145,6 +176,7 @@ pub enum Command {
     MirrorBoard,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum HostCmd {
     Start,
     Next,
@@ -171,9 +203,24 @@ pub struct RoomHandle {
     tx: mpsc::Sender<Command>,
     pub competition_id: String,
     pub creator: String,
+    /// A proxy of a room conducted by another instance (see `live::cluster`).
+    pub relayed: bool,
 }
 
 impl RoomHandle {
+    pub(super) fn relayed(
+        tx: mpsc::Sender<Command>,
+        competition_id: String,
+        creator: String,
+    ) -> Self {
+        RoomHandle {
+            tx,
+            competition_id,
+            creator,
+            relayed: true,
+        }
+    }
+
     pub async fn send(&self, cmd: Command) -> Result<(), Refusal> {
         self.tx
             .send(cmd)
@@ -426,6 +473,7 @@ impl Room {
             tx,
             competition_id: c.id.clone(),
             creator: c.created_by.clone(),
+            relayed: false,
         };
         let mut room = Room {
             id: c.id,
@@ -618,13 +666,13 @@ impl Room {
     /// batch still with the relay; the protocol orders no such pair. (An `ack` always precedes
     /// its `result`: the writer pushes it before telling the room the answer is settled.)
     fn post(&mut self, items: Vec<(u64, Frame)>) {
-        let mut batches: HashMap<std::thread::ThreadId, (Relay, Batch)> = HashMap::new();
+        let mut batches: HashMap<super::relay::RelayKey, (Relay, Batch)> = HashMap::new();
         for (id, f) in items {
             let Some(c) = self.clients.get(&id) else {
                 continue;
             };
             batches
-                .entry(c.relay.worker())
+                .entry(c.relay.key())
                 .or_insert_with(|| (c.relay.clone(), Vec::new()))
                 .1
                 .push((id, c.out.clone(), f));

@@ -138,6 +138,10 @@ async fn a_room_is_conducted_by_the_lease_holder_and_stops_when_the_lease_is_los
     assert_eq!(health["rooms"], 1);
 }
 
+/// Three instances (real binaries): the host on a (the owner), phones on a and c (relayed).
+/// kill -9 of a mid-question: c's relayed sockets are sent to reconnect, the room is taken
+/// over from the records, and everyone comes back through b and c with their tokens; each
+/// answer acknowledged before the kill counts once.
 #[tokio::test]
 async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
     let (Some(pg), Some(redis)) = (postgres_url(), redis_url()) else {
@@ -151,9 +155,17 @@ async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
         ("BIWU_CLUSTER", "true"),
         ("BIWU_LEASE_MS", "1000"),
     ];
-    let (pa, pb) = (free_port(), free_port());
+    let mut ports = Vec::new();
+    while ports.len() < 3 {
+        let p = free_port();
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
+    let (pa, pb, pc) = (ports[0], ports[1], ports[2]);
     let mut a = Server::start_with(&url, pa, &env).await;
     let _b = Server::start_with(&url, pb, &env).await;
+    let _c = Server::start_with(&url, pc, &env).await;
     let host = login(pa, HOST).await;
     let qs = picks();
     let res = host
@@ -177,10 +189,11 @@ async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
     assert_eq!(console.next().await["type"], "welcome");
     let mut phones = Vec::new();
     for i in 0..6 {
-        let mut ws = Ws::connect_to(pa, &[]).await;
+        let mut ws = Ws::connect_to(if i % 2 == 0 { pa } else { pc }, &[]).await;
         ws.send(json!({"type":"hello","protocol":1,"role":"player","pin":pin,"name":format!("选手{i}")}))
             .await;
         let w = ws.next().await;
+        assert_eq!(w["type"], "welcome", "{w}");
         phones.push((
             ws,
             w["you"]["token"].as_str().unwrap().to_string(),
@@ -195,10 +208,21 @@ async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
         assert_eq!(ws.until("ack").await["position"], 0);
     }
     a.kill9();
-
-    // The lease expires; the host and the players come back on the other instance.
     let killed = Instant::now();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    // c relays for a dead owner: once the lease is gone its sockets are sent to reconnect.
+    for (i, (ws, _, _)) in phones.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
+        while !ws.closed {
+            assert!(
+                killed.elapsed() < Duration::from_secs(10),
+                "relayed socket {i} stayed open"
+            );
+            let _ = ws.next_within(Duration::from_millis(200)).await;
+        }
+        assert_eq!(ws.close.as_ref().map(|c| c.0), Some(1012), "{:?}", ws.close);
+    }
+
+    // The host comes back on b once the dead owner's lease ran out.
     let mut console = loop {
         let mut console = Ws::connect_to(pb, &[("Cookie", host.cookie.as_str())]).await;
         console
@@ -216,11 +240,14 @@ async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    for (ws, token, _) in phones.iter_mut() {
-        *ws = Ws::connect_to(pb, &[]).await;
+    // The players come back anywhere: on b and on c.
+    let mut in_question = false;
+    for (i, (ws, token, _)) in phones.iter_mut().enumerate() {
+        *ws = Ws::connect_to(if i % 2 == 0 { pb } else { pc }, &[]).await;
         ws.send(json!({"type":"hello","protocol":1,"role":"player","pin":pin,"token":token}))
             .await;
-        assert_eq!(ws.next().await["type"], "welcome");
+        let w = ws.next().await;
+        assert_eq!(w["type"], "welcome", "player {i}: {w}");
         let f = loop {
             let f = ws.next().await;
             if f["type"] == "question" || f["type"] == "result" {
@@ -233,16 +260,23 @@ async fn after_kill_9_of_the_owner_another_instance_takes_the_room_over() {
         );
         // Once per question, across the takeover.
         if f["type"] == "question" {
+            in_question = true;
             ws.send(json!({"type":"answer","position":0,"answer":right_answer(&qs[0])}))
                 .await;
             assert_eq!(ws.until("error").await["code"], "duplicate_answer");
+        } else {
+            ws.pending.push_front(f);
         }
     }
-    // The game goes on on the new owner: the reveal counts each answer once.
-    assert_eq!(console.command(json!({"type":"skip"})).await, None);
+    // The game goes on on the new owner (the reveal may have been written before the kill):
+    // the reveal counts each answer once.
+    if in_question {
+        assert_eq!(console.command(json!({"type":"skip"})).await, None);
+    }
     for (ws, _, _) in phones.iter_mut() {
         let r = ws.until("result").await;
         assert_eq!(r["correct"], true, "{r}");
+        assert_eq!(r["players"], 6, "{r}");
     }
     let db = biwu::records::Db::connect(&url).await.unwrap();
     for (_, _, participant) in &phones {
@@ -429,4 +463,241 @@ async fn players_on_both_instances_play_a_whole_game() {
         (health["rooms"].as_u64(), health["relayed_rooms"].as_u64()),
         (Some(0), Some(1))
     );
+}
+
+/// A TCP forwarder to Redis that can be cut: every connection through it closes and new ones
+/// are refused, as if the network between an instance and Redis failed.
+struct Cuttable {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Cuttable {
+    async fn to(target: &str) -> Cuttable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, watch) = tokio::sync::watch::channel(false);
+        let target = target.to_string();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if *watch.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                let mut watch = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        Cuttable { port, cut }
+    }
+
+    fn cut(&self) {
+        let _ = self.cut.send(true);
+    }
+}
+
+/// The owner cut off from Redis (a partition): its lease keeper cannot renew, so the owner
+/// counts the lease lost before it expires and stops the room (its sockets closed, 1012;
+/// nothing more written); the other instance's relayed socket is sent to reconnect, and that
+/// instance takes the room over from the records.
+#[tokio::test]
+async fn a_partitioned_owner_loses_the_lease_and_stops_writing() {
+    let (Some(pg), Some(redis)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let db = fresh_postgres(&pg).await;
+    let prefix = format!("biwu-test:{}:", uuid::Uuid::new_v4().simple());
+    let target = redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string();
+    let wire = Cuttable::to(&target).await;
+    let mut apps = Vec::new();
+    for url in [format!("redis://127.0.0.1:{}", wire.port), redis.clone()] {
+        let (db, prefix) = (db.clone(), prefix.clone());
+        apps.push(
+            spawn_app_edited(
+                Options {
+                    database_url: Some(db),
+                    redis_url: Some(url),
+                    demo: true,
+                },
+                move |s| {
+                    s.redis_prefix = prefix;
+                    s.cluster = true;
+                    s.lease_ms = 1000;
+                },
+            )
+            .await,
+        );
+    }
+    let b = apps.pop().unwrap();
+    let a = apps.pop().unwrap();
+    let host = a.session(HOST).await;
+    let qs = picks();
+    let c: Value = host
+        .post(&a, "/api/competitions", json!({
+            "title": "断网", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+            "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 1},
+        }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let (mut console, _) = Ws::hello_staff(&a, &a.cookie(HOST).await, "host", cid).await;
+    let (mut here, w) = Ws::hello_player(&a, None, pin, Some("甲"), None).await;
+    assert_eq!(w["type"], "welcome");
+    let (mut there, w) = Ws::hello_player(&b, None, pin, Some("乙"), None).await;
+    assert_eq!(w["type"], "welcome", "{w}");
+    let token = w["you"]["token"].as_str().unwrap().to_string();
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    here.until("question").await;
+    there.until("question").await;
+    assert_eq!(here.answer(0, right_answer(&qs[0])).await["type"], "ack");
+
+    wire.cut();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for ws in [&mut console, &mut here, &mut there] {
+        while !ws.closed {
+            assert!(Instant::now() < deadline, "a socket stayed open");
+            let _ = ws.next_within(Duration::from_millis(200)).await;
+        }
+        assert_eq!(ws.close.as_ref().map(|c| c.0), Some(1012), "{:?}", ws.close);
+    }
+    let health: Value = a
+        .client
+        .get(a.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["rooms"], 0, "the cut-off owner conducts nothing");
+
+    // b takes the room over once the lease expired; the answer before the cut counts once,
+    // the other player answers now.
+    let (mut console, mut w) = Ws::hello_staff(&b, &b.cookie(HOST).await, "host", cid).await;
+    while w["type"] != "welcome" {
+        assert_eq!(w["code"], "elsewhere", "{w}");
+        assert!(Instant::now() < deadline, "no takeover: {w}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        (console, w) = Ws::hello_staff(&b, &b.cookie(HOST).await, "host", cid).await;
+    }
+    let (mut there, w) = Ws::hello_player(&b, None, pin, None, Some(&token)).await;
+    assert_eq!(w["type"], "welcome", "{w}");
+    assert_eq!(there.until("question").await["answered"], false);
+    assert_eq!(there.answer(0, right_answer(&qs[0])).await["type"], "ack");
+    let r = there.until("result").await;
+    assert_eq!(
+        (r["correct"].as_bool(), r["players"].as_u64()),
+        (Some(true), Some(2)),
+        "{r}"
+    );
+    console.until("reveal").await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM answers WHERE competition_id = $1")
+        .bind(cid)
+        .fetch_one(&b.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+}
+
+/// A drill and an exam attempt served by both instances in turn (a round-robin proxy sends a
+/// member's requests anywhere): each answer counts once and the results are the records'.
+#[tokio::test]
+async fn drills_and_exams_go_on_across_instances() {
+    let Some((a, b, _)) = two_instances().await else {
+        return;
+    };
+    // A drill: started on a, answered on a and b in turn; an answer again on the other
+    // instance is refused and changes nothing.
+    let me = crate::drills::newcomer(&a, "n001").await;
+    let qs = crate::drills::every_kind();
+    let id = crate::drills::drill_of(&a, me.member["id"].as_str().unwrap(), &qs, None).await;
+    let mut right = 0;
+    for (i, q) in qs.iter().enumerate() {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let state: Value = me.get_json(app, &format!("/api/drills/{id}")).await;
+        assert_eq!(state["current"]["position"], i as u64, "{state}");
+        let give_right = i % 3 != 0;
+        let body = json!({"position": i, "answer": if give_right { right_answer(q) } else { wrong_answer(q) }});
+        let res = me
+            .post(app, &format!("/api/drills/{id}/answers"), body.clone())
+            .await;
+        assert_eq!(res.status(), 200, "question {i}");
+        let fb: Value = res.json().await.unwrap();
+        assert_eq!(fb["correct"], give_right);
+        right += give_right as u64;
+        let other = if i % 2 == 0 { &b } else { &a };
+        let again = me
+            .post(other, &format!("/api/drills/{id}/answers"), body)
+            .await;
+        assert_eq!(
+            again.status(),
+            409,
+            "question {i} again, on the other instance"
+        );
+    }
+    let s: Value = me.get_json(&b, &format!("/api/drills/{id}/summary")).await;
+    assert_eq!(
+        (s["answered"].as_u64(), s["correct"].as_u64()),
+        (Some(qs.len() as u64), Some(right)),
+        "{s}"
+    );
+
+    // An exam attempt: started on a, half answered on each, resumed and submitted on b.
+    let host = a.session(HOST).await;
+    let exam = crate::exams::create(&a, &host, json!({})).await;
+    let eid = exam["id"].as_str().unwrap();
+    let bank = crate::exams::paper(&a, eid).await;
+    let taker = a.session("d102").await;
+    let state: Value = taker
+        .post(&a, &format!("/api/exams/{eid}/attempts"), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first =
+        crate::exams::answer(&a, &taker, eid, &state, &bank, |n| (n < 5).then_some(true)).await;
+    let again: Value = taker
+        .post(&b, &format!("/api/exams/{eid}/attempts"), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["attempt_id"], state["attempt_id"],
+        "the same attempt on b"
+    );
+    let answered = again["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| !q["response"].is_null())
+        .count();
+    assert_eq!(answered, 5, "b sees the answers saved through a");
+    let second = crate::exams::answer(&b, &taker, eid, &again, &bank, |n| {
+        (n >= 5).then_some(n % 2 == 0)
+    })
+    .await;
+    let result: Value = taker
+        .post(&b, &format!("/api/exams/{eid}/attempt/submit"), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(result["score"], first + second, "{result}");
 }

@@ -16,7 +16,7 @@ pub(crate) async fn newcomer(app: &TestApp, staff_no: &str) -> Session {
 }
 
 /// One question of each kind, twice: the drill answers the first of each right, the second wrong.
-fn every_kind() -> Vec<Question> {
+pub(crate) fn every_kind() -> Vec<Question> {
     let bank = biwu::bank::load(&bank_dir());
     let mut out = Vec::new();
     for kind in Kind::ALL {

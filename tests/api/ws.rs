@@ -16,7 +16,7 @@ pub struct Ws {
     /// The close frame's code and reason, when the server sent one.
     pub close: Option<(u16, String)>,
     /// Frames read ahead (by `command`) and not yet handed out.
-    pending: std::collections::VecDeque<Value>,
+    pub pending: std::collections::VecDeque<Value>,
 }
 
 impl Ws {

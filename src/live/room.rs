@@ -40,6 +40,12 @@ const THROTTLE: Duration = Duration::from_millis(250);
 /// An internal failure as a client sees it: logged here in full, a plain message there (the
 /// error's text may name tables, addresses or files).
 pub fn internal(e: anyhow::Error) -> (ErrorCode, String) {
+    if e.downcast_ref::<rec::Fenced>().is_some() {
+        return (
+            ErrorCode::Elsewhere,
+            "本场比武已转由另一台服务器主持，请重新连接".to_string(),
+        );
+    }
     tracing::error!(error = format!("{e:#}"), "live room: internal error");
     (
         ErrorCode::Internal,
@@ -597,6 +603,19 @@ impl Room {
         self.lease.as_ref().map_or(0, |h| h.fence() as i64)
     }
 
+    /// A write of the conductor: refused by the records once a newer conductor claimed the
+    /// competition (`Fenced`), which makes the room stand down before its next command.
+    async fn guarded<T>(
+        &self,
+        write: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        write.await.inspect_err(|e| {
+            if e.downcast_ref::<rec::Fenced>().is_some() {
+                self.fenced.store(true, Ordering::Relaxed);
+            }
+        })
+    }
+
     fn deadline(&self) -> Option<Instant> {
         match &self.phase {
             // While answers are in flight the reveal waits for them (see `unsettled`).
@@ -919,17 +938,30 @@ impl Room {
                         .position(|p| p.member_id.as_deref() == Some(&id))
                     {
                         Some(idx) => {
-                            rec::set_token(&self.db, &self.players[idx].id, &hash)
-                                .await
-                                .map_err(internal)?;
+                            self.guarded(rec::set_token(
+                                &self.db,
+                                &self.id,
+                                &self.players[idx].id,
+                                &hash,
+                                self.fence(),
+                            ))
+                            .await
+                            .map_err(internal)?;
                             self.players[idx].token_hash = hash;
                             (idx, token)
                         }
                         None => {
-                            let pid =
-                                rec::add_participant(&self.db, &self.id, Some(&id), &name, &hash)
-                                    .await
-                                    .map_err(internal)?;
+                            let pid = self
+                                .guarded(rec::add_participant(
+                                    &self.db,
+                                    &self.id,
+                                    Some(&id),
+                                    &name,
+                                    &hash,
+                                    self.fence(),
+                                ))
+                                .await
+                                .map_err(internal)?;
                             (self.add_player(pid, name, Some(id), hash), token)
                         }
                     }
@@ -962,7 +994,15 @@ impl Room {
                     // the conductor: see `session::admit`.)
                     let token = crate::auth::random_token(24);
                     let hash = crate::auth::hash_token(&token);
-                    let pid = rec::add_participant(&self.db, &self.id, None, &name, &hash)
+                    let pid = self
+                        .guarded(rec::add_participant(
+                            &self.db,
+                            &self.id,
+                            None,
+                            &name,
+                            &hash,
+                            self.fence(),
+                        ))
                         .await
                         .map_err(internal)?;
                     (self.add_player(pid, name, None, hash), token)
@@ -1217,7 +1257,9 @@ impl Room {
                 }
                 // The host may have swapped drawn questions in the lobby: lock the draw in
                 // the records, then ask what they hold.
-                rec::lock_draw(&self.db, &self.id).await.map_err(internal)?;
+                self.guarded(rec::lock_draw(&self.db, &self.id, self.fence()))
+                    .await
+                    .map_err(internal)?;
                 self.questions = rec::questions(&self.db, &self.id).await.map_err(internal)?;
                 // Named teams and entrants may have been set in the lobby: read them now,
                 // once the competition left the lobby and neither can change any more.
@@ -1521,7 +1563,13 @@ impl Room {
             return Ok(());
         }
         let pid = self.players[idx].id.clone();
-        rec::remove_participant(&self.db, &pid).await?;
+        self.guarded(rec::remove_participant(
+            &self.db,
+            &self.id,
+            &pid,
+            self.fence(),
+        ))
+        .await?;
         audit::record(
             &self.db,
             Some(actor),
@@ -1774,7 +1822,13 @@ impl Room {
             .into_iter()
             .map(|s| (s.member, s.rank, s.points, s.total_ms))
             .collect();
-        rec::save_standings(&self.db, &standings).await?;
+        self.guarded(rec::save_standings(
+            &self.db,
+            &self.id,
+            &standings,
+            self.fence(),
+        ))
+        .await?;
         self.rebuild_podium().await?;
         let f = self.last_podium.clone().expect("just built");
         self.broadcast(&f, |_| true);
@@ -1845,8 +1899,17 @@ impl Room {
         let with_teams = team_rule
             .enabled()
             .then_some((&team_rule, winners.as_slice()));
-        let (ids, team_ids) =
-            rec::confirm_awards(&self.db, &self.id, actor, &table, &awards, with_teams).await?;
+        let (ids, team_ids) = self
+            .guarded(rec::confirm_awards(
+                &self.db,
+                &self.id,
+                actor,
+                &table,
+                &awards,
+                with_teams,
+                self.fence(),
+            ))
+            .await?;
         audit::record(
             &self.db,
             Some(actor),
@@ -1895,9 +1958,16 @@ impl Room {
             }
         };
         let (voided, also) = (a.voided, a.also_accepted.clone());
-        rec::set_ruling(&self.db, &self.id, position, voided, &also)
-            .await
-            .map_err(internal)?;
+        self.guarded(rec::set_ruling(
+            &self.db,
+            &self.id,
+            position,
+            voided,
+            &also,
+            self.fence(),
+        ))
+        .await
+        .map_err(internal)?;
         audit::record(
             &self.db,
             Some(actor),
@@ -1931,7 +2001,9 @@ impl Room {
                 changes.push((row.id, correct, points));
             }
         }
-        rec::regrade(&self.db, &changes).await.map_err(internal)?;
+        self.guarded(rec::regrade(&self.db, &self.id, &changes, self.fence()))
+            .await
+            .map_err(internal)?;
         let players = self.active_players();
         self.broadcast(
             &frame(&ServerMsg::Ruling {

@@ -216,15 +216,18 @@ pub async fn swap_question(
 
 /// Locks the draw when the room starts: the competition leaves the lobby in the records
 /// before the room reads its questions, so no swap lands after that read.
-pub async fn lock_draw(db: &Db, competition_id: &str) -> anyhow::Result<()> {
+pub async fn lock_draw(db: &Db, competition_id: &str, fence: i64) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     sqlx::query(
         "UPDATE competitions SET status = 'running', started_at = COALESCE(started_at, $1) \
          WHERE id = $2 AND status = 'lobby'",
     )
     .bind(now_ms())
     .bind(competition_id)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -295,6 +298,27 @@ pub async fn claim(db: &Db, id: &str, fence: i64) -> anyhow::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+/// Within a transaction: holds the competition's row under the conductor's fence (0: a single
+/// instance, nothing to hold) until the commit, so a takeover's claim comes before or after
+/// the write; [`Fenced`] once a newer conductor claimed it. Every write of a conductor under a
+/// lease goes through here or through `save_phase` and `insert_answers`, which do the same.
+pub async fn hold_fence(conn: &mut AnyConnection, id: &str, fence: i64) -> anyhow::Result<()> {
+    if fence == 0 {
+        return Ok(());
+    }
+    let held = sqlx::query(
+        "UPDATE competitions SET owner_fence = owner_fence WHERE id = $1 AND owner_fence = $2",
+    )
+    .bind(id)
+    .bind(fence)
+    .execute(&mut *conn)
+    .await?;
+    if held.rows_affected() == 0 {
+        return Err(Fenced.into());
+    }
+    Ok(())
+}
+
 /// Writes the room's phase; with a fence (`p.fence > 0`) only while the competition is still
 /// claimed under it, else [`Fenced`].
 pub async fn save_phase(db: &Db, id: &str, p: PhaseRecord<'_>) -> anyhow::Result<()> {
@@ -329,7 +353,10 @@ pub async fn set_ruling(
     position: u32,
     voided: bool,
     also_accepted: &[crate::domain::Response],
+    fence: i64,
 ) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     sqlx::query(
         "UPDATE competition_questions SET voided = $1, also_accepted = $2 WHERE competition_id = $3 AND position = $4",
     )
@@ -337,8 +364,9 @@ pub async fn set_ruling(
     .bind(serde_json::to_string(also_accepted)?)
     .bind(competition_id)
     .bind(i64::from(position))
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -369,8 +397,11 @@ pub async fn add_participant(
     member_id: Option<&str>,
     nickname: &str,
     token_hash: &str,
+    fence: i64,
 ) -> anyhow::Result<String> {
     let id = new_id();
+    let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     sqlx::query(
         "INSERT INTO participants (id, competition_id, member_id, nickname, rejoin_token_hash, joined_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -381,27 +412,45 @@ pub async fn add_participant(
     .bind(nickname)
     .bind(token_hash)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(id)
 }
 
 /// A member who joins again from a new device gets a new token for the same participant.
-pub async fn set_token(db: &Db, participant_id: &str, token_hash: &str) -> anyhow::Result<()> {
+pub async fn set_token(
+    db: &Db,
+    competition_id: &str,
+    participant_id: &str,
+    token_hash: &str,
+    fence: i64,
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     sqlx::query("UPDATE participants SET rejoin_token_hash = $1 WHERE id = $2")
         .bind(token_hash)
         .bind(participant_id)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
-pub async fn remove_participant(db: &Db, participant_id: &str) -> anyhow::Result<()> {
+pub async fn remove_participant(
+    db: &Db,
+    competition_id: &str,
+    participant_id: &str,
+    fence: i64,
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     sqlx::query("UPDATE participants SET removed_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(participant_id)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -494,8 +543,14 @@ pub async fn answers(db: &Db, competition_id: &str) -> anyhow::Result<Vec<Answer
 }
 
 /// After a ruling: the new grading of answers whose outcome changed.
-pub async fn regrade(db: &Db, changes: &[(String, i64, i64)]) -> anyhow::Result<()> {
+pub async fn regrade(
+    db: &Db,
+    competition_id: &str,
+    changes: &[(String, i64, i64)],
+    fence: i64,
+) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     for (id, correct, points) in changes {
         sqlx::query("UPDATE answers SET correct = $1, points = $2 WHERE id = $3")
             .bind(correct)
@@ -509,8 +564,14 @@ pub async fn regrade(db: &Db, changes: &[(String, i64, i64)]) -> anyhow::Result<
 }
 
 /// Final standings: (participant, rank, points, total ms). Written at the podium.
-pub async fn save_standings(db: &Db, standings: &[(String, u64, i64, i64)]) -> anyhow::Result<()> {
+pub async fn save_standings(
+    db: &Db,
+    competition_id: &str,
+    standings: &[(String, u64, i64, i64)],
+    fence: i64,
+) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     write_standings(&mut tx, standings).await?;
     tx.commit().await?;
     Ok(())
@@ -552,9 +613,11 @@ pub async fn confirm_awards(
     standings: &[(String, u64, i64, i64)],
     awards: &[(String, String, u64, i64)],
     teams: Option<TeamWinners<'_>>,
+    fence: i64,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, competition_id, fence).await?;
     let already: i64 =
         sqlx::query_scalar("SELECT awards_confirmed FROM competitions WHERE id = $1")
             .bind(competition_id)

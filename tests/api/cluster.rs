@@ -701,3 +701,56 @@ async fn drills_and_exams_go_on_across_instances() {
         .unwrap();
     assert_eq!(result["score"], first + second, "{result}");
 }
+
+/// The host's rulings and removals are the conductor's writes too: once a newer conductor
+/// claimed the competition, a removal is refused (`elsewhere`), the player stays, and the
+/// room stands down.
+#[tokio::test]
+async fn a_fenced_conductor_cannot_remove_a_player_or_rule() {
+    let Some((a, _b, _)) = two_instances().await else {
+        return;
+    };
+    let host = a.session(HOST).await;
+    let qs = picks();
+    let c: Value = host
+        .post(&a, "/api/competitions", json!({
+            "title": "围栏二", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+            "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 1},
+        }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let (mut console, _) = Ws::hello_staff(&a, &a.cookie(HOST).await, "host", cid).await;
+    let (_phone, w) = Ws::hello_player(&a, None, pin, Some("丙"), None).await;
+    let participant = w["you"]["participant"].as_str().unwrap().to_string();
+    sqlx::query("UPDATE competitions SET owner_fence = owner_fence + 1000 WHERE id = $1")
+        .bind(cid)
+        .execute(&a.db.pool)
+        .await
+        .unwrap();
+    let refused = console
+        .command(json!({"type":"remove","participant":participant}))
+        .await;
+    assert!(
+        refused.as_ref().is_some_and(|e| e["code"] == "elsewhere"),
+        "{refused:?}"
+    );
+    let removed: Option<i64> =
+        sqlx::query_scalar("SELECT removed_at FROM participants WHERE id = $1")
+            .bind(&participant)
+            .fetch_one(&a.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(removed, None);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !console.closed {
+        assert!(
+            Instant::now() < deadline,
+            "the fenced room did not stand down"
+        );
+        let _ = console.next_within(Duration::from_millis(200)).await;
+    }
+    assert_eq!(console.close.as_ref().map(|c| c.0), Some(1012));
+}

@@ -515,6 +515,10 @@ function onError(m) {
       joinError("原参赛记录已失效，请重新加入。");
       return;
     }
+    if (m.code === "elsewhere") {
+      // the room is moving to another server (its conductor died): the reconnect tries again
+      return;
+    }
     if (m.code === "moved" && /^\/stage\/[\w-]+\/audience$/.test(m.message || "")) {
       // the PIN of a stage final's audience: its own page, with the nickname typed here
       live.stop();

@@ -34,7 +34,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
@@ -406,7 +405,7 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
     let per = args.players / args.procs.max(1);
     let mut children = Vec::new();
     for p in 0..args.procs {
-        let mut c = tokio::process::Command::new(&exe);
+        let mut c = std::process::Command::new(&exe);
         c.args([
             "--role",
             "players",
@@ -429,8 +428,7 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
             "--seed",
             &(args.seed + p as u64).to_string(),
         ])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true);
+        .stdout(Stdio::piped());
         children.push(c.spawn()?);
     }
     let total = per * args.procs;
@@ -486,20 +484,18 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
             .await?;
         if q + 1 < args.questions {
             send(&mut console.ws, &json!({"type":"next"})).await?;
-            console.until("leaderboard", Duration::from_secs(60)).await?;
+            console
+                .until("leaderboard", Duration::from_secs(60))
+                .await?;
         }
     }
     send(&mut console.ws, &json!({"type":"end"})).await?;
 
     let mut phones: Vec<Phone> = Vec::new();
-    for mut c in children {
-        let mut out = String::new();
-        let mut lines = BufReader::new(c.stdout.take().expect("piped")).lines();
-        while let Some(l) = lines.next_line().await? {
-            out.push_str(&l);
-        }
-        c.wait().await?;
-        phones.extend(serde_json::from_str::<Vec<Phone>>(&out)?);
+    for c in children {
+        let out = tokio::task::spawn_blocking(move || c.wait_with_output()).await??;
+        anyhow::ensure!(out.status.success(), "a generator failed: {}", out.status);
+        phones.extend(serde_json::from_slice::<Vec<Phone>>(&out.stdout)?);
     }
 
     // ---- per instance ----
@@ -550,11 +546,7 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
         let stored: std::collections::HashSet<(String, i64)> = stored.into_iter().collect();
         let acked: Vec<(String, i64)> = phones
             .iter()
-            .flat_map(|p| {
-                p.ack_us
-                    .keys()
-                    .map(|q| (p.participant.clone(), *q as i64))
-            })
+            .flat_map(|p| p.ack_us.keys().map(|q| (p.participant.clone(), *q as i64)))
             .collect();
         let lost = acked.iter().filter(|a| !stored.contains(a)).count();
         summary["acknowledged"] = json!(acked.len());

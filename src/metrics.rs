@@ -1,8 +1,8 @@
 //! Prometheus metrics for `/metrics`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -11,6 +11,11 @@ pub struct Metrics {
     pub logins: IntCounterVec,
     pub questions_active: IntGauge,
     pub drills: DrillMetrics,
+    /// Live rooms in this instance, by `kind`: `conducted` here or `relayed` to the instance
+    /// that conducts them (set when metrics are read).
+    pub live_rooms: IntGaugeVec,
+    /// 1, labelled with this instance's id (several instances on one Redis).
+    pub instance: IntGaugeVec,
 }
 
 /// What the drill engine reports (handles share the registered series).
@@ -64,7 +69,19 @@ impl Metrics {
         registry.register(Box::new(drills.commit_writes.clone()))?;
         registry.register(Box::new(drills.commit_seconds.clone()))?;
         registry.register(Box::new(drills.active.clone()))?;
+        let live_rooms = IntGaugeVec::new(
+            Opts::new(
+                "live_rooms",
+                "Live rooms in this instance, conducted or relayed",
+            ),
+            &["kind"],
+        )?;
+        let instance = IntGaugeVec::new(Opts::new("instance", "This instance's id"), &["id"])?;
+        registry.register(Box::new(live_rooms.clone()))?;
+        registry.register(Box::new(instance.clone()))?;
         Ok(Metrics {
+            live_rooms,
+            instance,
             registry,
             http_requests,
             logins,

@@ -77,6 +77,14 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         .drills
         .active
         .set(state.drills.active() as i64);
+    let m = &state.metrics;
+    m.instance.with_label_values(&[&state.instance]).set(1);
+    m.live_rooms
+        .with_label_values(&["conducted"])
+        .set(state.rooms.loaded().await as i64);
+    m.live_rooms
+        .with_label_values(&["relayed"])
+        .set(state.rooms.relayed().await as i64);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

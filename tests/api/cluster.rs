@@ -463,6 +463,23 @@ async fn players_on_both_instances_play_a_whole_game() {
         (health["rooms"].as_u64(), health["relayed_rooms"].as_u64()),
         (Some(0), Some(1))
     );
+    let metrics = b
+        .client
+        .get(b.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let id = health["instance"].as_str().unwrap();
+    for line in [
+        "biwu_live_rooms{kind=\"relayed\"} 1".to_string(),
+        "biwu_live_rooms{kind=\"conducted\"} 0".to_string(),
+        format!("biwu_instance{{id=\"{id}\"}} 1"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
 }
 
 /// A TCP forwarder to Redis that can be cut: every connection through it closes and new ones

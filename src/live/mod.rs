@@ -12,6 +12,7 @@ pub mod writer;
 
 use crate::board::Board;
 use crate::records::Db;
+use crate::records::competitions::{self, Competition};
 use room::{Room, RoomHandle};
 use std::collections::HashMap;
 use tokio::sync::Mutex;
@@ -33,6 +34,11 @@ pub struct Rooms {
     idle: std::time::Duration,
     /// Wrong PINs per client address.
     pub pins: guard::PinGuard,
+    /// Competitions found by PIN in the last second (see `by_pin`).
+    by_pin: std::sync::Mutex<HashMap<String, (std::time::Instant, Competition)>>,
+    /// One lookup of the records at a time for PINs not in `by_pin`: a burst of hellos for
+    /// one PIN (every phone rejoining after a takeover) waits for one query, not thousands.
+    pin_lookup: Mutex<()>,
     /// With Redis: each room is conducted by the instance holding its lease, for `lease_ttl`;
     /// other instances relay its sockets over the bus.
     leases: Option<(crate::lease::Leases, std::time::Duration, crate::bus::Bus)>,
@@ -56,6 +62,8 @@ impl Rooms {
             rooms: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
             pins: guard::PinGuard::default(),
+            by_pin: Default::default(),
+            pin_lookup: Mutex::new(()),
             leases: None,
         }
     }
@@ -73,6 +81,34 @@ impl Rooms {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The open competition with this PIN, as the records had it at most a second ago. A hello
+    /// reads the record only to find the room and check who may enter; the room checks again
+    /// with its own settings, so a second's staleness admits no one the room would refuse.
+    pub async fn by_pin(&self, pin: &str) -> anyhow::Result<Option<Competition>> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+        let cached =
+            |map: &std::sync::Mutex<HashMap<String, (std::time::Instant, Competition)>>| {
+                let map = map.lock().unwrap_or_else(|p| p.into_inner());
+                map.get(pin)
+                    .filter(|(at, _)| at.elapsed() < FRESH)
+                    .map(|(_, c)| c.clone())
+            };
+        if let Some(c) = cached(&self.by_pin) {
+            return Ok(Some(c));
+        }
+        let _one = self.pin_lookup.lock().await;
+        if let Some(c) = cached(&self.by_pin) {
+            return Ok(Some(c));
+        }
+        let found = competitions::by_pin(&self.db, pin).await?;
+        let mut map = self.by_pin.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| at.elapsed() < FRESH);
+        if let Some(c) = &found {
+            map.insert(pin.to_string(), (std::time::Instant::now(), c.clone()));
+        }
+        Ok(found)
     }
 
     pub async fn get(&self, competition_id: &str) -> anyhow::Result<RoomHandle> {
@@ -94,7 +130,7 @@ impl Rooms {
                     // Conducted elsewhere: this instance relays the room's sockets there.
                     match leases.holder(&name).await? {
                         Some((owner, _)) if owner != leases.instance() => {
-                            let c = crate::records::competitions::by_id(&self.db, competition_id)
+                            let c = competitions::by_id(&self.db, competition_id)
                                 .await?
                                 .ok_or_else(|| {
                                     anyhow::anyhow!("no competition {competition_id}")

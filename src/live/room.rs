@@ -311,6 +311,9 @@ pub struct Room {
     revealed: u32,
     players: Vec<Player>,
     by_id: HashMap<String, usize>,
+    /// Players by their rejoin token's hash: a rejoin is a lookup (after a takeover every
+    /// phone rejoins at once; a scan per rejoin made that N²).
+    by_token: HashMap<String, usize>,
     clients: HashMap<u64, Client>,
     /// Open sockets per participant, so "is this player connected" is a lookup, not a scan
     /// of every client (which made the host's player list O(players × clients)).
@@ -481,6 +484,11 @@ impl Room {
             creator: c.created_by.clone(),
             relayed: false,
         };
+        let by_token = players
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.token_hash.clone(), i))
+            .collect();
         let mut room = Room {
             id: c.id,
             title: c.title,
@@ -492,6 +500,7 @@ impl Room {
             phase,
             revealed,
             players,
+            by_token,
             by_id,
             clients: HashMap::new(),
             sockets: HashMap::new(),
@@ -921,10 +930,9 @@ impl Room {
             let (idx, token) = match auth {
                 PlayerAuth::Token(token) => {
                     let hash = crate::auth::hash_token(&token);
-                    let idx = self
-                        .players
-                        .iter()
-                        .position(|p| p.token_hash == hash)
+                    let idx = *self
+                        .by_token
+                        .get(&hash)
                         .ok_or((ErrorCode::NotFound, "重新加入的凭证无效".to_string()))?;
                     (idx, token)
                 }
@@ -947,7 +955,10 @@ impl Room {
                             ))
                             .await
                             .map_err(internal)?;
-                            self.players[idx].token_hash = hash;
+                            let old = std::mem::replace(&mut self.players[idx].token_hash, hash);
+                            self.by_token.remove(&old);
+                            self.by_token
+                                .insert(self.players[idx].token_hash.clone(), idx);
                             (idx, token)
                         }
                         None => {
@@ -1109,6 +1120,7 @@ impl Room {
     ) -> usize {
         let idx = self.players.len();
         self.by_id.insert(id.clone(), idx);
+        self.by_token.insert(token_hash.clone(), idx);
         // A late joiner has missed the revealed questions: tally them as missed.
         let mut p = Player {
             id,

@@ -352,9 +352,7 @@ async fn admit(
                     format!("PIN 错误次数过多，请 {wait} 秒后再试"),
                 ));
             }
-            let found = competitions::by_pin(rooms.db(), pin.trim())
-                .await
-                .map_err(internal)?;
+            let found = rooms.by_pin(pin.trim()).await.map_err(internal)?;
             if found.is_none() {
                 // The audience of a final joins with a PIN typed on the same page.
                 let stage = crate::records::stages::by_audience_pin(rooms.db(), pin.trim())

@@ -23,9 +23,10 @@
 //! `--kill-pid PID --kill-at Q`: kill -9 of that process (the room's owner) while question
 //! Q is being answered, half way through the answer spread. Phones whose socket closes come
 //! back with their tokens on the next server that answers; the host console comes back on the
-//! next server too. Reported: the takeover time (kill → a console's `welcome` from the new
-//! owner, which holds the lease and rebuilt the room from the records), the phones' rejoin
-//! times, and — with `--database-url` — every answer acknowledged to a phone checked against
+//! next server too. Reported: the takeover time (kill → another instance conducts the room:
+//! it holds the lease and rebuilt the room from the records, as its `/healthz` shows, polled
+//! every 20 ms), the time until the host console has its `welcome` again (behind the phones
+//! rejoining at the same moment), the phones' rejoin times, and — with `--database-url` — every answer acknowledged to a phone checked against
 //! the records (acknowledged but not stored = lost; must be 0).
 
 use clap::Parser;
@@ -452,6 +453,7 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
 
     let mut sent_at = Vec::new();
     let mut takeover_ms = None;
+    let mut console_ms = None;
     let mut owner = 0;
     for q in 0..args.questions {
         let cmd = if q == 0 { "start" } else { "next" };
@@ -464,6 +466,23 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
             // SAFETY: kill(2) with a pid and a signal number.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
             eprintln!("killed {pid} during question {q}");
+            // The takeover: until another instance conducts the room (its /healthz counts it).
+            let others: Vec<String> = args.servers[1..].to_vec();
+            let probe = http.clone();
+            let conducted = tokio::spawn(async move {
+                loop {
+                    for s in &others {
+                        let h = probe.get(format!("{s}/healthz")).send().await;
+                        if let Ok(r) = h
+                            && let Ok(v) = r.json::<Value>().await
+                            && v["rooms"].as_u64().unwrap_or(0) > 0
+                        {
+                            return killed.elapsed();
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            });
             // The console comes back on the next server once another instance holds the room.
             loop {
                 owner = (owner + 1) % args.servers.len();
@@ -476,8 +495,13 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
                 anyhow::ensure!(killed.elapsed() < Duration::from_secs(60), "no takeover");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            takeover_ms = Some(killed.elapsed().as_secs_f64() * 1000.0);
-            eprintln!("console back after {:.0} ms", takeover_ms.unwrap());
+            console_ms = Some(killed.elapsed().as_secs_f64() * 1000.0);
+            takeover_ms = Some(conducted.await?.as_secs_f64() * 1000.0);
+            eprintln!(
+                "conducted elsewhere after {:.0} ms, console back after {:.0} ms",
+                takeover_ms.unwrap(),
+                console_ms.unwrap()
+            );
         }
         console
             .until("reveal", Duration::from_secs(args.time_limit as u64 + 60))
@@ -532,6 +556,7 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
     });
     if let Some(t) = takeover_ms {
         summary["takeover_ms"] = json!(t);
+        summary["console_back_ms"] = json!(console_ms);
         summary["rejoined"] = json!(rejoins.len());
         summary["rejoin_ms"] = json!({"p50": pct(&mut rejoins, 50.0), "p99": pct(&mut rejoins, 99.0), "max": pct(&mut rejoins, 100.0)});
     }

@@ -50,6 +50,11 @@ pub struct Leases {
     redis: Redis,
     /// This instance's id, part of every token it holds.
     instance: String,
+    /// Where keepers run: the runtime `Leases` was made on (the server's multi-threaded one),
+    /// not the HTTP worker that happened to take a lease. A worker busy with thousands of
+    /// sockets (every phone rejoining after a takeover) delayed renewals past the lease's
+    /// safe window, and rooms were lost as soon as they were taken.
+    runtime: tokio::runtime::Handle,
 }
 
 /// A lease taken: what names it in Redis and the fence its writes carry.
@@ -66,6 +71,7 @@ impl Leases {
         Leases {
             redis,
             instance: instance.to_string(),
+            runtime: tokio::runtime::Handle::current(),
         }
     }
 
@@ -181,7 +187,7 @@ impl Leases {
                 tracing::warn!(lease = %lease.name, fence = lease.fence, "lease lost");
             }
         };
-        tokio::spawn(keeper);
+        self.runtime.spawn(keeper);
         Ok(Some(Held {
             lease,
             lost,

@@ -161,16 +161,19 @@ impl Rooms {
             }
             None => None,
         };
-        let h = Room::spawn(
+        // Loaded on the server's runtime too: reading and tallying a large room is work the
+        // socket's worker should not do between its sockets' frames.
+        let (db, board, writer, runtime) = (
             self.db.clone(),
             self.board.clone(),
             self.writer.clone(),
-            &self.runtime,
-            competition_id,
-            self.idle,
-            lease,
-        )
-        .await?;
+            self.runtime.clone(),
+        );
+        let (id, idle) = (competition_id.to_string(), self.idle);
+        let h = self
+            .runtime
+            .spawn(async move { Room::spawn(db, board, writer, &runtime, &id, idle, lease).await })
+            .await??;
         if let Some((_, _, bus)) = &self.leases {
             cluster::spawn_bridge(bus.clone(), h.clone()).await?;
         }

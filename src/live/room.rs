@@ -379,6 +379,7 @@ impl Room {
         idle: Duration,
         lease: Option<crate::lease::Held>,
     ) -> anyhow::Result<RoomHandle> {
+        let loading = Instant::now();
         // Under a lease: claim the competition with its fence before reading it, so that
         // everything an older conductor wrote is read, and nothing it writes later is taken.
         if let Some(held) = &lease
@@ -532,6 +533,13 @@ impl Room {
         if resume_reveal {
             room.reveal().await?;
         }
+        tracing::info!(
+            room = %room.id,
+            players = room.players.len(),
+            phase = ?room.phase.name(),
+            ms = loading.elapsed().as_millis() as u64,
+            "room loaded from the records"
+        );
         runtime.spawn(room.run(rx, idle));
         Ok(handle)
     }

@@ -485,15 +485,10 @@ pub async fn insert_answers(
     let mut tx = sqlx::Connection::begin(conn).await?;
     let mut refused = Vec::new();
     for (competition, fence) in fences {
-        let held = sqlx::query(
-            "UPDATE competitions SET owner_fence = owner_fence WHERE id = $1 AND owner_fence = $2",
-        )
-        .bind(competition)
-        .bind(fence)
-        .execute(&mut *tx)
-        .await?;
-        if held.rows_affected() == 0 {
-            refused.push(competition.clone());
+        match hold_fence(&mut tx, competition, *fence).await {
+            Ok(()) => {}
+            Err(e) if e.downcast_ref::<Fenced>().is_some() => refused.push(competition.clone()),
+            Err(e) => return Err(e),
         }
     }
     let kept: Vec<AnswerRow>;

@@ -12,6 +12,44 @@ use crate::ws::Ws;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+/// A competition of `qs` created by the demo host on `app`, guests allowed: (id, PIN).
+async fn competition(
+    app: &TestApp,
+    qs: &[biwu::domain::Question],
+    title: &str,
+    top_n: u32,
+) -> (String, String) {
+    let host = app.session(HOST).await;
+    let c: Value = host
+        .post(
+            app,
+            "/api/competitions",
+            json!({
+                "title": title, "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
+                "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": top_n},
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        c["id"].as_str().unwrap().to_string(),
+        c["pin"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn healthz(app: &TestApp) -> Value {
+    app.client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Two instances (in this process) on one fresh PostgreSQL database and one Redis prefix.
 async fn two_instances() -> Option<(TestApp, TestApp, String)> {
     let pg = postgres_url()?;
@@ -58,15 +96,7 @@ async fn a_room_is_conducted_by_the_lease_holder_and_stops_when_the_lease_is_los
     let cookie_a = a.cookie(HOST).await;
     let (mut console, welcome) = Ws::hello_staff(&a, &cookie_a, "host", cid).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
-    let health: Value = a
-        .client
-        .get(a.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = healthz(&a).await;
     assert_eq!(health["rooms"], 1);
 
     // The other instance relays the room's sockets to a while a holds the lease.
@@ -74,15 +104,7 @@ async fn a_room_is_conducted_by_the_lease_holder_and_stops_when_the_lease_is_los
     let (mut console_b, relayed) = Ws::hello_staff(&b, &cookie_b, "host", cid).await;
     assert_eq!(relayed["type"], "welcome", "{relayed}");
     assert_eq!(console_b.until("lobby").await["pin"], c["pin"]);
-    let health_b: Value = b
-        .client
-        .get(b.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health_b: Value = healthz(&b).await;
     assert_eq!(
         (
             health_b["rooms"].as_u64(),
@@ -126,15 +148,7 @@ async fn a_room_is_conducted_by_the_lease_holder_and_stops_when_the_lease_is_los
     tokio::time::sleep(Duration::from_millis(400)).await;
     let (_, welcome) = Ws::hello_staff(&b, &cookie_b, "host", cid).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
-    let health: Value = b
-        .client
-        .get(b.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = healthz(&b).await;
     assert_eq!(health["rooms"], 1);
 }
 
@@ -300,18 +314,9 @@ async fn a_conductor_fenced_out_by_a_newer_claim_writes_nothing_and_stands_down(
     let Some((a, _b, _)) = two_instances().await else {
         return;
     };
-    let host = a.session(HOST).await;
     let qs = picks();
-    let c: Value = host
-        .post(&a, "/api/competitions", json!({
-            "title": "围栏", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
-            "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 1},
-        }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let (cid, pin) = competition(&a, &qs, "围栏", 1).await;
+    let (cid, pin) = (cid.as_str(), pin.as_str());
     let cookie = a.cookie(HOST).await;
     let (mut console, _) = Ws::hello_staff(&a, &cookie, "host", cid).await;
     let (mut phone, w) = Ws::hello_player(&a, None, pin, Some("甲"), None).await;
@@ -369,18 +374,9 @@ async fn players_on_both_instances_play_a_whole_game() {
     let Some((a, b, _)) = two_instances().await else {
         return;
     };
-    let host = a.session(HOST).await;
     let qs = picks();
-    let c: Value = host
-        .post(&a, "/api/competitions", json!({
-            "title": "跨服务器", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
-            "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 2},
-        }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let (cid, pin) = competition(&a, &qs, "跨服务器", 2).await;
+    let (cid, pin) = (cid.as_str(), pin.as_str());
     // The console on a makes a the owner; the screen and a second console are on b.
     let (mut console, _) = Ws::hello_staff(&a, &a.cookie(HOST).await, "host", cid).await;
     let (mut screen, w) = Ws::hello_staff(&b, &b.cookie(HOST).await, "screen", cid).await;
@@ -450,15 +446,7 @@ async fn players_on_both_instances_play_a_whole_game() {
         .await
         .unwrap();
     assert_eq!(n, 6, "each answer once");
-    let health: Value = b
-        .client
-        .get(b.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = healthz(&b).await;
     assert_eq!(
         (health["rooms"].as_u64(), health["relayed_rooms"].as_u64()),
         (Some(0), Some(1))
@@ -561,18 +549,9 @@ async fn a_partitioned_owner_loses_the_lease_and_stops_writing() {
     }
     let b = apps.pop().unwrap();
     let a = apps.pop().unwrap();
-    let host = a.session(HOST).await;
     let qs = picks();
-    let c: Value = host
-        .post(&a, "/api/competitions", json!({
-            "title": "断网", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
-            "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 1},
-        }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let (cid, pin) = competition(&a, &qs, "断网", 1).await;
+    let (cid, pin) = (cid.as_str(), pin.as_str());
     let (mut console, _) = Ws::hello_staff(&a, &a.cookie(HOST).await, "host", cid).await;
     let (mut here, w) = Ws::hello_player(&a, None, pin, Some("甲"), None).await;
     assert_eq!(w["type"], "welcome");
@@ -593,15 +572,7 @@ async fn a_partitioned_owner_loses_the_lease_and_stops_writing() {
         }
         assert_eq!(ws.close.as_ref().map(|c| c.0), Some(1012), "{:?}", ws.close);
     }
-    let health: Value = a
-        .client
-        .get(a.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = healthz(&a).await;
     assert_eq!(health["rooms"], 0, "the cut-off owner conducts nothing");
 
     // b takes the room over once the lease expired; the answer before the cut counts once,
@@ -727,18 +698,9 @@ async fn a_fenced_conductor_cannot_remove_a_player_or_rule() {
     let Some((a, _b, _)) = two_instances().await else {
         return;
     };
-    let host = a.session(HOST).await;
     let qs = picks();
-    let c: Value = host
-        .post(&a, "/api/competitions", json!({
-            "title": "围栏二", "question_ids": qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>(),
-            "time_limit_s": 60, "guests_allowed": true, "award_rule": {"top_n": 1},
-        }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (cid, pin) = (c["id"].as_str().unwrap(), c["pin"].as_str().unwrap());
+    let (cid, pin) = competition(&a, &qs, "围栏二", 1).await;
+    let (cid, pin) = (cid.as_str(), pin.as_str());
     let (mut console, _) = Ws::hello_staff(&a, &a.cookie(HOST).await, "host", cid).await;
     let (_phone, w) = Ws::hello_player(&a, None, pin, Some("丙"), None).await;
     let participant = w["you"]["participant"].as_str().unwrap().to_string();

@@ -52,18 +52,24 @@ async fn healthz(app: &TestApp) -> Value {
 
 /// Two instances (in this process) on one fresh PostgreSQL database and one Redis prefix.
 async fn two_instances() -> Option<(TestApp, TestApp, String)> {
-    let pg = postgres_url()?;
     let redis = redis_url()?;
+    instances_through([redis.clone(), redis]).await
+}
+
+/// Two instances on one fresh PostgreSQL database and one Redis prefix, each reaching Redis
+/// through its own URL (a forwarder that can be cut, say).
+async fn instances_through(redis: [String; 2]) -> Option<(TestApp, TestApp, String)> {
+    let pg = postgres_url()?;
     let db = fresh_postgres(&pg).await;
     let prefix = format!("biwu-test:{}:", uuid::Uuid::new_v4().simple());
     let mut apps = Vec::new();
-    for _ in 0..2 {
-        let (db, redis, prefix) = (db.clone(), redis.clone(), prefix.clone());
+    for url in redis {
+        let (db, prefix) = (db.clone(), prefix.clone());
         apps.push(
             spawn_app_edited(
                 Options {
                     database_url: Some(db),
-                    redis_url: Some(redis),
+                    redis_url: Some(url),
                     demo: true,
                 },
                 move |s| {
@@ -518,37 +524,19 @@ impl Cuttable {
 /// instance takes the room over from the records.
 #[tokio::test]
 async fn a_partitioned_owner_loses_the_lease_and_stops_writing() {
-    let (Some(pg), Some(redis)) = (postgres_url(), redis_url()) else {
+    let Some(redis) = redis_url() else {
         return;
     };
-    let db = fresh_postgres(&pg).await;
-    let prefix = format!("biwu-test:{}:", uuid::Uuid::new_v4().simple());
     let target = redis
         .trim_start_matches("redis://")
         .trim_end_matches('/')
         .to_string();
     let wire = Cuttable::to(&target).await;
-    let mut apps = Vec::new();
-    for url in [format!("redis://127.0.0.1:{}", wire.port), redis.clone()] {
-        let (db, prefix) = (db.clone(), prefix.clone());
-        apps.push(
-            spawn_app_edited(
-                Options {
-                    database_url: Some(db),
-                    redis_url: Some(url),
-                    demo: true,
-                },
-                move |s| {
-                    s.redis_prefix = prefix;
-                    s.cluster = true;
-                    s.lease_ms = 1000;
-                },
-            )
-            .await,
-        );
-    }
-    let b = apps.pop().unwrap();
-    let a = apps.pop().unwrap();
+    let Some((a, b, _)) =
+        instances_through([format!("redis://127.0.0.1:{}", wire.port), redis.clone()]).await
+    else {
+        return;
+    };
     let qs = picks();
     let (cid, pin) = competition(&a, &qs, "断网", 1).await;
     let (cid, pin) = (cid.as_str(), pin.as_str());

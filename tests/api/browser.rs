@@ -221,7 +221,7 @@ pub async fn login(b: &Browser, app: &TestApp, staff_no: &str, next: &str) {
 }
 
 /// Answers the current question on a phone: right or wrong, by kind.
-async fn answer_on_phone(b: &Browser, q: &biwu::domain::Question, right: bool) {
+pub(crate) async fn answer_on_phone(b: &Browser, q: &biwu::domain::Question, right: bool) {
     use biwu::domain::AnswerKey;
     b.wait_for_text("#stem", &q.stem).await;
     match &q.answer {

@@ -721,3 +721,53 @@ async fn a_fenced_conductor_cannot_remove_a_player_or_rule() {
     }
     assert_eq!(console.close.as_ref().map(|c| c.0), Some(1012));
 }
+
+/// In Chromium: the projector on one instance, a phone on the other, the console (a socket) on
+/// the owner. The relayed projector shows the lobby, the question, the reveal and the podium;
+/// the phone answers through the owner.
+#[tokio::test]
+async fn the_projector_on_one_instance_and_a_phone_on_another() {
+    use crate::browser::{Browser, answer_on_phone, click, fill, login};
+    let Some((a, b, _)) = two_instances().await else {
+        return;
+    };
+    let Some(screen) = Browser::start(1920, 1080).await else {
+        return;
+    };
+    let phone = Browser::start(360, 740).await.unwrap();
+    let qs: Vec<_> = picks().into_iter().take(1).collect();
+    let (cid, pin) = competition(&a, &qs, "跨服务器投影", 1).await;
+    let (mut console, _) = Ws::hello_staff(&a, &a.cookie(HOST).await, "host", &cid).await;
+
+    // The projector on b (relayed to a), logged in as the host.
+    login(&screen, &b, HOST, "/").await;
+    screen
+        .client
+        .goto(&b.url(&format!("/screen/{cid}")))
+        .await
+        .unwrap();
+    screen.wait_for_text("#pin", &pin).await;
+    // A guest's phone on a.
+    phone
+        .client
+        .goto(&a.url(&format!("/play?pin={pin}")))
+        .await
+        .unwrap();
+    fill(&phone, "#name", "访客小李").await;
+    click(&phone, "#join").await;
+    screen.wait_for_text("#players-count", "1").await;
+
+    assert_eq!(console.command(json!({"type":"start"})).await, None);
+    screen.wait_for_text("#stem", &qs[0].stem).await;
+    answer_on_phone(&phone, &qs[0], true).await;
+    phone.wait_for_text("#result", "回答正确").await;
+    screen
+        .wait_for_text("#reveal", &qs[0].answer.display())
+        .await;
+    assert_eq!(console.command(json!({"type":"end"})).await, None);
+    screen.wait_for_text("#podium", "访客小李").await;
+    let relayed = healthz(&b).await;
+    assert_eq!(relayed["relayed_rooms"], 1);
+    screen.close().await;
+    phone.close().await;
+}

@@ -112,17 +112,17 @@ impl Application {
             board.clone(),
             std::time::Duration::from_secs(settings.room_idle_secs),
         );
-        if let Some(leases) = leases {
-            rooms = rooms.with_leases(
-                leases,
-                std::time::Duration::from_millis(settings.lease_ms),
-                bus.clone(),
-            );
+        let lease_ttl = std::time::Duration::from_millis(settings.lease_ms);
+        if let Some(leases) = &leases {
+            rooms = rooms.with_leases(leases.clone(), lease_ttl, bus.clone());
         }
         let rooms = std::sync::Arc::new(rooms);
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
         let exams = crate::exam::Exams::new(db.clone());
-        let stages = crate::stage::Stages::new(db.clone());
+        let stages = match leases {
+            Some(leases) => crate::stage::Stages::clustered(db.clone(), leases, lease_ttl),
+            None => crate::stage::Stages::new(db.clone()),
+        };
         let buzzer_listener = match &settings.buzzer_bind {
             Some(addr) => Some(
                 std::net::TcpListener::bind(addr)

@@ -101,6 +101,10 @@ pub struct Stages {
     /// HTTP worker that received the first socket, so a final's work never delays the reading
     /// (and stamping) of the buzzes that arrive on that worker.
     runtime: tokio::runtime::Handle,
+    /// With several instances (`--cluster`): a final is conducted only by the instance holding
+    /// its lease (`stage:{id}`); the others refuse its sockets (`elsewhere`). Its sockets are
+    /// not relayed between instances yet, so they must reach that instance.
+    leases: Option<(crate::lease::Leases, std::time::Duration)>,
 }
 
 /// A running final: its conductor, and its audience's task when the audience plays along.
@@ -117,6 +121,22 @@ impl Stages {
             live: Mutex::new(HashMap::new()),
             seq: Default::default(),
             runtime: tokio::runtime::Handle::current(),
+            leases: None,
+        })
+    }
+
+    /// Finals conducted under leases (several instances on one Redis).
+    pub fn clustered(
+        db: Db,
+        leases: crate::lease::Leases,
+        ttl: std::time::Duration,
+    ) -> Arc<Stages> {
+        Arc::new(Stages {
+            db,
+            live: Mutex::new(HashMap::new()),
+            seq: Default::default(),
+            runtime: tokio::runtime::Handle::current(),
+            leases: Some((leases, ttl)),
         })
     }
 
@@ -139,6 +159,32 @@ impl Stages {
         if let Some(h) = live.get(id).filter(|h| !h.conductor.is_closed()) {
             return Ok(h.clone());
         }
+        let held = match &self.leases {
+            Some((leases, ttl)) => {
+                let name = format!("stage:{id}");
+                match leases.hold(&name, *ttl).await? {
+                    Some(held) => Some(held),
+                    None => {
+                        let instance = leases.holder(&name).await?.map(|h| h.0).unwrap_or_default();
+                        return Err(crate::live::Elsewhere { instance }.into());
+                    }
+                }
+            }
+            None => None,
+        };
+        // Both tasks stop at once when the lease is lost (another instance may take over).
+        let lost = held.as_ref().map(|h| h.watch());
+        let until_lost = move || {
+            let lost = lost.clone();
+            async move {
+                match lost {
+                    Some(mut rx) => {
+                        let _ = rx.wait_for(|lost| *lost).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+        };
         let mut conductor = Conductor::load(self.db.clone(), id).await?;
         let (tx, rx) = mpsc::channel(1024);
         let audience = if conductor.audience_pin.is_some() {
@@ -158,12 +204,26 @@ impl Stages {
             let (atx, arx) = mpsc::channel(4096);
             let (news_tx, news_rx) = mpsc::unbounded_channel();
             conductor.news = Some(news_tx);
-            self.runtime.spawn(a.run(arx, news_rx));
+            let lost = until_lost();
+            self.runtime.spawn(async move {
+                tokio::select! {
+                    _ = a.run(arx, news_rx) => {}
+                    _ = lost => {}
+                }
+            });
             Some(atx)
         } else {
             None
         };
-        self.runtime.spawn(conductor.run(rx));
+        let lost = until_lost();
+        let stage = id.to_string();
+        self.runtime.spawn(async move {
+            let _held = held;
+            tokio::select! {
+                _ = conductor.run(rx) => {}
+                _ = lost => tracing::warn!(%stage, "stage lease lost: the final stops here"),
+            }
+        });
         let h = Handles {
             conductor: tx,
             audience,

@@ -123,6 +123,9 @@ pub fn run(
         };
         let tx = match stages.get(&stage_id).await {
             Ok(tx) => tx,
+            Err(e) if e.downcast_ref::<crate::live::Elsewhere>().is_some() => {
+                return refuse(session, "elsewhere", &elsewhere(&e)).await;
+            }
             Err(e) => {
                 tracing::error!(stage = %stage_id, error = format!("{e:#}"), "stage load");
                 return refuse(session, "internal", "服务器内部错误，请稍后重试").await;
@@ -147,6 +150,15 @@ pub fn run(
     });
 }
 
+/// Why a final's socket is refused on this instance: another one conducts the final.
+fn elsewhere(e: &anyhow::Error) -> String {
+    let instance = e
+        .downcast_ref::<crate::live::Elsewhere>()
+        .map(|e| e.instance.as_str())
+        .unwrap_or_default();
+    format!("本场决赛正由另一台服务器（{instance}）主持，请连接该服务器")
+}
+
 /// An audience phone: joins the final's audience task (when the audience plays along) and
 /// forwards its answers there; the conductor never hears of it.
 async fn join_audience(
@@ -160,6 +172,9 @@ async fn join_audience(
         Ok(Some(tx)) => tx,
         Ok(None) => {
             return refuse(session, "not_allowed", "本场决赛没有开放观众互动").await;
+        }
+        Err(e) if e.downcast_ref::<crate::live::Elsewhere>().is_some() => {
+            return refuse(session, "elsewhere", &elsewhere(&e)).await;
         }
         Err(e) => {
             let missing = rec::by_id(stages.db(), stage_id)

@@ -771,3 +771,56 @@ async fn the_projector_on_one_instance_and_a_phone_on_another() {
     screen.close().await;
     phone.close().await;
 }
+
+/// A stage final is conducted by one instance too: the first to take its lease; the other
+/// refuses the final's sockets with `elsewhere`, naming the instance, until that lease is
+/// gone — then it takes the final over from the records.
+#[tokio::test]
+async fn a_stage_final_is_conducted_by_the_instance_holding_its_lease() {
+    use crate::stage_live::{create, seat, set_up};
+    let Some((a, b, prefix)) = two_instances().await else {
+        return;
+    };
+    let host = a.session(HOST).await;
+    let (id, _) = create(
+        &a,
+        &host,
+        set_up(json!([{"kind": "compulsory", "count": 3}])),
+    )
+    .await;
+    let hello = json!({"type": "hello", "role": "host"});
+    let (mut console, first) = seat(&a, &id, Some(&a.cookie(HOST).await), hello.clone()).await;
+    assert_ne!(first["type"], "error", "{first}");
+    let a_id = healthz(&a).await["instance"].as_str().unwrap().to_string();
+    let (_, refused) = seat(&b, &id, Some(&b.cookie(HOST).await), hello.clone()).await;
+    assert_eq!(refused["code"], "elsewhere", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains(&a_id),
+        "{refused}"
+    );
+
+    // a loses the lease (taken away, as after a partition): its final stops; once that
+    // lease expired, b conducts the final.
+    let redis = redis::Client::open(redis_url().unwrap()).unwrap();
+    let mut con = redis.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}lease:stage:{id}"))
+        .arg("someone-else:999999")
+        .arg("PX")
+        .arg(300)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (_, first) = seat(&b, &id, Some(&b.cookie(HOST).await), hello.clone()).await;
+        if first["type"] != "error" {
+            break first;
+        }
+        assert_eq!(first["code"], "elsewhere", "{first}");
+        assert!(Instant::now() < deadline, "b never took the final over");
+    };
+    assert_eq!(first["type"], "state", "{first}");
+    let _ = console.next_within(Duration::from_millis(100)).await;
+}

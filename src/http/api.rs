@@ -41,25 +41,47 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[tracing::instrument(skip(state))]
 async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse> {
-    let n = questions::count_active(&state.db).await?;
+    let counted = questions::count_active(&state.db).await;
     // Without the board the server still serves everything (ranks come from the records and
-    // the rooms): degraded, not down.
-    let problems: Vec<String> = state
-        .board
-        .unavailable()
+    // the rooms): degraded, not down. Without the database it serves nothing: down (503), so
+    // a load balancer takes the instance out.
+    let redis = state.board.unavailable();
+    let mut problems: Vec<String> = redis
+        .as_ref()
         .map(|reason| format!("Redis 不可用（排行榜由记录计算）：{reason}"))
         .into_iter()
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "status": if problems.is_empty() { "ok" } else { "degraded" },
+    if let Err(e) = &counted {
+        tracing::error!(
+            error = format!("{e:#}"),
+            "healthz: the database does not answer"
+        );
+        problems.insert(0, "数据库不可用".to_string());
+    }
+    let status = match (&counted, problems.is_empty()) {
+        (Err(_), _) => "down",
+        (Ok(_), true) => "ok",
+        (Ok(_), false) => "degraded",
+    };
+    let body = json!({
+        "status": status,
         "problems": problems,
         "instance": state.instance,
         "rooms": state.rooms.loaded().await,
         "relayed_rooms": state.rooms.relayed().await,
         "database": state.db.backend.name(),
         "board": state.board.name(),
-        "questions": n,
-    })))
+        // What this instance reaches now: the records, and Redis (null: none configured).
+        "sees": {
+            "database": counted.is_ok(),
+            "redis": (state.board.name() == "redis").then_some(redis.is_none()),
+        },
+        "questions": counted.as_ref().ok(),
+    });
+    Ok(match counted {
+        Ok(_) => HttpResponse::Ok().json(body),
+        Err(_) => HttpResponse::ServiceUnavailable().json(body),
+    })
 }
 
 async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

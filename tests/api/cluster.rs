@@ -562,6 +562,13 @@ async fn a_partitioned_owner_loses_the_lease_and_stops_writing() {
     }
     let health: Value = healthz(&a).await;
     assert_eq!(health["rooms"], 0, "the cut-off owner conducts nothing");
+    assert_eq!(
+        (health["sees"]["database"].as_bool(), health["sees"]["redis"].as_bool()),
+        (Some(true), Some(false)),
+        "{health}"
+    );
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(healthz(&b).await["sees"]["redis"], true);
 
     // b takes the room over once the lease expired; the answer before the cut counts once,
     // the other player answers now.

@@ -120,7 +120,14 @@ impl Application {
         let drills = crate::drill::Drills::new(db.clone(), board.clone(), metrics.drills.clone());
         let exams = crate::exam::Exams::new(db.clone());
         let stages = match leases {
-            Some(leases) => crate::stage::Stages::clustered(db.clone(), leases, lease_ttl),
+            Some(leases) => crate::stage::Stages::clustered(
+                db.clone(),
+                crate::stage::Cluster {
+                    leases,
+                    ttl: lease_ttl,
+                    bus: bus.clone(),
+                },
+            ),
             None => crate::stage::Stages::new(db.clone()),
         };
         let buzzer_listener = match &settings.buzzer_bind {

@@ -87,9 +87,9 @@ enum Up {
     Alive,
 }
 
-/// From the owner to the proxy of one instance.
+/// From the owner to the proxy of one instance (of a live room, or of a stage final).
 #[derive(Serialize, Deserialize)]
-enum Down {
+pub(crate) enum Down {
     /// Each frame with the sockets (the proxy's ids) it is for.
     Frames(Vec<(Vec<u64>, String)>),
     Close {
@@ -105,10 +105,15 @@ enum Down {
         req: u64,
         result: Result<(), Refusal>,
     },
+    /// A stage final's socket is seated (its conductor's id for it), or refused (code, why).
+    Seated {
+        local: u64,
+        result: Result<u64, (String, String)>,
+    },
 }
 
 /// Publishes what one task queues, in order, many messages to a publication.
-fn publisher<T: Serialize + Send + 'static>(
+pub(crate) fn publisher<T: Serialize + Send + 'static>(
     bus: Bus,
     topic: String,
     wrap: impl Fn(Vec<T>) -> Vec<u8> + Send + 'static,
@@ -136,7 +141,12 @@ pub struct Link {
 
 impl Link {
     fn new(bus: &Bus, competition: &str, instance: &str) -> Link {
-        let tx = publisher(bus.clone(), outbox_topic(competition, instance), |items| {
+        Link::on(bus, outbox_topic(competition, instance))
+    }
+
+    /// A link publishing on `topic`, which the other instance's proxy reads.
+    pub(crate) fn on(bus: &Bus, topic: String) -> Link {
+        let tx = publisher(bus.clone(), topic, |items| {
             serde_json::to_vec(&items).expect("relay frames serialise")
         });
         Link {
@@ -167,7 +177,7 @@ impl Link {
         self.tx.send(Down::Frames(groups)).is_ok()
     }
 
-    fn send(&self, d: Down) {
+    pub(crate) fn send(&self, d: Down) {
         let _ = self.tx.send(d);
     }
 
@@ -508,6 +518,7 @@ pub async fn spawn_proxy(
                                     let _ = reply.send(result);
                                 }
                             }
+                            Down::Seated { .. } => {}
                         }
                     }
                 }

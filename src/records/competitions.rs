@@ -281,21 +281,12 @@ pub struct PhaseRecord<'a> {
     pub fence: i64,
 }
 
-/// The room's conductor is no longer the competition's owner: a newer one raised the fence.
-#[derive(Debug, thiserror::Error)]
-#[error("fenced: the competition has a newer conductor")]
-pub struct Fenced;
+pub use super::Fenced;
 
 /// An instance taking a competition over under lease fence `fence` (fences only grow): `false`
 /// when a conductor with the same or a newer fence has claimed it already.
 pub async fn claim(db: &Db, id: &str, fence: i64) -> anyhow::Result<bool> {
-    let done =
-        sqlx::query("UPDATE competitions SET owner_fence = $2 WHERE id = $1 AND owner_fence < $2")
-            .bind(id)
-            .bind(fence)
-            .execute(&db.pool)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    super::claim_owned(db, super::Owned::Competition, id, fence).await
 }
 
 /// Within a transaction: holds the competition's row under the conductor's fence (0: a single
@@ -303,20 +294,7 @@ pub async fn claim(db: &Db, id: &str, fence: i64) -> anyhow::Result<bool> {
 /// the write; [`Fenced`] once a newer conductor claimed it. Every write of a conductor under a
 /// lease goes through here or through `save_phase` and `insert_answers`, which do the same.
 pub async fn hold_fence(conn: &mut AnyConnection, id: &str, fence: i64) -> anyhow::Result<()> {
-    if fence == 0 {
-        return Ok(());
-    }
-    let held = sqlx::query(
-        "UPDATE competitions SET owner_fence = owner_fence WHERE id = $1 AND owner_fence = $2",
-    )
-    .bind(id)
-    .bind(fence)
-    .execute(&mut *conn)
-    .await?;
-    if held.rows_affected() == 0 {
-        return Err(Fenced.into());
-    }
-    Ok(())
+    super::hold_owned(conn, super::Owned::Competition, id, fence).await
 }
 
 /// Writes the room's phase; with a fence (`p.fence > 0`) only while the competition is still

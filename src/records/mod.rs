@@ -267,6 +267,77 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A record conducted by one instance at a time under a lease: a live room's competition, a
+/// stage final. Its row carries `owner_fence`, the fence of the lease it was last claimed under.
+#[derive(Debug, Clone, Copy)]
+pub enum Owned {
+    Competition,
+    Stage,
+}
+
+impl Owned {
+    /// Raises the fence to a newer one.
+    fn claim_sql(self) -> &'static str {
+        match self {
+            Owned::Competition => {
+                "UPDATE competitions SET owner_fence = $2 WHERE id = $1 AND owner_fence < $2"
+            }
+            Owned::Stage => "UPDATE stages SET owner_fence = $2 WHERE id = $1 AND owner_fence < $2",
+        }
+    }
+
+    /// Locks the row while the fence is the conductor's.
+    fn hold_sql(self) -> &'static str {
+        match self {
+            Owned::Competition => {
+                "UPDATE competitions SET owner_fence = owner_fence WHERE id = $1 AND owner_fence = $2"
+            }
+            Owned::Stage => {
+                "UPDATE stages SET owner_fence = owner_fence WHERE id = $1 AND owner_fence = $2"
+            }
+        }
+    }
+}
+
+/// The conductor is no longer the record's owner: a newer one raised the fence.
+#[derive(Debug, thiserror::Error)]
+#[error("fenced: a newer conductor claimed the record")]
+pub struct Fenced;
+
+/// An instance taking a record over under lease fence `fence` (fences only grow): `false`
+/// when a conductor with the same or a newer fence has claimed it already.
+pub async fn claim_owned(db: &Db, what: Owned, id: &str, fence: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(what.claim_sql())
+        .bind(id)
+        .bind(fence)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Within a transaction: holds the record's row under the conductor's fence (0: a single
+/// instance, nothing to hold) until the commit, so a takeover's claim comes before or after
+/// the write; [`Fenced`] once a newer conductor claimed it.
+pub async fn hold_owned(
+    conn: &mut sqlx::AnyConnection,
+    what: Owned,
+    id: &str,
+    fence: i64,
+) -> anyhow::Result<()> {
+    if fence == 0 {
+        return Ok(());
+    }
+    let held = sqlx::query(what.hold_sql())
+        .bind(id)
+        .bind(fence)
+        .execute(&mut *conn)
+        .await?;
+    if held.rows_affected() == 0 {
+        return Err(Fenced.into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -281,8 +281,14 @@ impl ChangeRow {
 
 /// Adds score changes (their sequence numbers follow the last one recorded) in one
 /// transaction.
-pub async fn add_changes(db: &Db, stage_id: &str, rows: &[ChangeRow]) -> anyhow::Result<()> {
+pub async fn add_changes(
+    db: &Db,
+    stage_id: &str,
+    fence: i64,
+    rows: &[ChangeRow],
+) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, stage_id, fence).await?;
     for r in rows {
         sqlx::query(
             "INSERT INTO stage_changes (stage_id, seq, round, position, team, delta_milli, why, actor, at) \
@@ -339,8 +345,11 @@ pub async fn add_marks(
     marks: &str,
     total_milli: i64,
     corrects: Option<(&str, &str)>,
+    fence: i64,
 ) -> anyhow::Result<String> {
     let id = new_id();
+    let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, stage_id, fence).await?;
     sqlx::query(
         "INSERT INTO stage_marks (id, stage_id, round, team, judge_id, marks, total_milli, corrects, reason, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -355,8 +364,9 @@ pub async fn add_marks(
     .bind(corrects.map(|c| c.0))
     .bind(corrects.map(|c| c.1))
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -384,8 +394,14 @@ pub struct BuzzRow {
     pub received_at: i64,
 }
 
-pub async fn add_buzzes(db: &Db, stage_id: &str, rows: &[BuzzRow]) -> anyhow::Result<()> {
+pub async fn add_buzzes(
+    db: &Db,
+    stage_id: &str,
+    fence: i64,
+    rows: &[BuzzRow],
+) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, stage_id, fence).await?;
     for b in rows {
         sqlx::query(
             "INSERT INTO stage_buzzes (stage_id, round, position, seq, team, at_us, received_at) \
@@ -415,21 +431,47 @@ pub async fn buzzes(db: &Db, stage_id: &str) -> anyhow::Result<Vec<BuzzRow>> {
     .await?)
 }
 
-/// Moves the final to `status` with its resumable state.
-pub async fn set_state(db: &Db, id: &str, status: &str, state: &str) -> anyhow::Result<()> {
+pub use super::Fenced;
+
+/// An instance taking a final over under lease fence `fence`: `false` when a conductor with
+/// the same or a newer fence has claimed it already.
+pub async fn claim(db: &Db, id: &str, fence: i64) -> anyhow::Result<bool> {
+    super::claim_owned(db, super::Owned::Stage, id, fence).await
+}
+
+/// Within a transaction: holds the final's row under the conductor's fence (0: no lease) until
+/// the commit; [`Fenced`] once a newer conductor claimed it. Every write of a final's conductor
+/// and of its audience's task goes through here or `set_state`.
+async fn hold_fence(conn: &mut sqlx::AnyConnection, id: &str, fence: i64) -> anyhow::Result<()> {
+    super::hold_owned(conn, super::Owned::Stage, id, fence).await
+}
+
+/// Moves the final to `status` with its resumable state; with a fence (`fence > 0`) only while
+/// the final is still claimed under it, else [`Fenced`].
+pub async fn set_state(
+    db: &Db,
+    id: &str,
+    status: &str,
+    state: &str,
+    fence: i64,
+) -> anyhow::Result<()> {
     let now = now_ms();
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE stages SET status = $2, state = $3, \
          started_at = CASE WHEN started_at IS NULL AND $2 <> 'setup' THEN $4 ELSE started_at END, \
          ended_at = CASE WHEN $2 = 'ended' AND ended_at IS NULL THEN $4 ELSE ended_at END \
-         WHERE id = $1",
+         WHERE id = $1 AND ($5 = 0 OR owner_fence = $5)",
     )
     .bind(id)
     .bind(status)
     .bind(state)
     .bind(now)
+    .bind(fence)
     .execute(&db.pool)
     .await?;
+    if done.rows_affected() == 0 && fence > 0 {
+        return Err(Fenced.into());
+    }
     Ok(())
 }
 
@@ -530,7 +572,14 @@ pub struct AudienceRow {
     pub token_hash: String,
 }
 
-pub async fn add_audience(db: &Db, stage_id: &str, p: &AudienceRow) -> anyhow::Result<()> {
+pub async fn add_audience(
+    db: &Db,
+    stage_id: &str,
+    fence: i64,
+    p: &AudienceRow,
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, stage_id, fence).await?;
     sqlx::query(
         "INSERT INTO stage_audience (stage_id, id, name, member_id, token_hash, joined_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -541,8 +590,9 @@ pub async fn add_audience(db: &Db, stage_id: &str, p: &AudienceRow) -> anyhow::R
     .bind(&p.member_id)
     .bind(&p.token_hash)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -572,10 +622,12 @@ pub struct AudienceAnswer {
 pub async fn add_audience_answers(
     db: &Db,
     stage_id: &str,
+    fence: i64,
     rows: &[AudienceAnswer],
 ) -> anyhow::Result<()> {
     let at = now_ms();
     let mut tx = db.pool.begin().await?;
+    hold_fence(&mut tx, stage_id, fence).await?;
     for r in rows {
         sqlx::query(
             "INSERT INTO stage_audience_answers \

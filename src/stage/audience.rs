@@ -54,7 +54,8 @@ pub enum AudCmd {
     Join {
         who: Joining,
         outbox: Outbox,
-        reply: oneshot::Sender<Result<u64, (&'static str, String)>>,
+        /// The audience's id for the phone, or why it is refused (code, message).
+        reply: oneshot::Sender<Result<u64, (String, String)>>,
     },
     Leave(u64),
     Answer {
@@ -97,6 +98,10 @@ struct Player {
 
 pub struct Audience {
     stage_id: String,
+    /// The fence of the final's lease (0: a single instance); every write carries it, and
+    /// once one is refused (`fenced`) the task stops.
+    fence: i64,
+    fenced: bool,
     /// The final's title, for the phones' heading.
     title: String,
     db: Db,
@@ -136,9 +141,12 @@ impl Audience {
         title: &str,
         questions: Vec<Vec<Question>>,
         conductor: mpsc::WeakSender<Cmd>,
+        fence: i64,
     ) -> anyhow::Result<Audience> {
         let mut a = Audience {
             stage_id: stage_id.to_string(),
+            fence,
+            fenced: false,
             title: title.to_string(),
             db: db.clone(),
             questions,
@@ -201,7 +209,7 @@ impl Audience {
         mut news: mpsc::UnboundedReceiver<News>,
     ) {
         self.tally();
-        loop {
+        while !self.fenced {
             let wait = self.last_summary.map_or(Duration::ZERO, |at| {
                 SUMMARY_EVERY.saturating_sub(at.elapsed())
             });
@@ -248,8 +256,8 @@ impl Audience {
                         let _ = reply.send(Ok(id));
                         self.greet(id, player, token);
                     }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
+                    Err((code, message)) => {
+                        let _ = reply.send(Err((code.to_string(), message)));
                     }
                 }
             }
@@ -375,7 +383,10 @@ impl Audience {
             member_id: who.member.as_ref().map(|m| m.0.clone()),
             token_hash: crate::auth::hash_token(&token),
         };
-        if let Err(e) = rec::add_audience(&self.db, &self.stage_id, &row).await {
+        if let Err(e) = rec::add_audience(&self.db, &self.stage_id, self.fence, &row).await {
+            if e.downcast_ref::<rec::Fenced>().is_some() {
+                self.fenced = true;
+            }
             tracing::error!(stage = %self.stage_id, error = format!("{e:#}"), "audience join");
             return Err(("internal", "服务器内部错误，请稍后重试".into()));
         }
@@ -455,7 +466,7 @@ impl Audience {
                 }
             })
             .collect();
-        match rec::add_audience_answers(&self.db, &self.stage_id, &rows).await {
+        match rec::add_audience_answers(&self.db, &self.stage_id, self.fence, &rows).await {
             Ok(()) => {
                 for (client, _, round, index) in pending {
                     let f = frame(&json!({"type": "ack", "round": round, "index": index}));
@@ -463,6 +474,9 @@ impl Audience {
                 }
             }
             Err(e) => {
+                if e.downcast_ref::<rec::Fenced>().is_some() {
+                    self.fenced = true;
+                }
                 tracing::error!(stage = %self.stage_id, error = format!("{e:#}"), "audience answers");
                 for (client, p, round, index) in pending {
                     self.players[p].answers.remove(&(round, index));

@@ -9,6 +9,7 @@
 //! it was at (kept in `stages.state`), so a 抢答 question that was open stays open.
 
 pub mod audience;
+pub mod cluster;
 pub mod report;
 pub mod session;
 
@@ -27,7 +28,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::time::Instant;
 
 /// Who a socket is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Seat {
     Host { member_id: String },
     Screen,
@@ -36,7 +37,7 @@ pub enum Seat {
 }
 
 /// What a host may do.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HostCmd {
     /// Forward one step (the round's card, the next question, the next turn, the podium).
@@ -95,16 +96,23 @@ pub enum Cmd {
 pub struct Stages {
     db: Db,
     live: Mutex<HashMap<String, Handles>>,
-    /// Receive order of buzzes, across every socket of this instance.
-    pub seq: std::sync::atomic::AtomicU64,
+    /// Receive order of buzzes, across every socket of this instance (and, on the instance
+    /// conducting a final, the buzzes relayed from the others).
+    pub seq: Arc<std::sync::atomic::AtomicU64>,
     /// The multi-threaded runtime the server was built on: conductors run there, not on the
     /// HTTP worker that received the first socket, so a final's work never delays the reading
     /// (and stamping) of the buzzes that arrive on that worker.
     runtime: tokio::runtime::Handle,
     /// With several instances (`--cluster`): a final is conducted only by the instance holding
-    /// its lease (`stage:{id}`); the others refuse its sockets (`elsewhere`). Its sockets are
-    /// not relayed between instances yet, so they must reach that instance.
-    leases: Option<(crate::lease::Leases, std::time::Duration)>,
+    /// its lease (`stage:{id}`); the others relay its sockets there ([`cluster`]).
+    cluster: Option<Cluster>,
+}
+
+/// What a final needs to be conducted under a lease and relayed between instances.
+pub struct Cluster {
+    pub leases: crate::lease::Leases,
+    pub ttl: std::time::Duration,
+    pub bus: crate::bus::Bus,
 }
 
 /// A running final: its conductor, and its audience's task when the audience plays along.
@@ -121,22 +129,19 @@ impl Stages {
             live: Mutex::new(HashMap::new()),
             seq: Default::default(),
             runtime: tokio::runtime::Handle::current(),
-            leases: None,
+            cluster: None,
         })
     }
 
-    /// Finals conducted under leases (several instances on one Redis).
-    pub fn clustered(
-        db: Db,
-        leases: crate::lease::Leases,
-        ttl: std::time::Duration,
-    ) -> Arc<Stages> {
+    /// Finals conducted under leases and relayed over the bus (several instances on one
+    /// Redis).
+    pub fn clustered(db: Db, cluster: Cluster) -> Arc<Stages> {
         Arc::new(Stages {
             db,
             live: Mutex::new(HashMap::new()),
             seq: Default::default(),
             runtime: tokio::runtime::Handle::current(),
-            leases: Some((leases, ttl)),
+            cluster: Some(cluster),
         })
     }
 
@@ -159,19 +164,48 @@ impl Stages {
         if let Some(h) = live.get(id).filter(|h| !h.conductor.is_closed()) {
             return Ok(h.clone());
         }
-        let held = match &self.leases {
-            Some((leases, ttl)) => {
+        let held = match &self.cluster {
+            Some(c) => {
                 let name = format!("stage:{id}");
-                match leases.hold(&name, *ttl).await? {
+                match c.leases.hold(&name, c.ttl).await? {
                     Some(held) => Some(held),
                     None => {
-                        let instance = leases.holder(&name).await?.map(|h| h.0).unwrap_or_default();
-                        return Err(crate::live::Elsewhere { instance }.into());
+                        // Conducted elsewhere: this instance relays its sockets there.
+                        let Some((owner, _)) = c.leases.holder(&name).await? else {
+                            let instance = String::new();
+                            return Err(crate::live::Elsewhere { instance }.into());
+                        };
+                        let s = rec::by_id(&self.db, id)
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("no final {id}"))?;
+                        let audience = s.audience_pin.is_some();
+                        let p = cluster::spawn_proxy(
+                            c.bus.clone(),
+                            c.leases.clone(),
+                            name,
+                            owner,
+                            id,
+                            audience,
+                        )
+                        .await?;
+                        let h = Handles {
+                            conductor: p.conductor,
+                            audience: p.audience,
+                        };
+                        live.insert(id.to_string(), h.clone());
+                        return Ok(h);
                     }
                 }
             }
             None => None,
         };
+        // Under a lease, the final is claimed with its fence before it is read: the writes of
+        // an older conductor that has not noticed its loss yet are refused from here on.
+        let fence = held.as_ref().map_or(0, |h| h.fence() as i64);
+        if fence > 0 && !rec::claim(&self.db, id, fence).await? {
+            let instance = String::new();
+            return Err(crate::live::Elsewhere { instance }.into());
+        }
         // Both tasks stop at once when the lease is lost (another instance may take over).
         let lost = held.as_ref().map(|h| h.watch());
         let until_lost = move || {
@@ -185,7 +219,7 @@ impl Stages {
                 }
             }
         };
-        let mut conductor = Conductor::load(self.db.clone(), id).await?;
+        let mut conductor = Conductor::load(self.db.clone(), id, fence).await?;
         let (tx, rx) = mpsc::channel(1024);
         let audience = if conductor.audience_pin.is_some() {
             let questions = conductor
@@ -199,6 +233,7 @@ impl Stages {
                 &conductor.title,
                 questions,
                 tx.downgrade(),
+                fence,
             )
             .await?;
             let (atx, arx) = mpsc::channel(4096);
@@ -224,6 +259,10 @@ impl Stages {
                 _ = lost => tracing::warn!(%stage, "stage lease lost: the final stops here"),
             }
         });
+        if let Some(c) = &self.cluster {
+            let (bus, seq) = (c.bus.clone(), self.seq.clone());
+            cluster::spawn_bridge(bus, id, tx.clone(), audience.clone(), seq).await?;
+        }
         let h = Handles {
             conductor: tx,
             audience,
@@ -324,6 +363,8 @@ struct Client {
 struct Conductor {
     id: String,
     db: Db,
+    /// The fence of the lease it conducts under (0: a single instance); every write carries it.
+    fence: i64,
     title: String,
     status: String,
     teams: Vec<Team>,
@@ -364,7 +405,7 @@ fn frame(v: &Value) -> Frame {
 }
 
 impl Conductor {
-    async fn load(db: Db, id: &str) -> anyhow::Result<Conductor> {
+    async fn load(db: Db, id: &str, fence: i64) -> anyhow::Result<Conductor> {
         let s = rec::by_id(&db, id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("no final {id}"))?;
@@ -456,6 +497,7 @@ impl Conductor {
             team_winners,
             id: id.to_string(),
             db,
+            fence,
             title: s.title,
             status: s.status,
             teams,
@@ -480,6 +522,12 @@ impl Conductor {
         self.tell_audience();
         while let Some(cmd) = rx.recv().await {
             if let Err(e) = self.handle(cmd).await {
+                if e.downcast_ref::<rec::Fenced>().is_some() {
+                    // Another instance took the final over: this one stands down, and its
+                    // sockets close (to come back through the new owner).
+                    tracing::warn!(stage = %self.id, "stage final claimed by a newer conductor: it stops here");
+                    return;
+                }
                 tracing::error!(stage = %self.id, error = format!("{e:#}"), "stage conductor");
             }
         }
@@ -591,6 +639,7 @@ impl Conductor {
             &self.id,
             status,
             &serde_json::to_string(&self.cur)?,
+            self.fence,
         )
         .await?;
         self.tell_audience();
@@ -663,7 +712,7 @@ impl Conductor {
                 at,
             })
             .collect();
-        rec::add_changes(&self.db, &self.id, &rows).await?;
+        rec::add_changes(&self.db, &self.id, self.fence, &rows).await?;
         self.next_seq += rows.len() as i64;
         self.changes.extend(changes);
         Ok(())
@@ -784,20 +833,24 @@ impl Conductor {
                 },
                 Step::Open { q, .. },
             ) => {
-                audit::record(
-                    &self.db,
-                    actor.as_deref(),
-                    "stage.ruling",
-                    &self.id,
-                    json!({"round": self.cur.round, "position": q, "team": null, "ruling": "none"}),
-                )
-                .await?;
+                let round = self.cur.round;
                 self.opened = None;
                 self.cur.step = Step::Ruled {
                     q: Some(q),
                     team: None,
                     ruling: None,
                 };
+                // Audited once the step is written (under the fence).
+                self.commit().await?;
+                audit::record(
+                    &self.db,
+                    actor.as_deref(),
+                    "stage.ruling",
+                    &self.id,
+                    json!({"round": round, "position": q, "team": null, "ruling": "none"}),
+                )
+                .await?;
+                return Ok(Ok(()));
             }
             (HostCmd::Stake { stake }, Step::Choosing { team }) => {
                 let done = self.stake(None, stake).await?;
@@ -934,7 +987,7 @@ impl Conductor {
                 received_at: now,
             })
             .collect();
-        rec::add_buzzes(&self.db, &self.id, &rows).await
+        rec::add_buzzes(&self.db, &self.id, self.fence, &rows).await
     }
 
     async fn buzz(
@@ -1092,6 +1145,7 @@ impl Conductor {
             &serde_json::to_string(marks)?,
             total,
             corrects.as_ref().map(|(id, r)| (id.as_str(), r.as_str())),
+            self.fence,
         )
         .await?;
         self.broadcast_state_with_marks().await?;

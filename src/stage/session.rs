@@ -204,10 +204,10 @@ async fn join_audience(
     }
     let client = match joined.await {
         Ok(Ok(client)) => client,
-        Ok(Err((code, message))) => return refuse(session, code, &message).await,
+        Ok(Err((code, message))) => return refuse(session, &code, &message).await,
         Err(_) => return refuse(session, "internal", "服务器内部错误，请稍后重试").await,
     };
-    while let Some(text) = next_text(stream, &mut session).await {
+    while let Some(text) = next_or_moved(stream, &mut session, &tx).await {
         if text.len() > MAX_FRAME {
             outbox.push_error(crate::live::protocol::ErrorCode::BadFrame, "帧过长".into());
             continue;
@@ -237,7 +237,29 @@ async fn join_audience(
         }
     }
     let _ = tx.send(AudCmd::Leave(client)).await;
-    let _ = session.close(None).await;
+    close(session, tx.is_closed()).await;
+}
+
+/// The socket's next text frame; `None` once it closes or the final's task here ends (its
+/// conductor lost the lease, or the proxy to the instance conducting it ended).
+async fn next_or_moved<T>(
+    stream: &mut actix_ws::AggregatedMessageStream,
+    session: &mut Session,
+    to: &mpsc::Sender<T>,
+) -> Option<bytestring::ByteString> {
+    tokio::select! {
+        text = next_text(stream, session) => text,
+        _ = to.closed() => None,
+    }
+}
+
+/// Closes the socket; `moved`: the final is conducted elsewhere now (1012, come back).
+async fn close(session: Session, moved: bool) {
+    let reason = moved.then(|| CloseReason {
+        code: CloseCode::Restart,
+        description: Some("决赛正在转移到另一台服务器，请重新连接".into()),
+    });
+    let _ = session.close(reason).await;
 }
 
 /// The socket's next text frame (pings answered on the way); `None` once it closes.
@@ -326,7 +348,7 @@ async fn serve(
     let bad = |outbox: &mut Outbox, message: String| {
         outbox.push_error(crate::live::protocol::ErrorCode::BadFrame, message);
     };
-    while let Some(text) = next_text(stream, &mut session).await {
+    while let Some(text) = next_or_moved(stream, &mut session, tx).await {
         // Stamped first: the receive time and order decide a buzz race.
         let at = Instant::now();
         let seq = stages.seq.fetch_add(1, Ordering::SeqCst);
@@ -397,7 +419,7 @@ async fn serve(
             break;
         }
     }
-    let _ = session.close(None).await;
+    close(session, tx.is_closed()).await;
 }
 
 #[cfg(test)]

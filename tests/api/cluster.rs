@@ -563,7 +563,10 @@ async fn a_partitioned_owner_loses_the_lease_and_stops_writing() {
     let health: Value = healthz(&a).await;
     assert_eq!(health["rooms"], 0, "the cut-off owner conducts nothing");
     assert_eq!(
-        (health["sees"]["database"].as_bool(), health["sees"]["redis"].as_bool()),
+        (
+            health["sees"]["database"].as_bool(),
+            health["sees"]["redis"].as_bool()
+        ),
         (Some(true), Some(false)),
         "{health}"
     );
@@ -782,32 +785,114 @@ async fn the_projector_on_one_instance_and_a_phone_on_another() {
 /// A stage final is conducted by one instance too: the first to take its lease; the other
 /// refuses the final's sockets with `elsewhere`, naming the instance, until that lease is
 /// gone — then it takes the final over from the records.
+/// Reads a socket until it closes; its close code.
+async fn close_code(ws: &mut Ws, what: &str) -> Option<u16> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ws.closed {
+        assert!(Instant::now() < deadline, "{what} stayed open");
+        let _ = ws.next_within(Duration::from_millis(200)).await;
+    }
+    ws.close.as_ref().map(|c| c.0)
+}
+
+/// A stage final's sockets on either instance: the console and a team device on the owner,
+/// the projector, another team device and an audience phone relayed from the other. A buzz
+/// through the relay wins against a later one on the owner (both recorded in that order); the
+/// audience's answer is acknowledged through the relay. When the owner loses the lease, every
+/// socket is sent to reconnect (1012), and the other instance takes the final over from the
+/// records, where it was.
 #[tokio::test]
-async fn a_stage_final_is_conducted_by_the_instance_holding_its_lease() {
-    use crate::stage_live::{create, seat, set_up};
+async fn a_stage_final_spans_instances_and_moves_when_its_owner_loses_the_lease() {
+    use crate::stage_audience::questions_of;
+    use crate::stage_live::{create, host, seat, set_up, until_step};
     let Some((a, b, prefix)) = two_instances().await else {
         return;
     };
-    let host = a.session(HOST).await;
-    let (id, _) = create(
-        &a,
-        &host,
-        set_up(json!([{"kind": "compulsory", "count": 3}])),
-    )
-    .await;
-    let hello = json!({"type": "hello", "role": "host"});
-    let (mut console, first) = seat(&a, &id, Some(&a.cookie(HOST).await), hello.clone()).await;
-    assert_ne!(first["type"], "error", "{first}");
-    let a_id = healthz(&a).await["instance"].as_str().unwrap().to_string();
-    let (_, refused) = seat(&b, &id, Some(&b.cookie(HOST).await), hello.clone()).await;
-    assert_eq!(refused["code"], "elsewhere", "{refused}");
-    assert!(
-        refused["message"].as_str().unwrap().contains(&a_id),
-        "{refused}"
-    );
+    let h = a.session(HOST).await;
+    let mut body = set_up(json!([{"kind": "buzzer", "count": 2, "right": 20}]));
+    body["settings"] = json!({"audience": true});
+    let (id, codes) = create(&a, &h, body).await;
+    let hello = |role: &str| json!({"type": "hello", "role": role});
+    let team = |i: usize| json!({"type": "hello", "role": "team", "code": codes[i]});
+    let (mut console, first) = seat(&a, &id, Some(&a.cookie(HOST).await), hello("host")).await;
+    assert_eq!(first["type"], "state", "{first}");
+    let (mut screen, first) = seat(&b, &id, Some(&b.cookie(HOST).await), hello("screen")).await;
+    assert_eq!(first["type"], "state", "the projector is relayed: {first}");
+    let (mut team_a, _) = seat(&a, &id, None, team(0)).await;
+    let (mut team_b, first) = seat(&b, &id, None, team(1)).await;
+    assert_eq!(first["type"], "state", "{first}");
+    let path = format!("/ws/stage/{id}");
+    let mut phone = Ws::connect_path(b.port(), &path, &[]).await;
+    phone
+        .send(json!({"type": "hello", "role": "audience", "name": "甲"}))
+        .await;
+    assert_eq!(phone.until("seat").await["name"], "甲");
+    assert_eq!(healthz(&a).await["rooms"], 0, "finals are not live rooms");
 
-    // a loses the lease (taken away, as after a partition): its final stops; once that
-    // lease expired, b conducts the final.
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "intro", Some(0)).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "ready", Some(0)).await;
+    let asked = phone.until("ask").await;
+    assert_eq!(
+        (asked["round"].as_u64(), asked["index"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let question = &questions_of(&a, &id, 0).await[0];
+    phone
+        .send(json!({"type": "answer", "round": 0, "index": 0, "response": right_answer(question)}))
+        .await;
+    assert_eq!(phone.until("ack").await["index"], 0);
+    host(&mut console, json!({"type": "open"})).await;
+    until_step(&mut screen, "open", Some(0)).await;
+    // The relayed team buzzes first and wins; the owner's team buzzes after.
+    team_b.send(json!({"type": "buzz"})).await;
+    let s = until_step(&mut screen, "answering", Some(0)).await;
+    assert_eq!(s["step"]["team"], 1, "{s}");
+    team_a.send(json!({"type": "buzz"})).await;
+    let buzzes = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT team FROM stage_buzzes WHERE stage_id = $1 AND round = 0 AND position = 0 \
+             ORDER BY seq",
+        )
+        .bind(&id)
+        .fetch_all(&a.db.pool)
+        .await
+        .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while buzzes().await.len() < 2 {
+        assert!(Instant::now() < deadline, "the later buzz was not recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        buzzes().await,
+        [1, 0],
+        "recorded in the order the owner received them"
+    );
+    host(&mut console, json!({"type": "rule", "ruling": "right"})).await;
+    let ruled = until_step(&mut screen, "ruled", Some(0)).await;
+    let score = |s: &Value, team: u64| {
+        s["standings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["team"] == team)
+            .unwrap()["score_milli"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(score(&ruled, 1), 120_000, "{ruled}");
+    let answers: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM stage_audience_answers WHERE stage_id = $1")
+            .bind(&id)
+            .fetch_one(&a.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(answers, 1);
+
+    // a loses the lease (taken away, as after a partition): its final stops, the sockets on
+    // both instances are sent to reconnect.
     let redis = redis::Client::open(redis_url().unwrap()).unwrap();
     let mut con = redis.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("SET")
@@ -818,16 +903,81 @@ async fn a_stage_final_is_conducted_by_the_instance_holding_its_lease() {
         .query_async(&mut con)
         .await
         .unwrap();
+    assert_eq!(
+        close_code(&mut console, "the owner's console").await,
+        Some(1012)
+    );
+    assert_eq!(
+        close_code(&mut screen, "the relayed projector").await,
+        Some(1012)
+    );
+    assert_eq!(
+        close_code(&mut phone, "the relayed audience phone").await,
+        Some(1012)
+    );
+
+    // Once that lease expired, the console comes back through b, which now conducts the
+    // final from the records: the question ruled, the score kept; the projector comes back
+    // through a, relayed.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let first = loop {
+    let (mut console, first) = loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let (_, first) = seat(&b, &id, Some(&b.cookie(HOST).await), hello.clone()).await;
-        if first["type"] != "error" {
-            break first;
+        let (ws, first) = seat(&b, &id, Some(&b.cookie(HOST).await), hello("host")).await;
+        if first["type"] == "state" {
+            break (ws, first);
         }
-        assert_eq!(first["code"], "elsewhere", "{first}");
-        assert!(Instant::now() < deadline, "b never took the final over");
+        assert!(
+            Instant::now() < deadline,
+            "b never took the final over: {first}"
+        );
     };
-    assert_eq!(first["type"], "state", "{first}");
-    let _ = console.next_within(Duration::from_millis(100)).await;
+    assert_eq!(first["step"]["step"], "ruled", "{first}");
+    assert_eq!(score(&first, 1), 120_000, "{first}");
+    let (mut screen, first) = seat(&a, &id, Some(&a.cookie(HOST).await), hello("screen")).await;
+    assert_eq!(first["step"]["step"], "ruled", "{first}");
+    host(&mut console, json!({"type": "next"})).await;
+    let s = until_step(&mut screen, "ready", Some(0)).await;
+    assert_eq!(s["step"]["q"], 1, "{s}");
+}
+
+/// A final's conductor whose claim a newer one raised (its lease lost without its knowing)
+/// writes nothing more: the host's next step is refused by the records, the conductor stands
+/// down and its sockets are sent to reconnect.
+#[tokio::test]
+async fn a_fenced_stage_conductor_writes_nothing_and_stands_down() {
+    use crate::stage_live::{create, host, seat, set_up, until_step};
+    let Some((a, _b, _prefix)) = two_instances().await else {
+        return;
+    };
+    let h = a.session(HOST).await;
+    let (id, _) = create(&a, &h, set_up(json!([{"kind": "compulsory", "count": 3}]))).await;
+    let hello = json!({"type": "hello", "role": "host"});
+    let (mut console, _) = seat(&a, &id, Some(&a.cookie(HOST).await), hello).await;
+    host(&mut console, json!({"type": "next"})).await;
+    until_step(&mut console, "intro", Some(0)).await;
+    let state = |db: biwu::records::Db| {
+        let id = id.clone();
+        async move {
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT state, owner_fence FROM stages WHERE id = $1",
+            )
+            .bind(&id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (before, fence) = state(a.db.clone()).await;
+    assert!(fence > 0, "the conductor claimed the final under its lease");
+    sqlx::query("UPDATE stages SET owner_fence = owner_fence + 1000 WHERE id = $1")
+        .bind(&id)
+        .execute(&a.db.pool)
+        .await
+        .unwrap();
+    host(&mut console, json!({"type": "next"})).await;
+    assert_eq!(
+        close_code(&mut console, "the fenced console").await,
+        Some(1012)
+    );
+    assert_eq!(state(a.db.clone()).await.0, before, "nothing written");
 }

@@ -1751,6 +1751,53 @@ async fn a_database_of_the_exam_round_release_upgrades() {
     }
 }
 
+/// A database of the several-instances release (0001–0006, with a final under way and a live
+/// room claimed under a fence) upgrades: 0007 gives finals a fence of their own, 0 (no lease
+/// yet), and keeps the room's.
+#[tokio::test]
+async fn a_database_of_the_several_instances_release_upgrades() {
+    for (_dir, url) in first_release_databases().await {
+        let pg = url.starts_with("postgres");
+        release_before(
+            &url,
+            &[
+                "0001_records.sql",
+                "0002_sections.sql",
+                "0003_member_names.sql",
+                "0004_exams_and_teams.sql",
+                "0005_stage_final.sql",
+                "0006_stage_audience.sql",
+            ],
+            &[
+                "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
+                "INSERT INTO stages (id, title, settings, status, state, created_by, created_at) VALUES ('s', '决赛', '{}', 'running', '{\"round\":0,\"item\":0,\"step\":{\"step\":\"intro\"}}', 'm', 0)",
+            ],
+        )
+        .await;
+
+        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(versions, shipped_versions(pg));
+        let fence: i64 = sqlx::query_scalar("SELECT owner_fence FROM stages WHERE id = 's'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(fence, 0);
+        // A conductor claims it under a lease's fence, and an older fence is refused.
+        assert!(biwu::records::stages::claim(&db, "s", 7).await.unwrap());
+        assert!(!biwu::records::stages::claim(&db, "s", 5).await.unwrap());
+        let s = biwu::records::stages::by_id(&db, "s")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(s.state.unwrap().contains("intro"));
+    }
+}
+
 /// A database of the stage-final release (0001–0005, with a final under way) upgrades: 0006
 /// adds the audience, the final keeps its state and has no audience PIN.
 #[tokio::test]

@@ -10,7 +10,7 @@ use crate::ws::Ws;
 use biwu::domain::Question;
 use serde_json::{Value, json};
 
-async fn questions_of(app: &TestApp, stage: &str, round: i64) -> Vec<Question> {
+pub(crate) async fn questions_of(app: &TestApp, stage: &str, round: i64) -> Vec<Question> {
     let versions: Vec<String> = sqlx::query_scalar(
         "SELECT question_version FROM stage_questions WHERE stage_id = $1 AND round = $2 \
          ORDER BY position",

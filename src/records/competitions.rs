@@ -685,8 +685,8 @@ pub enum Revocation {
 }
 
 /// Revokes an award by writing a new record that names it; the award itself is never changed.
-/// A second revocation of the same award is refused. The check and the insert share one
-/// transaction.
+/// A second revocation of the same award is refused: by the check, and when two come at the
+/// same moment by the unique index on `revokes`.
 pub async fn revoke_award(
     db: &Db,
     award_id: &str,
@@ -711,7 +711,7 @@ pub async fn revoke_award(
         return Ok(Revocation::AlreadyRevoked);
     }
     let id = new_id();
-    insert_award(
+    let written = insert_award(
         &mut tx,
         &id,
         &member_id,
@@ -724,7 +724,11 @@ pub async fn revoke_award(
         by,
         now_ms(),
     )
-    .await?;
+    .await;
+    match written {
+        Err(e) if super::is_unique_violation(&e) => return Ok(Revocation::AlreadyRevoked),
+        other => other?,
+    }
     tx.commit().await?;
     Ok(Revocation::Revoked(id))
 }

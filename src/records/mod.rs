@@ -267,6 +267,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Whether an error is a unique index refusing a second row (one that a concurrent
+/// transaction wrote first).
+pub fn is_unique_violation(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sqlx::Error>().is_some_and(|e| match e {
+        sqlx::Error::Database(d) => d.is_unique_violation(),
+        _ => false,
+    })
+}
+
 /// A record conducted by one instance at a time under a lease: a live room's competition, a
 /// stage final. Its row carries `owner_fence`, the fence of the lease it was last claimed under.
 #[derive(Debug, Clone, Copy)]

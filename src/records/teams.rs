@@ -261,7 +261,7 @@ pub async fn revoke_award(
         return Ok(Revocation::AlreadyRevoked);
     }
     let id = new_id();
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO team_awards (id, event_kind, event_id, team_kind, team_ref, team_name, title, \
          members, revokes, reason, confirmed_by, confirmed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, '[]', $8, $9, $10, $11)",
@@ -278,7 +278,13 @@ pub async fn revoke_award(
     .bind(by)
     .bind(now_ms())
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(anyhow::Error::from);
+    match written {
+        // Revoked at the same moment by someone else: the unique index on `revokes`.
+        Err(e) if super::is_unique_violation(&e) => return Ok(Revocation::AlreadyRevoked),
+        other => other?,
+    };
     tx.commit().await?;
     Ok(Revocation::Revoked(id))
 }

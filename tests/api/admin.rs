@@ -875,6 +875,58 @@ async fn awards_flow(app: TestApp) {
     assert_eq!(list[0]["revoked_reason"], "成绩有误");
     let comps = admin.get_json(&app, "/api/admin/competitions").await;
     assert!(comps.is_array());
+
+    // Revocations at the same moment: one is written, the others are told it was revoked.
+    sqlx::query(
+        "INSERT INTO awards (id, member_id, title, confirmed_by, confirmed_at) VALUES ('aw2', $1, '业务标兵', $2, $3)",
+    )
+    .bind(&d102)
+    .bind(&me)
+    .bind(biwu::records::now_ms())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let tries = (0..6).map(|i| {
+        let db = app.db.clone();
+        let me = me.clone();
+        async move {
+            biwu::records::competitions::revoke_award(&db, "aw2", &me, &format!("第 {i} 次"))
+                .await
+                .map_err(|e| format!("{e:#}"))
+        }
+    });
+    let outcomes = futures_util::future::join_all(tries).await;
+    use biwu::records::competitions::Revocation;
+    let written = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Revocation::Revoked(_))))
+        .count();
+    assert_eq!(written, 1, "{outcomes:?}");
+    // PostgreSQL tells the others it was revoked; SQLite may refuse a writer that raced
+    // (database is locked) — never a second row either way.
+    if app.db.backend.name() == "postgres" {
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Ok(Revocation::Revoked(_) | Revocation::AlreadyRevoked))),
+            "{outcomes:?}"
+        );
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM awards WHERE revokes = 'aw2'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    // The records themselves refuse a second revocation row.
+    let second = sqlx::query(
+        "INSERT INTO awards (id, member_id, title, revokes, reason, confirmed_by, confirmed_at) \
+         VALUES ('aw2b', $1, '撤销：业务标兵', 'aw2', '再次', $2, 0)",
+    )
+    .bind(&d102)
+    .bind(&me)
+    .execute(&app.db.pool)
+    .await;
+    assert!(second.is_err(), "a unique index on revokes");
 }
 
 #[tokio::test]

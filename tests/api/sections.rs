@@ -1751,9 +1751,9 @@ async fn a_database_of_the_exam_round_release_upgrades() {
     }
 }
 
-/// A database of the several-instances release (0001–0006, with a final under way and a live
-/// room claimed under a fence) upgrades: 0007 gives finals a fence of their own, 0 (no lease
-/// yet), and keeps the room's.
+/// A database of the several-instances release (0001–0006, with a final under way and awards
+/// revoked) upgrades: 0007 gives finals a fence of their own, 0 (no lease yet), and keeps one
+/// revocation per award (the earlier of two written at once).
 #[tokio::test]
 async fn a_database_of_the_several_instances_release_upgrades() {
     for (_dir, url) in first_release_databases().await {
@@ -1771,6 +1771,16 @@ async fn a_database_of_the_several_instances_release_upgrades() {
             &[
                 "INSERT INTO members (id, staff_no, name, role, created_at, updated_at) VALUES ('m', '1', '甲', 'host', 0, 0)",
                 "INSERT INTO stages (id, title, settings, status, state, created_by, created_at) VALUES ('s', '决赛', '{}', 'running', '{\"round\":0,\"item\":0,\"step\":{\"step\":\"intro\"}}', 'm', 0)",
+                // An award revoked twice at once (the race the check alone let through), and
+                // one revoked once.
+                "INSERT INTO awards (id, member_id, title, confirmed_by, confirmed_at) VALUES ('a1', 'm', '业务标兵', 'm', 1)",
+                "INSERT INTO awards (id, member_id, title, revokes, reason, confirmed_by, confirmed_at) VALUES ('r2', 'm', '撤销：业务标兵', 'a1', '第二', 'm', 5)",
+                "INSERT INTO awards (id, member_id, title, revokes, reason, confirmed_by, confirmed_at) VALUES ('r1', 'm', '撤销：业务标兵', 'a1', '第一', 'm', 5)",
+                "INSERT INTO awards (id, member_id, title, confirmed_by, confirmed_at) VALUES ('a2', 'm', '业务标兵', 'm', 1)",
+                "INSERT INTO awards (id, member_id, title, revokes, reason, confirmed_by, confirmed_at) VALUES ('r3', 'm', '撤销：业务标兵', 'a2', '唯一', 'm', 9)",
+                "INSERT INTO team_awards (id, event_kind, event_id, team_kind, team_ref, team_name, title, members, confirmed_by, confirmed_at) VALUES ('t1', 'exam', 'e', 'section', 's1', '一处', '优胜团队', '[]', 'm', 1)",
+                "INSERT INTO team_awards (id, event_kind, event_id, team_kind, team_ref, team_name, title, members, revokes, reason, confirmed_by, confirmed_at) VALUES ('tr2', 'exam', 'e', 'section', 's1', '一处', '撤销：优胜团队', '[]', 't1', '后', 'm', 8)",
+                "INSERT INTO team_awards (id, event_kind, event_id, team_kind, team_ref, team_name, title, members, revokes, reason, confirmed_by, confirmed_at) VALUES ('tr1', 'exam', 'e', 'section', 's1', '一处', '撤销：优胜团队', '[]', 't1', '先', 'm', 7)",
             ],
         )
         .await;
@@ -1782,6 +1792,19 @@ async fn a_database_of_the_several_instances_release_upgrades() {
                 .await
                 .unwrap();
         assert_eq!(versions, shipped_versions(pg));
+        // One revocation per award is kept: the earlier (by time, then id).
+        let kept: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM awards WHERE revokes IS NOT NULL ORDER BY id")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(kept, ["r1", "r3"]);
+        let kept: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM team_awards WHERE revokes IS NOT NULL")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(kept, ["tr1"]);
         let fence: i64 = sqlx::query_scalar("SELECT owner_fence FROM stages WHERE id = 's'")
             .fetch_one(&db.pool)
             .await

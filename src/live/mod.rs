@@ -15,7 +15,8 @@ use crate::records::Db;
 use crate::records::competitions::{self, Competition};
 use room::{Room, RoomHandle};
 use std::collections::HashMap;
-use tokio::sync::Mutex;
+use std::sync::Arc;
+use tokio::sync::{Mutex, OnceCell};
 use writer::Writer;
 
 /// The rooms of this instance, started on first use from the records (so a restarted
@@ -24,9 +25,12 @@ pub struct Rooms {
     db: Db,
     board: Board,
     pub writer: Writer,
-    /// tokio's Mutex: held across the `.await` that loads a room, so two sockets arriving
-    /// together do not start two conductors for one competition.
-    rooms: Mutex<HashMap<String, RoomHandle>>,
+    /// One cell per room: the first socket's task loads the room into it while the others
+    /// wait on that cell (so two sockets arriving together do not start two conductors), and
+    /// when it is filled they all go on at once. The map's own lock is held for lookups only,
+    /// never across an `.await`: after a takeover thousands of rejoining sockets find the room
+    /// without handing a lock from one to the next.
+    rooms: std::sync::Mutex<HashMap<String, Arc<OnceCell<RoomHandle>>>>,
     /// The multi-threaded runtime the server was built on. Conductors run there, not on the
     /// HTTP worker that happened to receive the first socket: a busy room must not starve the
     /// sockets (and heartbeats) of that worker.
@@ -59,7 +63,7 @@ impl Rooms {
             writer: Writer::spawn(db.clone()),
             db,
             board,
-            rooms: Mutex::new(HashMap::new()),
+            rooms: Default::default(),
             runtime: tokio::runtime::Handle::current(),
             pins: guard::PinGuard::default(),
             by_pin: Default::default(),
@@ -112,10 +116,26 @@ impl Rooms {
     }
 
     pub async fn get(&self, competition_id: &str) -> anyhow::Result<RoomHandle> {
-        let mut rooms = self.rooms.lock().await;
-        if let Some(h) = rooms.get(competition_id).filter(|h| !h.is_closed()) {
-            return Ok(h.clone());
-        }
+        let cell = {
+            let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+            // A room that left memory (or moved) is loaded again, into a new cell.
+            if rooms
+                .get(competition_id)
+                .and_then(|c| c.get())
+                .is_some_and(|h| h.is_closed())
+            {
+                rooms.remove(competition_id);
+            }
+            rooms.entry(competition_id.to_string()).or_default().clone()
+        };
+        let h = cell.get_or_try_init(|| self.start(competition_id)).await?;
+        Ok(h.clone())
+    }
+
+    /// Loads a room (or, when another instance conducts it, starts its proxy here).
+    async fn start(&self, competition_id: &str) -> anyhow::Result<RoomHandle> {
+        // Rooms that left memory leave the map.
+        self.handles(|_| ());
         // Under leases the room is conducted here only while this instance holds its lease;
         // a room whose owner died is taken over once the lease expired.
         let lease = match &self.leases {
@@ -135,7 +155,7 @@ impl Rooms {
                                 .ok_or_else(|| {
                                     anyhow::anyhow!("no competition {competition_id}")
                                 })?;
-                            let h = cluster::spawn_proxy(
+                            return cluster::spawn_proxy(
                                 bus.clone(),
                                 leases.clone(),
                                 name,
@@ -143,10 +163,7 @@ impl Rooms {
                                 competition_id,
                                 c.created_by,
                             )
-                            .await?;
-                            rooms.retain(|_, h| !h.is_closed());
-                            rooms.insert(competition_id.to_string(), h.clone());
-                            return Ok(h);
+                            .await;
                         }
                         // Released in between: try to take it again.
                         holder if tries < 3 => {
@@ -177,31 +194,36 @@ impl Rooms {
         if let Some((_, _, bus)) = &self.leases {
             cluster::spawn_bridge(bus.clone(), h.clone()).await?;
         }
-        // Rooms that left memory leave the map too.
-        rooms.retain(|_, h| !h.is_closed());
-        rooms.insert(competition_id.to_string(), h.clone());
         Ok(h)
+    }
+
+    /// The rooms loaded and open now (those that closed leave the map).
+    fn handles<T>(&self, each: impl Fn(&RoomHandle) -> T) -> Vec<T> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        rooms.retain(|_, c| c.get().is_none_or(|h| !h.is_closed()));
+        rooms.values().filter_map(|c| c.get()).map(each).collect()
     }
 
     /// Asks every loaded room to write its standings to the board again.
     pub async fn mirror_boards(&self) {
-        let rooms: Vec<RoomHandle> = self.rooms.lock().await.values().cloned().collect();
-        for h in rooms {
+        for h in self.handles(RoomHandle::clone) {
             let _ = h.send(room::Command::MirrorBoard).await;
         }
     }
 
     /// Rooms conducted here now (not counting those relayed to another instance).
     pub async fn loaded(&self) -> usize {
-        let mut rooms = self.rooms.lock().await;
-        rooms.retain(|_, h| !h.is_closed());
-        rooms.values().filter(|h| !h.relayed).count()
+        self.handles(|h| !h.relayed)
+            .into_iter()
+            .filter(|&c| c)
+            .count()
     }
 
     /// Rooms of other instances with sockets here.
     pub async fn relayed(&self) -> usize {
-        let mut rooms = self.rooms.lock().await;
-        rooms.retain(|_, h| !h.is_closed());
-        rooms.values().filter(|h| h.relayed).count()
+        self.handles(|h| h.relayed)
+            .into_iter()
+            .filter(|&r| r)
+            .count()
     }
 }

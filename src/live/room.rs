@@ -394,11 +394,17 @@ impl Room {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no competition {competition_id}"))?;
         let settings: Settings = serde_json::from_str(&c.settings)?;
-        let teams = load_teams(&db, &settings, &c.id).await?;
-        let questions = rec::questions(&db, &c.id).await?;
+        // Side by side, on connections of their own: a takeover waits for the slowest read,
+        // not for their sum.
+        let (teams, questions, participants, answers) = tokio::try_join!(
+            load_teams(&db, &settings, &c.id),
+            rec::questions(&db, &c.id),
+            rec::participants(&db, &c.id),
+            rec::answers(&db, &c.id),
+        )?;
         let mut players = Vec::new();
         let mut by_id = HashMap::new();
-        for p in rec::participants(&db, &c.id).await? {
+        for p in participants {
             by_id.insert(p.id.clone(), players.len());
             players.push(Player {
                 id: p.id,
@@ -412,7 +418,7 @@ impl Room {
                 last_result: None,
             });
         }
-        for a in rec::answers(&db, &c.id).await? {
+        for a in answers {
             if let Some(&i) = by_id.get(&a.participant_id) {
                 players[i].answers.insert(
                     a.position as u32,
@@ -523,8 +529,10 @@ impl Room {
             fenced: std::sync::atomic::AtomicBool::new(false),
         };
         room.active = room.players.iter().filter(|p| !p.removed).count() as u32;
-        // Rebuild the board and every player's frames from the records.
-        room.retally().await?;
+        // Rebuild the tallies and every player's frames from the records. The board's mirror
+        // in Redis is written by the room once it runs (its first command, below), not here:
+        // a takeover serves its sockets without waiting for 20,000 board entries.
+        room.tally_all();
         match room.phase {
             Phase::Reveal(p) | Phase::Leaderboard(p) => room.rebuild_reveal(p).await?,
             Phase::Podium => room.rebuild_podium().await?,
@@ -541,6 +549,7 @@ impl Room {
             "room loaded from the records"
         );
         runtime.spawn(room.run(rx, idle));
+        let _ = handle.tx.try_send(Command::MirrorBoard);
         Ok(handle)
     }
 
@@ -1481,6 +1490,13 @@ impl Room {
 
     /// Re-tallies every player over the revealed questions and pushes the totals to the board.
     async fn retally(&mut self) -> anyhow::Result<()> {
+        self.tally_all();
+        self.mirror_board().await;
+        Ok(())
+    }
+
+    /// Every player's tally and rank from their answers to the questions asked so far.
+    fn tally_all(&mut self) {
         let rules = self.asked_rules();
         let tallies: Vec<Tally> = self
             .players
@@ -1490,6 +1506,15 @@ impl Room {
         for (p, t) in self.players.iter_mut().zip(tallies) {
             p.tally = t;
         }
+        for s in self.standings() {
+            if let Some(&i) = self.by_id.get(&s.member) {
+                self.players[i].rank = s.rank;
+            }
+        }
+    }
+
+    /// Writes the board's mirror in Redis whole from the tallies.
+    async fn mirror_board(&self) {
         let entries: Vec<(String, i64, i64)> = self
             .players
             .iter()
@@ -1506,12 +1531,6 @@ impl Room {
         if let Err(e) = mirrored.await {
             tracing::warn!(room = %self.id, error = %e, "board not updated");
         }
-        for s in self.standings() {
-            if let Some(&i) = self.by_id.get(&s.member) {
-                self.players[i].rank = s.rank;
-            }
-        }
-        Ok(())
     }
 
     /// Everyone's standing, best first, from the room's own tallies — the same order and

@@ -36,15 +36,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 /// How often a proxy says it is alive, re-sends joins not yet answered and checks the lease.
-const TICK: Duration = Duration::from_millis(250);
+pub(crate) const TICK: Duration = Duration::from_millis(250);
 /// A join the owner has not answered after this long is refused.
-const JOIN_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// A host command the owner has not answered after this long fails.
 const HOST_WAIT: Duration = Duration::from_secs(10);
 /// The owner forgets the sockets of an instance it has not heard from for this long.
-const SILENT: Duration = Duration::from_secs(5);
+pub(crate) const SILENT: Duration = Duration::from_secs(5);
 /// A proxy with no socket left ends after this long.
-const IDLE: Duration = Duration::from_secs(30);
+pub(crate) const IDLE: Duration = Duration::from_secs(30);
 /// Messages taken together into one publication.
 const COALESCE: usize = 256;
 
@@ -56,11 +56,11 @@ fn outbox_topic(competition: &str, instance: &str) -> String {
     format!("room:{competition}:to:{instance}")
 }
 
-/// From a proxy to the owner.
+/// From a proxy to the owner: a batch of one instance's commands, in the order sent.
 #[derive(Serialize, Deserialize)]
-struct Envelope {
-    from: String,
-    items: Vec<Up>,
+pub(crate) struct Envelope<T> {
+    pub from: String,
+    pub items: Vec<T>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -209,7 +209,7 @@ pub async fn spawn_bridge(bus: Bus, room: RoomHandle) -> anyhow::Result<()> {
             tokio::select! {
                 msg = sub.recv() => {
                     let Some(msg) = msg else { break };
-                    let env: Envelope = match serde_json::from_slice(&msg) {
+                    let env: Envelope<Up> = match serde_json::from_slice(&msg) {
                         Ok(e) => e,
                         Err(e) => {
                             tracing::warn!(room = %competition, error = %e, "relay: unreadable command batch");

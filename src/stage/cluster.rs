@@ -24,7 +24,8 @@ use super::{Cmd, HostCmd, Seat};
 use crate::bus::Bus;
 use crate::domain::Response;
 use crate::lease::Leases;
-use crate::live::cluster::{Down, Link, publisher};
+// The same timings as a live room's relay.
+use crate::live::cluster::{Down, Envelope, IDLE, JOIN_WAIT, Link, SILENT, TICK, publisher};
 use crate::live::room::{Frame, Outbox};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -34,28 +35,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-/// How often a proxy says it is alive, sends unanswered joins again and checks the lease.
-const TICK: Duration = Duration::from_millis(250);
-/// A join the owner has not answered after this long gives up (the socket reconnects).
-const JOIN_WAIT: Duration = Duration::from_secs(5);
-/// The owner forgets the sockets of an instance it has not heard from for this long.
-const SILENT: Duration = Duration::from_secs(5);
-/// A proxy with no socket left ends after this long.
-const IDLE: Duration = Duration::from_secs(30);
-
 fn inbox(stage: &str) -> String {
     format!("stage:{stage}:in")
 }
 
 fn outbox_topic(stage: &str, instance: &str) -> String {
     format!("stage:{stage}:to:{instance}")
-}
-
-/// From a proxy to the owner.
-#[derive(Serialize, Deserialize)]
-struct Envelope {
-    from: String,
-    items: Vec<Up>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -148,7 +133,7 @@ pub async fn spawn_bridge(
                 msg = sub.recv() => {
                     let Some(msg) = msg else { break };
                     let at = Instant::now();
-                    let env: Envelope = match serde_json::from_slice(&msg) {
+                    let env: Envelope<Up> = match serde_json::from_slice(&msg) {
                         Ok(e) => e,
                         Err(e) => {
                             tracing::warn!(%stage, error = %e, "stage relay: unreadable command batch");

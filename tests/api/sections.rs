@@ -1626,6 +1626,19 @@ fn shipped_versions(pg: bool) -> Vec<i64> {
     v
 }
 
+/// Opens a database of an earlier release with this one: it upgrades, to every migration of
+/// the tree.
+async fn upgraded(url: &str) -> biwu::records::Db {
+    let db = biwu::records::Db::connect(url).await.expect("upgrades");
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(versions, shipped_versions(url.starts_with("postgres")));
+    db
+}
+
 /// Migrates a fresh database with `files` of the tree only (the release before), runs `seed`
 /// in it, and closes it again for the current release to open.
 async fn release_before(url: &str, files: &[&str], seed: &[&'static str]) {
@@ -1664,7 +1677,6 @@ async fn release_before(url: &str, files: &[&str], seed: &[&'static str]) {
 #[tokio::test]
 async fn a_database_before_the_exam_round_upgrades() {
     for (_dir, url) in first_release_databases().await {
-        let pg = url.starts_with("postgres");
         release_before(
             &url,
             &["0001_records.sql", "0002_sections.sql", "0003_member_names.sql"],
@@ -1676,13 +1688,7 @@ async fn a_database_before_the_exam_round_upgrades() {
         )
         .await;
 
-        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
-        let versions: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
-                .fetch_all(&db.pool)
-                .await
-                .unwrap();
-        assert_eq!(versions, shipped_versions(pg));
+        let db = upgraded(&url).await;
         let honors = biwu::records::competitions::honors(&db, None)
             .await
             .unwrap();
@@ -1703,7 +1709,6 @@ async fn a_database_before_the_exam_round_upgrades() {
 #[tokio::test]
 async fn a_database_of_the_exam_round_release_upgrades() {
     for (_dir, url) in first_release_databases().await {
-        let pg = url.starts_with("postgres");
         release_before(
             &url,
             &[
@@ -1721,13 +1726,7 @@ async fn a_database_of_the_exam_round_release_upgrades() {
         )
         .await;
 
-        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
-        let versions: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
-                .fetch_all(&db.pool)
-                .await
-                .unwrap();
-        assert_eq!(versions, shipped_versions(pg));
+        let db = upgraded(&url).await;
         let (exam, stage): (Option<String>, Option<String>) =
             sqlx::query_as("SELECT exam_id, stage_id FROM awards WHERE id = 'a'")
                 .fetch_one(&db.pool)
@@ -1757,7 +1756,6 @@ async fn a_database_of_the_exam_round_release_upgrades() {
 #[tokio::test]
 async fn a_database_of_the_several_instances_release_upgrades() {
     for (_dir, url) in first_release_databases().await {
-        let pg = url.starts_with("postgres");
         release_before(
             &url,
             &[
@@ -1785,13 +1783,7 @@ async fn a_database_of_the_several_instances_release_upgrades() {
         )
         .await;
 
-        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
-        let versions: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
-                .fetch_all(&db.pool)
-                .await
-                .unwrap();
-        assert_eq!(versions, shipped_versions(pg));
+        let db = upgraded(&url).await;
         // One revocation per award is kept: the earlier (by time, then id).
         let kept: Vec<String> =
             sqlx::query_scalar("SELECT id FROM awards WHERE revokes IS NOT NULL ORDER BY id")
@@ -1826,7 +1818,6 @@ async fn a_database_of_the_several_instances_release_upgrades() {
 #[tokio::test]
 async fn a_database_of_the_stage_final_release_upgrades() {
     for (_dir, url) in first_release_databases().await {
-        let pg = url.starts_with("postgres");
         release_before(
             &url,
             &[
@@ -1844,13 +1835,7 @@ async fn a_database_of_the_stage_final_release_upgrades() {
         )
         .await;
 
-        let db = biwu::records::Db::connect(&url).await.expect("upgrades");
-        let versions: Vec<i64> =
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
-                .fetch_all(&db.pool)
-                .await
-                .unwrap();
-        assert_eq!(versions, shipped_versions(pg));
+        let db = upgraded(&url).await;
         let s = biwu::records::stages::by_id(&db, "s")
             .await
             .unwrap()

@@ -430,15 +430,20 @@ impl Sockets {
                     return;
                 };
                 let gone = match (p.reply, result) {
-                    (Waiting::Seat(reply), Ok(id)) => {
-                        self.by_seat.insert(id, local);
-                        reply.send(id).is_err().then_some(Up::Leave { client: id })
-                    }
-                    (Waiting::Audience(reply), Ok(id)) => {
-                        self.by_audience.insert(id, local);
-                        let gone = reply.send(Ok(id)).is_err();
-                        gone.then_some(Up::LeaveAudience { client: id })
-                    }
+                    (Waiting::Seat(reply), Ok(id)) => match reply.send(id) {
+                        Ok(()) => {
+                            self.by_seat.insert(id, local);
+                            None
+                        }
+                        Err(_) => Some(Up::Leave { client: id }),
+                    },
+                    (Waiting::Audience(reply), Ok(id)) => match reply.send(Ok(id)) {
+                        Ok(()) => {
+                            self.by_audience.insert(id, local);
+                            None
+                        }
+                        Err(_) => Some(Up::LeaveAudience { client: id }),
+                    },
                     (Waiting::Audience(reply), Err(why)) => {
                         self.locals.remove(&local);
                         let _ = reply.send(Err(why));

@@ -171,9 +171,14 @@ impl Stages {
                     Some(held) => Some(held),
                     None => {
                         // Conducted elsewhere: this instance relays its sockets there.
-                        let Some((owner, _)) = c.leases.holder(&name).await? else {
-                            let instance = String::new();
-                            return Err(crate::live::Elsewhere { instance }.into());
+                        // (None: released in between; this instance: its conductor is still
+                        // letting go. The socket's page tries again.)
+                        let owner = match c.leases.holder(&name).await? {
+                            Some((owner, _)) if owner != c.leases.instance() => owner,
+                            other => {
+                                let instance = other.map(|h| h.0).unwrap_or_default();
+                                return Err(crate::live::Elsewhere { instance }.into());
+                            }
                         };
                         let s = rec::by_id(&self.db, id)
                             .await?

@@ -42,7 +42,7 @@ pub(crate) const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// A host command the owner has not answered after this long fails.
 const HOST_WAIT: Duration = Duration::from_secs(10);
 /// The owner forgets the sockets of an instance it has not heard from for this long.
-pub(crate) const SILENT: Duration = Duration::from_secs(5);
+const SILENT: Duration = Duration::from_secs(5);
 /// A proxy with no socket left ends after this long.
 pub(crate) const IDLE: Duration = Duration::from_secs(30);
 /// Messages taken together into one publication.
@@ -186,6 +186,22 @@ impl Link {
     }
 }
 
+/// Takes out of `remotes` the instances not heard from for [`SILENT`]: their sockets leave.
+pub(crate) fn take_silent<R>(
+    remotes: &mut HashMap<String, R>,
+    heard: impl Fn(&R) -> Instant,
+) -> Vec<(String, R)> {
+    let silent: Vec<String> = remotes
+        .iter()
+        .filter(|(_, r)| heard(r).elapsed() > SILENT)
+        .map(|(k, _)| k.clone())
+        .collect();
+    silent
+        .into_iter()
+        .filter_map(|k| remotes.remove_entry(&k))
+        .collect()
+}
+
 /// What the owner knows of another instance's sockets.
 struct Remote {
     link: Link,
@@ -238,13 +254,7 @@ pub async fn spawn_bridge(bus: Bus, room: RoomHandle) -> anyhow::Result<()> {
                     if room.is_closed() {
                         break;
                     }
-                    let silent: Vec<String> = remotes
-                        .iter()
-                        .filter(|(_, r)| r.heard.elapsed() > SILENT)
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    for from in silent {
-                        let r = remotes.remove(&from).expect("listed above");
+                    for (from, r) in take_silent(&mut remotes, |r| r.heard) {
                         tracing::info!(room = %competition, instance = %from, sockets = r.clients.len(), "relay: instance silent; its sockets leave");
                         for client in r.clients {
                             let _ = room.send(Command::Leave { client }).await;

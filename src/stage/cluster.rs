@@ -25,7 +25,7 @@ use crate::bus::Bus;
 use crate::domain::Response;
 use crate::lease::Leases;
 // The same timings as a live room's relay.
-use crate::live::cluster::{Down, Envelope, IDLE, JOIN_WAIT, Link, SILENT, TICK, publisher};
+use crate::live::cluster::{Down, Envelope, IDLE, JOIN_WAIT, Link, TICK, publisher, take_silent};
 use crate::live::room::{Frame, Outbox};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -167,13 +167,7 @@ pub async fn spawn_bridge(
                     if conductor.is_closed() {
                         break;
                     }
-                    let silent: Vec<String> = remotes
-                        .iter()
-                        .filter(|(_, r)| r.heard.elapsed() > SILENT)
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    for from in silent {
-                        let r = remotes.remove(&from).expect("listed above");
+                    for (from, r) in take_silent(&mut remotes, |r| r.heard) {
                         tracing::info!(%stage, instance = %from, "stage relay: instance silent; its sockets leave");
                         for id in r.seats {
                             let _ = conductor.send(Cmd::Leave(id)).await;

@@ -465,7 +465,10 @@ async fn coordinator(args: Args) -> anyhow::Result<()> {
             let killed = Instant::now();
             // SAFETY: kill(2) with a pid and a signal number.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            eprintln!("killed {pid} during question {q}");
+            eprintln!(
+                "killed {pid} during question {q} at {} µs since the epoch",
+                wall_us()
+            );
             // The takeover: until another instance conducts the room (its /healthz counts it).
             let others: Vec<String> = args.servers[1..].to_vec();
             let probe = http.clone();

@@ -17,13 +17,13 @@
 //! every effect that must last is in the records before its acknowledgement (an answer's
 //! `ack`, a host command's reply). What a dying owner never saw was never acknowledged, so
 //! the client sends it again where it reconnects. The proxy watches the lease: when the owner
-//! it relays for no longer holds it, the proxy closes its sockets (1012), and they come back
+//! it relays for no longer holds it (or is gone from Redis), the proxy closes its sockets (1012), and they come back
 //! through whichever instance now conducts the room.
 
 use super::protocol::{ClientRole, ErrorCode};
 use super::relay::{Batch, Relay, RelayKey};
 use super::room::{Command, Frame, HostCmd, Kick, Outbox, PlayerAuth, Refusal, RoomHandle};
-use crate::bus::Bus;
+use crate::bus::{Bus, Subscription};
 use crate::domain::Response;
 use crate::lease::Leases;
 use actix_ws::{CloseCode, CloseReason};
@@ -35,8 +35,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-/// How often a proxy says it is alive, re-sends joins not yet answered and checks the lease.
+/// How often a proxy says it is alive and re-sends joins not yet answered.
 pub(crate) const TICK: Duration = Duration::from_millis(250);
+/// How often a proxy's watcher checks that the owner it relays for still holds the lease.
+pub(crate) const WATCH: Duration = Duration::from_millis(100);
 /// A join the owner has not answered after this long is refused.
 pub(crate) const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// A host command the owner has not answered after this long fails.
@@ -56,11 +58,29 @@ fn outbox_topic(competition: &str, instance: &str) -> String {
     format!("room:{competition}:to:{instance}")
 }
 
-/// From a proxy to the owner: a batch of one instance's commands, in the order sent.
+/// From a proxy to the owner: a batch of one instance's commands, in the order sent,
+/// addressed to the conductor holding the lease under `fence`. A bridge takes only what is
+/// addressed to it: a proxy still relaying for an owner that died must not reach the next
+/// one, whose ids for the sockets are not the dead one's.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Envelope<T> {
     pub from: String,
+    pub fence: u64,
     pub items: Vec<T>,
+}
+
+/// Ids of this process's relayed sockets and requests: unique across its proxies, so a proxy
+/// started after another one for the same owner never repeats an id the owner already took.
+pub(crate) fn next_local() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The owner's ear on a room's inbox, opened as soon as it took the lease: what proxies send
+/// while the room loads waits there, and the joins among it are answered the moment the room
+/// is ready, not at the proxies' next resend.
+pub async fn listen(bus: &Bus, competition: &str) -> anyhow::Result<Subscription> {
+    bus.subscribe(&inbox(competition)).await
 }
 
 #[derive(Serialize, Deserialize)]
@@ -212,11 +232,10 @@ struct Remote {
     joined: std::collections::HashSet<u64>,
 }
 
-/// The owner's side: takes the commands of other instances' sockets to the room, until the
-/// room ends.
-pub async fn spawn_bridge(bus: Bus, room: RoomHandle) -> anyhow::Result<()> {
+/// The owner's side: takes the commands of other instances' sockets (from `sub`, see
+/// [`listen`]) to the room conducted under `fence`, until the room ends.
+pub fn spawn_bridge(bus: Bus, mut sub: Subscription, fence: u64, room: RoomHandle) {
     let competition = room.competition_id.clone();
-    let mut sub = bus.subscribe(&inbox(&competition)).await?;
     tokio::spawn(async move {
         let mut remotes: HashMap<String, Remote> = HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -232,6 +251,9 @@ pub async fn spawn_bridge(bus: Bus, room: RoomHandle) -> anyhow::Result<()> {
                             continue;
                         }
                     };
+                    if env.fence != fence {
+                        continue;
+                    }
                     let remote = remotes.entry(env.from.clone()).or_insert_with(|| Remote {
                         link: Link::new(&bus, &competition, &env.from),
                         heard: Instant::now(),
@@ -264,7 +286,6 @@ pub async fn spawn_bridge(bus: Bus, room: RoomHandle) -> anyhow::Result<()> {
             }
         }
     });
-    Ok(())
 }
 
 /// One command of another instance's socket; `Err` once the room is gone.
@@ -372,14 +393,14 @@ struct PendingJoin {
     sent: Instant,
 }
 
-/// Starts a proxy for a room conducted by `owner`; its handle stands for the room on this
-/// instance until the owner no longer holds the lease.
+/// Starts a proxy for a room conducted by `owner` under lease `fence`; its handle stands for
+/// the room on this instance until the owner no longer holds the lease under that fence.
 #[allow(clippy::too_many_arguments)]
 pub async fn spawn_proxy(
     bus: Bus,
     leases: Leases,
     lease: String,
-    owner: String,
+    (owner, fence): (String, u64),
     competition_id: &str,
     creator: String,
 ) -> anyhow::Result<RoomHandle> {
@@ -392,6 +413,7 @@ pub async fn spawn_proxy(
     let up = publisher(bus, inbox(competition_id), move |items| {
         serde_json::to_vec(&Envelope {
             from: from.clone(),
+            fence,
             items,
         })
         .expect("relay commands serialise")
@@ -403,8 +425,9 @@ pub async fn spawn_proxy(
         let mut joins: HashMap<u64, PendingJoin> = HashMap::new();
         let mut hosts: HashMap<u64, (oneshot::Sender<Result<(), Refusal>>, Instant)> =
             HashMap::new();
-        let mut next: u64 = 1;
         let mut tick = tokio::time::interval(TICK);
+        let owner_gone = leases.until_not_held_by(&lease, &owner, fence, WATCH);
+        tokio::pin!(owner_gone);
         let mut last_alive = Instant::now();
         let mut last_used = Instant::now();
         let moved = || CloseReason {
@@ -417,8 +440,7 @@ pub async fn spawn_proxy(
                     let Some(cmd) = cmd else { break };
                     match cmd {
                         Command::Join { role, player, join_url, out, relay, kick, reply } => {
-                            let local = next;
-                            next += 1;
+                            let local = next_local();
                             locals.insert(local, Local { out, relay, kick: Some(kick), client: None });
                             let _ = up.send(Up::Join { local, role, player: player.clone(), join_url: join_url.clone() });
                             let now = Instant::now();
@@ -434,8 +456,7 @@ pub async fn spawn_proxy(
                             let _ = up.send(Up::Answer { client, position, response });
                         }
                         Command::Host { actor, cmd, reply } => {
-                            let req = next;
-                            next += 1;
+                            let req = next_local();
                             hosts.insert(req, (reply, Instant::now()));
                             let _ = up.send(Up::Host { req, actor, cmd });
                         }
@@ -532,17 +553,10 @@ pub async fn spawn_proxy(
                         }
                     }
                 }
+                // The owner no longer conducts the room: its sockets go, to come back through
+                // the new owner.
+                _ = &mut owner_gone => break,
                 _ = tick.tick() => {
-                    // The owner still conducts the room? Otherwise its sockets go, to come
-                    // back through the new owner.
-                    match leases.holder(&lease).await {
-                        Ok(Some((holder, _))) if holder == owner => {}
-                        Ok(_) => break,
-                        Err(e) => {
-                            tracing::warn!(room = %competition, error = %e, "relay: lease unreadable");
-                            break;
-                        }
-                    }
                     let now = Instant::now();
                     if !locals.is_empty() {
                         last_used = now;

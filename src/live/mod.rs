@@ -48,6 +48,46 @@ pub struct Rooms {
     leases: Option<(crate::lease::Leases, std::time::Duration, crate::bus::Bus)>,
 }
 
+/// Where a room is conducted, for an instance under leases.
+enum Found {
+    /// Here: the lease taken, and the room's inbox already listened to (see `cluster::listen`).
+    Here(crate::lease::Held, crate::bus::Subscription),
+    /// By this instance, under this fence.
+    Elsewhere(String, u64),
+}
+
+/// Takes room `id`'s lease, or finds who holds it.
+async fn find(
+    leases: crate::lease::Leases,
+    ttl: std::time::Duration,
+    bus: crate::bus::Bus,
+    id: String,
+) -> anyhow::Result<Found> {
+    let name = format!("room:{id}");
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        if let Some(held) = leases.hold(&name, ttl).await? {
+            tracing::info!(room = %id, fence = held.fence(), "lease taken: the room is conducted here");
+            let ear = cluster::listen(&bus, &id).await?;
+            return Ok(Found::Here(held, ear));
+        }
+        match leases.holder(&name).await? {
+            Some((owner, fence)) if owner != leases.instance() => {
+                return Ok(Found::Elsewhere(owner, fence));
+            }
+            // Released in between: try to take it again.
+            holder if tries < 3 => {
+                let _ = holder;
+            }
+            holder => {
+                let instance = holder.map(|h| h.0).unwrap_or_default();
+                return Err(Elsewhere { instance }.into());
+            }
+        }
+    }
+}
+
 /// The room is conducted by another instance (it holds the room's lease).
 #[derive(Debug, thiserror::Error)]
 #[error("the room is conducted by instance {instance}")]
@@ -136,65 +176,60 @@ impl Rooms {
     async fn start(&self, competition_id: &str) -> anyhow::Result<RoomHandle> {
         // Rooms that left memory leave the map.
         self.handles(|_| ());
+        // One task on the server's runtime takes the lease, loads the room and starts its
+        // bridge. Not on the socket's worker: reading and tallying a large room is work the
+        // worker should not do between its sockets' frames, and a worker busy with a storm of
+        // rejoining sockets must not sit between these steps (a lease taken runs meanwhile,
+        // and the room's load waits for the worker's turn).
+        //
         // Under leases the room is conducted here only while this instance holds its lease;
-        // a room whose owner died is taken over once the lease expired.
-        let lease = match &self.leases {
-            Some((leases, ttl, bus)) => {
-                let name = format!("room:{competition_id}");
-                let mut tries = 0;
-                loop {
-                    tries += 1;
-                    if let Some(held) = leases.hold(&name, *ttl).await? {
-                        break Some(held);
-                    }
-                    // Conducted elsewhere: this instance relays the room's sockets there.
-                    match leases.holder(&name).await? {
-                        Some((owner, _)) if owner != leases.instance() => {
-                            let c = competitions::by_id(&self.db, competition_id)
-                                .await?
-                                .ok_or_else(|| {
-                                    anyhow::anyhow!("no competition {competition_id}")
-                                })?;
-                            return cluster::spawn_proxy(
-                                bus.clone(),
-                                leases.clone(),
-                                name,
-                                owner,
-                                competition_id,
-                                c.created_by,
-                            )
-                            .await;
-                        }
-                        // Released in between: try to take it again.
-                        holder if tries < 3 => {
-                            let _ = holder;
-                        }
-                        holder => {
-                            let instance = holder.map(|h| h.0).unwrap_or_default();
-                            return Err(Elsewhere { instance }.into());
-                        }
-                    }
-                }
-            }
-            None => None,
-        };
-        // Loaded on the server's runtime too: reading and tallying a large room is work the
-        // socket's worker should not do between its sockets' frames.
+        // a room whose owner died is taken over once it is gone from Redis (or its lease
+        // expired).
         let (db, board, writer, runtime) = (
             self.db.clone(),
             self.board.clone(),
             self.writer.clone(),
             self.runtime.clone(),
         );
-        let (id, idle) = (competition_id.to_string(), self.idle);
-        let h = self
+        let (id, idle, leases) = (competition_id.to_string(), self.idle, self.leases.clone());
+        let found = self
             .runtime
-            .spawn(async move { Room::spawn(db, board, writer, &runtime, &id, idle, lease).await })
+            .spawn(async move {
+                let (mut lease, mut ear) = (None, None);
+                if let Some((leases, ttl, bus)) = leases {
+                    match find(leases, ttl, bus.clone(), id.clone()).await? {
+                        Found::Here(held, sub) => {
+                            ear = Some((bus, sub, held.fence()));
+                            lease = Some(held);
+                        }
+                        Found::Elsewhere(owner, fence) => return Ok(Err((owner, fence))),
+                    }
+                }
+                let h = Room::spawn(db, board, writer, &runtime, &id, idle, lease).await?;
+                if let Some((bus, sub, fence)) = ear {
+                    cluster::spawn_bridge(bus, sub, fence, h.clone());
+                }
+                anyhow::Ok(Ok(h))
+            })
             .await??;
-        if let Some((_, _, bus)) = &self.leases {
-            cluster::spawn_bridge(bus.clone(), h.clone()).await?;
-        }
-        Ok(h)
+        let (owner, fence) = match found {
+            Ok(h) => return Ok(h),
+            Err(elsewhere) => elsewhere,
+        };
+        // Conducted elsewhere: this instance relays the room's sockets there.
+        let (leases, _, bus) = self.leases.as_ref().expect("found elsewhere under leases");
+        let c = competitions::by_id(&self.db, competition_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no competition {competition_id}"))?;
+        cluster::spawn_proxy(
+            bus.clone(),
+            leases.clone(),
+            format!("room:{competition_id}"),
+            (owner, fence),
+            competition_id,
+            c.created_by,
+        )
+        .await
     }
 
     /// The rooms loaded and open now (those that closed leave the map).

@@ -207,6 +207,10 @@ pub enum HostCmd {
 #[derive(Clone)]
 pub struct RoomHandle {
     tx: mpsc::Sender<Command>,
+    /// The staff's lane: the host's and the screens' joins and the host's commands, taken
+    /// before the players' (after a takeover the console is back while thousands of phones
+    /// still queue to rejoin).
+    staff: mpsc::Sender<Command>,
     pub competition_id: String,
     pub creator: String,
     /// A proxy of a room conducted by another instance (see `live::cluster`).
@@ -220,6 +224,7 @@ impl RoomHandle {
         creator: String,
     ) -> Self {
         RoomHandle {
+            staff: tx.clone(),
             tx,
             competition_id,
             creator,
@@ -228,8 +233,12 @@ impl RoomHandle {
     }
 
     pub async fn send(&self, cmd: Command) -> Result<(), Refusal> {
-        self.tx
-            .send(cmd)
+        let lane = match &cmd {
+            Command::Join { role, .. } if *role != ClientRole::Player => &self.staff,
+            Command::Host { .. } => &self.staff,
+            _ => &self.tx,
+        };
+        lane.send(cmd)
             .await
             .map_err(|_| (ErrorCode::Internal, "比赛房间已关闭".to_string()))
     }
@@ -484,9 +493,11 @@ impl Room {
             }
         };
         let (tx, rx) = mpsc::channel(4096);
+        let (staff, staff_rx) = mpsc::channel(256);
         let me = tx.downgrade();
         let handle = RoomHandle {
             tx,
+            staff,
             competition_id: c.id.clone(),
             creator: c.created_by.clone(),
             relayed: false,
@@ -548,14 +559,19 @@ impl Room {
             ms = loading.elapsed().as_millis() as u64,
             "room loaded from the records"
         );
-        runtime.spawn(room.run(rx, idle));
+        runtime.spawn(room.run(rx, staff_rx, idle));
         let _ = handle.tx.try_send(Command::MirrorBoard);
         Ok(handle)
     }
 
     /// Runs the room until it has had no screen connected and nothing to time for `idle`:
     /// then it leaves memory (its state is in the records; the next socket loads it again).
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>, idle: Duration) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut staff: mpsc::Receiver<Command>,
+        idle: Duration,
+    ) {
         let mut last_activity = Instant::now();
         let mut lost = self.lease.as_ref().map(|h| h.watch());
         loop {
@@ -564,12 +580,16 @@ impl Room {
                 // writing, send every socket away to reconnect (and find the new conductor).
                 self.stand_down();
                 rx.close();
+                staff.close();
                 while rx.recv().await.is_some() {}
+                while staff.recv().await.is_some() {}
                 break;
             }
             let wake = self.next_wake();
             let unload_at = (self.clients.is_empty() && wake.is_none() && self.unsettled == 0)
                 .then_some(last_activity + idle);
+            // The staff's commands have a queue of their own: under a storm of rejoining phones
+            // the host's join is taken within a few turns, not behind thousands of players'.
             tokio::select! {
                 _ = async {
                     match lost.as_mut() {
@@ -582,6 +602,18 @@ impl Room {
                     tracing::warn!(room = %self.id, "room lease lost: stopping");
                     self.fenced.store(true, Ordering::Relaxed);
                 }
+                Some(cmd) = staff.recv() => {
+                    last_activity = Instant::now();
+                    if let Err(e) = self.handle(cmd).await {
+                        tracing::error!(room = %self.id, error = ?e, "room command failed");
+                    }
+                }
+                _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                    last_activity = Instant::now();
+                    if let Err(e) = self.on_timer().await {
+                        tracing::error!(room = %self.id, error = ?e, "room timer failed");
+                    }
+                }
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => {
                         last_activity = Instant::now();
@@ -591,18 +623,14 @@ impl Room {
                     }
                     None => break,
                 },
-                _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
-                    last_activity = Instant::now();
-                    if let Err(e) = self.on_timer().await {
-                        tracing::error!(room = %self.id, error = ?e, "room timer failed");
-                    }
-                }
                 _ = tokio::time::sleep_until(unload_at.unwrap_or_else(Instant::now)), if unload_at.is_some() => {
                     tracing::info!(room = %self.id, "room idle: leaving memory");
                     // Commands already queued (a socket joining this instant) are dropped
                     // unanswered: their senders see the room closed and load it afresh.
                     rx.close();
+                    staff.close();
                     while rx.recv().await.is_some() {}
+                    while staff.recv().await.is_some() {}
                     break;
                 }
             }

@@ -25,7 +25,9 @@ use crate::bus::Bus;
 use crate::domain::Response;
 use crate::lease::Leases;
 // The same timings as a live room's relay.
-use crate::live::cluster::{Down, Envelope, IDLE, JOIN_WAIT, Link, TICK, publisher, take_silent};
+use crate::live::cluster::{
+    Down, Envelope, IDLE, JOIN_WAIT, Link, TICK, WATCH, next_local, publisher, take_silent,
+};
 use crate::live::room::{Frame, Outbox};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -121,6 +123,7 @@ pub async fn spawn_bridge(
     conductor: mpsc::Sender<Cmd>,
     audience: Option<mpsc::Sender<AudCmd>>,
     seq: Arc<AtomicU64>,
+    fence: u64,
 ) -> anyhow::Result<()> {
     let stage = stage_id.to_string();
     let mut sub = bus.subscribe(&inbox(&stage)).await?;
@@ -140,6 +143,9 @@ pub async fn spawn_bridge(
                             continue;
                         }
                     };
+                    if env.fence != fence {
+                        continue;
+                    }
                     let remote = remotes.entry(env.from.clone()).or_insert_with(|| Remote {
                         link: Link::on(&bus, outbox_topic(&stage, &env.from)),
                         heard: at,
@@ -380,7 +386,6 @@ struct Sockets {
     by_seat: HashMap<u64, u64>,
     by_audience: HashMap<u64, u64>,
     pending: HashMap<u64, Pending>,
-    next: u64,
 }
 
 impl Sockets {
@@ -391,8 +396,7 @@ impl Sockets {
         outbox: Outbox,
         reply: Waiting,
     ) {
-        self.next += 1;
-        let local = self.next;
+        let local = next_local();
         self.locals.insert(local, outbox);
         let msg = up_of(local);
         let _ = up.send(msg.clone());
@@ -490,7 +494,7 @@ pub async fn spawn_proxy(
     bus: Bus,
     leases: Leases,
     lease: String,
-    owner: String,
+    (owner, fence): (String, u64),
     stage_id: &str,
     audience: bool,
 ) -> anyhow::Result<Proxy> {
@@ -502,6 +506,7 @@ pub async fn spawn_proxy(
     let up = publisher(bus, inbox(stage_id), move |items| {
         serde_json::to_vec(&Envelope {
             from: from.clone(),
+            fence,
             items,
         })
         .expect("stage relay commands serialise")
@@ -510,6 +515,8 @@ pub async fn spawn_proxy(
     tokio::spawn(async move {
         let mut socks = Sockets::default();
         let mut tick = tokio::time::interval(TICK);
+        let owner_gone = leases.until_not_held_by(&lease, &owner, fence, WATCH);
+        tokio::pin!(owner_gone);
         let (mut last_alive, mut last_used) = (Instant::now(), Instant::now());
         loop {
             tokio::select! {
@@ -570,15 +577,8 @@ pub async fn spawn_proxy(
                         Err(e) => tracing::warn!(%stage, error = %e, "stage relay: unreadable frames"),
                     }
                 }
+                _ = &mut owner_gone => break,
                 _ = tick.tick() => {
-                    match leases.holder(&lease).await {
-                        Ok(Some((holder, _))) if holder == owner => {}
-                        Ok(_) => break,
-                        Err(e) => {
-                            tracing::warn!(%stage, error = %e, "stage relay: lease unreadable");
-                            break;
-                        }
-                    }
                     let now = Instant::now();
                     if !socks.locals.is_empty() {
                         last_used = now;

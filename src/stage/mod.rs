@@ -174,7 +174,7 @@ impl Stages {
                         // (None: released in between; this instance: its conductor is still
                         // letting go. The socket's page tries again.)
                         let owner = match c.leases.holder(&name).await? {
-                            Some((owner, _)) if owner != c.leases.instance() => owner,
+                            Some((owner, fence)) if owner != c.leases.instance() => (owner, fence),
                             other => {
                                 let instance = other.map(|h| h.0).unwrap_or_default();
                                 return Err(crate::live::Elsewhere { instance }.into());
@@ -266,7 +266,7 @@ impl Stages {
         });
         if let Some(c) = &self.cluster {
             let (bus, seq) = (c.bus.clone(), self.seq.clone());
-            cluster::spawn_bridge(bus, id, tx.clone(), audience.clone(), seq).await?;
+            cluster::spawn_bridge(bus, id, tx.clone(), audience.clone(), seq, fence as u64).await?;
         }
         let h = Handles {
             conductor: tx,

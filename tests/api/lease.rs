@@ -99,3 +99,57 @@ async fn a_holder_cut_off_from_redis_counts_its_lease_lost() {
         .expect("the lease is counted lost");
     assert!(held.lost());
 }
+
+/// A holder whose connections to Redis close (as a process killed with -9 has them closed by
+/// its kernel) is gone at once: its lease names no holder any more and another instance takes
+/// it over with a greater fence, long before it would expire; the holder itself counts the
+/// lease lost at once. While the holder is present, nobody takes its lease.
+#[tokio::test]
+async fn a_holder_gone_from_redis_leaves_its_lease_at_once() {
+    let Some(url) = redis_url() else { return };
+    let wire =
+        crate::faults::Cuttable::to(url.trim_start_matches("redis://").trim_end_matches('/')).await;
+    let prefix = format!("biwu-test:{}:", uuid::Uuid::new_v4().simple());
+    let through = format!("redis://127.0.0.1:{}", wire.port);
+    let a = Leases::new(
+        Redis::connect(&through, &prefix).await.unwrap(),
+        "instance-a",
+    );
+    let b = Leases::new(Redis::connect(&url, &prefix).await.unwrap(), "instance-b");
+    // Far longer than anything below waits: only the holder's absence can free it.
+    let ttl = Duration::from_secs(60);
+    let held = a.hold("room:r", ttl).await.unwrap().expect("free");
+    assert!(a.present());
+    assert!(
+        b.acquire("room:r", ttl).await.unwrap().is_none(),
+        "a is present"
+    );
+    assert_eq!(
+        b.holder("room:r").await.unwrap(),
+        Some(("instance-a".to_string(), held.fence()))
+    );
+
+    wire.cut();
+    tokio::time::timeout(Duration::from_secs(5), held.until_lost())
+        .await
+        .expect("the holder counts its lease lost when its presence ends");
+    assert!(!a.present());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b.holder("room:r").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "the gone holder still named");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lb = b.acquire("room:r", ttl).await.unwrap().expect("taken over");
+    assert!(
+        lb.fence > held.fence(),
+        "{} after {}",
+        lb.fence,
+        held.fence()
+    );
+    assert_eq!(
+        b.holder("room:r").await.unwrap(),
+        Some(("instance-b".to_string(), lb.fence))
+    );
+    // An instance not present takes nothing.
+    assert!(a.acquire("room:other", ttl).await.is_err());
+}

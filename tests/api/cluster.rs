@@ -60,6 +60,14 @@ async fn two_instances() -> Option<(TestApp, TestApp, String)> {
 /// Two instances on one fresh PostgreSQL database and one Redis prefix, each reaching Redis
 /// through its own URL (a forwarder that can be cut, say).
 async fn instances_through(redis: [String; 2]) -> Option<(TestApp, TestApp, String)> {
+    let (mut apps, prefix) = instances_on(redis.to_vec()).await?;
+    let b = apps.pop().unwrap();
+    let a = apps.pop().unwrap();
+    Some((a, b, prefix))
+}
+
+/// One instance per Redis URL, on one fresh PostgreSQL database and one Redis prefix.
+async fn instances_on(redis: Vec<String>) -> Option<(Vec<TestApp>, String)> {
     let pg = postgres_url()?;
     let db = fresh_postgres(&pg).await;
     let prefix = format!("biwu-test:{}:", uuid::Uuid::new_v4().simple());
@@ -82,9 +90,7 @@ async fn instances_through(redis: [String; 2]) -> Option<(TestApp, TestApp, Stri
             .await,
         );
     }
-    let b = apps.pop().unwrap();
-    let a = apps.pop().unwrap();
-    Some((a, b, prefix))
+    Some((apps, prefix))
 }
 
 #[tokio::test]
@@ -375,25 +381,30 @@ async fn a_conductor_fenced_out_by_a_newer_claim_writes_nothing_and_stands_down(
     assert_eq!(phase, "question");
 }
 
-/// Players, host console and screen spread over both instances play one game: the owner
-/// conducts it, the other instance relays its sockets' answers and host commands and pushes
-/// the owner's frames into them.
+/// Players, host console and screen spread over three instances play one game: the owner
+/// conducts it, the other two relay their sockets' answers and host commands and push the
+/// owner's frames into them.
 #[tokio::test]
-async fn players_on_both_instances_play_a_whole_game() {
-    let Some((a, b, _)) = two_instances().await else {
+async fn players_on_three_instances_play_a_whole_game() {
+    let Some(redis) = redis_url() else {
         return;
     };
+    let Some((apps, _)) = instances_on(vec![redis; 3]).await else {
+        return;
+    };
+    let (a, b, c) = (&apps[0], &apps[1], &apps[2]);
     let qs = picks();
-    let (cid, pin) = competition(&a, &qs, "跨服务器", 2).await;
+    let (cid, pin) = competition(a, &qs, "跨服务器", 2).await;
     let (cid, pin) = (cid.as_str(), pin.as_str());
-    // The console on a makes a the owner; the screen and a second console are on b.
-    let (mut console, _) = Ws::hello_staff(&a, &a.cookie(HOST).await, "host", cid).await;
-    let (mut screen, w) = Ws::hello_staff(&b, &b.cookie(HOST).await, "screen", cid).await;
+    // The console on a makes a the owner; the screen and a second console are on b, and
+    // the players on a, b and c in turn.
+    let (mut console, _) = Ws::hello_staff(a, &a.cookie(HOST).await, "host", cid).await;
+    let (mut screen, w) = Ws::hello_staff(b, &b.cookie(HOST).await, "screen", cid).await;
     assert_eq!(w["type"], "welcome", "{w}");
-    let (mut console_b, _) = Ws::hello_staff(&b, &b.cookie(HOST).await, "host", cid).await;
+    let (mut console_b, _) = Ws::hello_staff(b, &b.cookie(HOST).await, "host", cid).await;
     let mut players = Vec::new();
     for i in 0..6 {
-        let app = if i % 2 == 0 { &a } else { &b };
+        let app = [a, b, c][i % 3];
         let (ws, w) = Ws::hello_player(app, None, pin, Some(&format!("选手{i}")), None).await;
         assert_eq!(w["type"], "welcome", "{w}");
         players.push((ws, w["you"]["participant"].as_str().unwrap().to_string()));
@@ -455,7 +466,7 @@ async fn players_on_both_instances_play_a_whole_game() {
         .await
         .unwrap();
     assert_eq!(n, 6, "each answer once");
-    let health: Value = healthz(&b).await;
+    let health: Value = healthz(b).await;
     assert_eq!(
         (health["rooms"].as_u64(), health["relayed_rooms"].as_u64()),
         (Some(0), Some(1))

@@ -91,8 +91,8 @@ async fn a_holder_cut_off_from_redis_counts_its_lease_lost() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(!held.lost());
     // Redis goes away (as a partition would look from the holder): the holder gives the lease
-    // up (by construction at four fifths of the time to live after its last confirmed
-    // renewal, so before anyone else could take it).
+    // up — at once, as its presence connection ends, and at the latest at four fifths of the
+    // time to live after its last confirmed renewal, so before anyone else could take it.
     redis.stop();
     tokio::time::timeout(ttl * 4, held.until_lost())
         .await

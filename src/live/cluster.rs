@@ -17,8 +17,8 @@
 //! every effect that must last is in the records before its acknowledgement (an answer's
 //! `ack`, a host command's reply). What a dying owner never saw was never acknowledged, so
 //! the client sends it again where it reconnects. The proxy watches the lease: when the owner
-//! it relays for no longer holds it (or is gone from Redis), the proxy closes its sockets (1012), and they come back
-//! through whichever instance now conducts the room.
+//! it relays for no longer holds it (or is gone from Redis), the proxy closes its sockets
+//! (1012), and they come back through whichever instance now conducts the room.
 
 use super::protocol::{ClientRole, ErrorCode};
 use super::relay::{Batch, Relay, RelayKey};

@@ -52,7 +52,7 @@ pub struct Rooms {
 enum Found {
     /// Here: the lease taken, and the room's inbox already listened to (see `cluster::listen`).
     Here(crate::lease::Held, crate::bus::Subscription),
-    /// By this instance, under this fence.
+    /// By another instance (its id), under this fence.
     Elsewhere(String, u64),
 }
 
